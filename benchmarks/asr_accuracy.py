@@ -1,0 +1,120 @@
+"""Character error rate of the pipeline's ASR path on real speech and on the synthetic sample calls.
+
+    python benchmarks/asr_accuracy.py [--asr-model NAME_OR_DIR] [--out benchmarks/results/asr_accuracy.json]
+
+Real speech: ../shared/data/mandarin_asr (AISHELL-1 and ModelScope read speech, human transcripts).
+Synthetic: sample_audio/ (TTS calls; reference = labels.json segments, per speaker stream).
+The two are reported separately: synthetic calls say little about accuracy on real phone speech.
+Measured here, not asserted in tests: CER depends on the model a center brings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from qa_pipeline.asr.models import resolve_model  # noqa: E402
+from qa_pipeline.asr.speakers import build_transcript  # noqa: E402
+from qa_pipeline.asr.transcribe import get_transcriber  # noqa: E402
+from qa_pipeline.audio import decode_audio  # noqa: E402
+from qa_pipeline.metrics import character_errors  # noqa: E402
+
+REAL_SPEECH = REPO.parent / "shared" / "data" / "mandarin_asr"
+SAMPLES = REPO / "sample_audio"
+
+
+def _row(name: str, reference: str, hypothesis: str, audio_s: float, wall_s: float) -> dict[str, object]:
+    errors, length = character_errors(reference, hypothesis)
+    return {
+        "name": name,
+        "errors": errors,
+        "ref_chars": length,
+        "cer": round(errors / max(length, 1), 4),
+        "audio_s": round(audio_s, 2),
+        "wall_s": round(wall_s, 2),
+        "reference": reference,
+        "hypothesis": hypothesis,
+    }
+
+
+def real_speech(transcriber) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    rows = []
+    for wav in sorted(REAL_SPEECH.glob("*.wav")):
+        reference = wav.with_suffix(".txt").read_text(encoding="utf-8").strip()
+        audio = decode_audio(wav)
+        started = time.perf_counter()
+        transcript = build_transcript(audio, transcriber)
+        hypothesis = "".join(s.text for s in transcript.segments)
+        rows.append(_row(wav.stem, reference, hypothesis, audio.duration_s, time.perf_counter() - started))
+    return rows
+
+
+def sample_calls(transcriber) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    labels = json.loads((SAMPLES / "labels.json").read_text(encoding="utf-8"))
+    rows = []
+    for call in labels["calls"]:
+        audio = decode_audio(SAMPLES / call["audio_file"])
+        started = time.perf_counter()
+        transcript = build_transcript(audio, transcriber, agent_channel=call.get("agent_channel", 0))
+        wall = time.perf_counter() - started
+        speakers = ("agent", "customer") if audio.channels > 1 else ("unknown",)
+        for speaker in speakers:
+            reference = "".join(s["text"] for s in call["segments"] if speaker == "unknown" or s["speaker"] == speaker)
+            hypothesis = "".join(s.text for s in transcript.by_speaker(speaker))
+            rows.append(
+                _row(
+                    f"{call['call_id']}/{speaker}",
+                    reference,
+                    hypothesis,
+                    audio.duration_s,
+                    wall if speaker == speakers[0] else 0.0,
+                )
+            )
+    return rows
+
+
+def _summary(rows: list[dict[str, object]]) -> dict[str, float]:
+    errors = sum(int(r["errors"]) for r in rows)  # type: ignore[call-overload]
+    length = sum(int(r["ref_chars"]) for r in rows)  # type: ignore[call-overload]
+    return {"cer": round(errors / max(length, 1), 4), "ref_chars": length, "items": len(rows)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--asr-model", default=None)
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "asr_accuracy.json"))
+    args = parser.parse_args()
+
+    choice = resolve_model(args.asr_model, "auto")
+    transcriber = get_transcriber(choice)
+    result = {
+        "model": choice.label,
+        "real_speech": real_speech(transcriber),
+        "synthetic_calls": sample_calls(transcriber),
+    }
+    result["summary"] = {
+        "real_speech (../shared/data/mandarin_asr)": _summary(result["real_speech"]),
+        "synthetic sample calls (TTS)": _summary(result["synthetic_calls"]),
+    }
+    for section in ("real_speech", "synthetic_calls"):
+        print(f"\n{section}  [{choice.label}]")
+        print(f"{'item':<34}{'CER':>7}{'chars':>7}{'audio s':>9}{'wall s':>8}")
+        for row in result[section]:
+            print(f"{row['name']:<34}{row['cer']:>7.3f}{row['ref_chars']:>7}{row['audio_s']:>9}{row['wall_s']:>8}")
+    print()
+    for name, summary in result["summary"].items():
+        print(f"CER {name}: {summary['cer']:.3f} over {summary['ref_chars']} reference characters")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(f"written {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,3 @@
+from qa_pipeline.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,106 @@
+"""What one call is as it moves through the stages: the job (file + metadata) and the scored result."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from qa_pipeline.asr.transcript import Transcript
+from qa_pipeline.audio import AUDIO_EXTENSIONS, DecodedAudio
+from qa_pipeline.checks.base import CallContext, CheckResult
+from qa_pipeline.metadata import CallMetadata, Metadata, RowProblem
+from qa_pipeline.scoring import CallScore
+
+
+@dataclass(frozen=True)
+class CallJob:
+    call_id: str
+    audio_path: str  # absolute
+    relative_path: str  # relative to the input directory, as in the metadata CSV
+    metadata: CallMetadata
+
+    @property
+    def answer_s(self) -> float:
+        """Seconds from the start of the recording to answer, when metadata gives both times."""
+        meta = self.metadata
+        if meta.started_at and meta.answered_at and meta.answered_at >= meta.started_at:
+            return (meta.answered_at - meta.started_at).total_seconds()
+        return 0.0
+
+
+@dataclass(frozen=True)
+class Measures:
+    """Call timings measured from the audio; None where not measured yet (stored as NULL)."""
+
+    duration_s: float
+    talk_s: float | None
+
+
+@dataclass(frozen=True)
+class ScoredCall:
+    job: CallJob
+    audio_sha256: str
+    channels: int
+    sample_rate: int
+    codec: str
+    transcript: Transcript
+    measures: Measures
+    results: list[CheckResult]
+    score: CallScore
+    scorecard_hash: str
+    processed_at: datetime
+
+
+@dataclass(frozen=True)
+class Batch:
+    jobs: list[CallJob]
+    problems: list[RowProblem]  # metadata rows with bad values (calls still processed)
+    skipped: list[tuple[str, str]]  # (audio path, reason): listed but absent, or a duplicate call_id
+
+
+def discover_calls(input_dir: Path | str, metadata: Metadata | None = None) -> Batch:
+    """Every audio file under `input_dir` (recursively, sorted), joined with its metadata row."""
+    root = Path(input_dir).resolve()
+    rows = metadata.by_audio_file if metadata else {}
+    problems = list(metadata.problems) if metadata else []
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+    jobs: list[CallJob] = []
+    seen_ids: dict[str, str] = {}
+    skipped: list[tuple[str, str]] = []
+    for path in files:
+        relative = path.relative_to(root).as_posix()
+        meta = rows.get(relative, CallMetadata(audio_file=relative))
+        call_id = meta.call_id or os.path.splitext(relative)[0].replace("/", "_")
+        if call_id in seen_ids:
+            skipped.append((str(path), f"call_id {call_id!r} already used by {seen_ids[call_id]}; file skipped"))
+            continue
+        seen_ids[call_id] = relative
+        jobs.append(CallJob(call_id, str(path), relative, meta))
+    present = {job.relative_path for job in jobs}
+    for relative, meta in rows.items():
+        if relative not in present and not (root / relative).is_file():
+            skipped.append((str(root / relative), f"listed in metadata line {meta.row} but no such file"))
+    return Batch(jobs, problems, skipped)
+
+
+def call_context(
+    job: CallJob, transcript: Transcript, organisations: tuple[str, ...], min_similarity: float
+) -> CallContext:
+    return CallContext(
+        call_id=job.call_id,
+        transcript=transcript,
+        call_type=job.metadata.call_type,
+        direction=job.metadata.direction,
+        answer_s=job.answer_s,
+        organisations=organisations,
+        min_similarity=min_similarity,
+    )
+
+
+def measure(audio: DecodedAudio, transcript: Transcript, answer_s: float) -> Measures:
+    """talk_s: from answer to the end of the last speech on any channel."""
+    ends = [end for regions in transcript.speech_regions.values() for _start, end in regions]
+    talk_s = round(max(ends) - answer_s, 3) if ends else None
+    return Measures(duration_s=round(audio.duration_s, 3), talk_s=talk_s)

@@ -1,0 +1,147 @@
+"""The check registry: what a check is, what it sees, what it returns.
+
+A check is a class with a stable `id`, a docstring citing the standard it enforces, a `Settings`
+dataclass (its keys in the scorecard's `[checks.<id>]` table) and an `evaluate` method that turns a
+`CallContext` into a `CheckResult`. Registering is a decorator, like ruff's or sqlfluff's rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from qa_pipeline.asr.transcript import Segment, Transcript
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """Keys every check has in the scorecard."""
+
+    enabled: bool = True
+    weight: float = 1.0
+    fatal: bool = False  # a failure caps the call score at 0 and fails the call
+    call_types: tuple[str, ...] = ()  # empty: every call type
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What a check may look at: the transcript plus call facts from metadata and the scorecard."""
+
+    call_id: str
+    transcript: Transcript
+    call_type: str | None = None
+    direction: str | None = None
+    answer_s: float = 0.0  # seconds from file start to answer
+    organisations: tuple[str, ...] = ()
+    min_similarity: float = 0.85
+
+    def agent_segments(self) -> list[Segment]:
+        return [s for s in self.transcript.by_speaker("agent") if s.text]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check_id: str
+    applicable: bool
+    passed: bool | None
+    score: float | None
+    weight: float
+    fatal: bool = False
+    evidence_start_s: float | None = None
+    evidence_end_s: float | None = None
+    evidence_text: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class Check:
+    """Base class of every check. Subclasses set `id`, `category`, `Settings` and `evaluate`."""
+
+    id: ClassVar[str]
+    # 'script': a mandated phrase (counts toward script compliance); 'conduct': forbidden behaviour.
+    category: ClassVar[str]
+    needs_speakers: ClassVar[bool] = True
+    Settings: ClassVar[type[CheckSettings]] = CheckSettings
+
+    def __init__(self, settings: CheckSettings) -> None:
+        self.settings = settings
+
+    # -- helpers for subclasses -------------------------------------------------------------------
+    def result(self, passed: bool, score: float | None = None, **kwargs: Any) -> CheckResult:
+        return CheckResult(
+            check_id=self.id,
+            applicable=True,
+            passed=passed,
+            score=(1.0 if passed else 0.0) if score is None else score,
+            weight=self.settings.weight,
+            fatal=self.settings.fatal,
+            **kwargs,
+        )
+
+    def not_applicable(self, reason: str, **detail: Any) -> CheckResult:
+        return CheckResult(
+            check_id=self.id,
+            applicable=False,
+            passed=None,
+            score=None,
+            weight=self.settings.weight,
+            fatal=self.settings.fatal,
+            detail={"reason": reason, **detail},
+        )
+
+    def run(self, call: CallContext) -> CheckResult:
+        """Applicability rules shared by every check, then the check's own `evaluate`."""
+        if self.settings.call_types and call.call_type not in self.settings.call_types:
+            return self.not_applicable(f"call type {call.call_type!r} not in {list(self.settings.call_types)}")
+        if self.needs_speakers and not call.transcript.has_speakers:
+            return self.not_applicable(
+                f"no speaker attribution on this call (diarization={call.transcript.diarization!r})"
+            )
+        return self.evaluate(call)
+
+    def evaluate(self, call: CallContext) -> CheckResult:
+        raise NotImplementedError
+
+
+REGISTRY: dict[str, type[Check]] = {}
+
+
+def register(check: type[Check]) -> type[Check]:
+    if not getattr(check, "id", None) or not check.__doc__:
+        raise TypeError(f"{check.__name__} needs an id and a docstring citing its standard")
+    if check.id in REGISTRY:
+        raise ValueError(f"check id {check.id!r} registered twice")
+    REGISTRY[check.id] = check
+    return check
+
+
+@dataclass(frozen=True)
+class SegmentMatch:
+    """A phrase found in one segment, with the seconds its matched characters cover."""
+
+    segment: Segment
+    phrase: str
+    matched_text: str
+    start_s: float
+    end_s: float
+    similarity: float
+    method: str
+
+
+def find_in_segments(segments: list[Segment], phrases: tuple[str, ...], min_similarity: float) -> SegmentMatch | None:
+    """The first segment (in time order) containing one of `phrases`, with the phrase's own times."""
+    from qa_pipeline.checks.matching import find_any
+
+    for segment in segments:
+        match = find_any(segment.text, phrases, min_similarity)
+        if match:
+            start_s, end_s = segment.span_times(match.start, match.end)
+            return SegmentMatch(
+                segment,
+                match.phrase,
+                segment.text[match.start : match.end],
+                start_s,
+                end_s,
+                match.similarity,
+                match.method,
+            )
+    return None

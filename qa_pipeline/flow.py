@@ -1,0 +1,200 @@
+"""The `qa-batch` Prefect flow: every recording in a directory -> scores and KPIs in DuckDB.
+
+One task per stage per call (decode, transcribe, check, score, store), so the Prefect UI shows where a
+call failed and how long each stage took. A call that fails at any stage is written to `failures` with
+the stage and reason and the batch goes on. The flow itself is the single DuckDB writer.
+
+Runs with no Prefect server configured: Prefect then starts an ephemeral local server for the run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+# Settings Prefect reads at import time: give the ephemeral server time to start on a small machine
+# and keep it from phoning home (nothing but package registries is reachable here).
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from qa_pipeline.asr.models import ModelChoice, resolve_model
+from qa_pipeline.asr.speakers import build_transcript
+from qa_pipeline.asr.transcribe import get_transcriber
+from qa_pipeline.asr.transcript import Transcript
+from qa_pipeline.audio import DecodedAudio, decode_audio
+from qa_pipeline.calls import CallJob, ScoredCall, call_context, discover_calls, measure
+from qa_pipeline.checks import Scorecard, load_scorecard, run_checks
+from qa_pipeline.checks.base import CheckResult
+from qa_pipeline.metadata import read_metadata
+from qa_pipeline.scoring import CallScore, score_call
+from qa_pipeline.storage import QaDatabase, now
+
+T = TypeVar("T")
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    db_path: str
+    calls_ok: int = 0
+    calls_failed: int = 0
+    audio_s: float = 0.0
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # (path, stage, error)
+
+
+class StageError(Exception):
+    def __init__(self, stage: str, error: BaseException) -> None:
+        super().__init__(f"{stage}: {error}")
+        self.stage = stage
+        self.error = error
+
+
+# Big inputs (audio arrays, a DuckDB connection) must not be hashed for Prefect's cache: NO_CACHE.
+@task(name="decode", cache_policy=NO_CACHE)
+def decode_task(job: CallJob) -> DecodedAudio:
+    audio = decode_audio(job.audio_path)
+    get_run_logger().info(
+        "%s: decoded %s, %d ch, %d Hz, %.1f s",
+        job.call_id,
+        audio.codec,
+        audio.channels,
+        audio.source_sample_rate,
+        audio.duration_s,
+    )
+    return audio
+
+
+@task(name="transcribe", cache_policy=NO_CACHE)
+def transcribe_task(job: CallJob, audio: DecodedAudio, choice: ModelChoice, agent_channel: int) -> Transcript:
+    channel = job.metadata.agent_channel if job.metadata.agent_channel is not None else agent_channel
+    transcript = build_transcript(audio, get_transcriber(choice), agent_channel=channel)
+    get_run_logger().info(
+        "%s: %d segments, diarization=%s", job.call_id, len(transcript.segments), transcript.diarization
+    )
+    return transcript
+
+
+@task(name="check", cache_policy=NO_CACHE)
+def check_task(job: CallJob, transcript: Transcript, scorecard: Scorecard) -> list[CheckResult]:
+    context = call_context(job, transcript, scorecard.organisations, scorecard.min_similarity)
+    results = run_checks(context, scorecard)
+    failed = [r.check_id for r in results if r.applicable and not r.passed]
+    get_run_logger().info("%s: %d checks, failed: %s", job.call_id, len(results), failed or "none")
+    return results
+
+
+@task(name="score", cache_policy=NO_CACHE)
+def score_task(job: CallJob, results: list[CheckResult], scorecard: Scorecard) -> CallScore:
+    score = score_call(results, scorecard.pass_score)
+    get_run_logger().info("%s: qa_score=%s qa_passed=%s", job.call_id, score.qa_score, score.qa_passed)
+    return score
+
+
+@task(name="store", cache_policy=NO_CACHE)
+def store_task(db: QaDatabase, scored: ScoredCall, run_id: str) -> None:
+    db.write_call(scored, run_id)
+
+
+def _stage(name: str, fn: Callable[..., T], *args: Any) -> T:
+    try:
+        return fn(*args)
+    except Exception as error:  # one bad recording never stops the batch
+        raise StageError(name, error) from error
+
+
+def process_call(job: CallJob, choice: ModelChoice, scorecard: Scorecard, agent_channel: int) -> ScoredCall:
+    audio = _stage("decode", decode_task, job)
+    transcript = _stage("transcribe", transcribe_task, job, audio, choice, agent_channel)
+    results = _stage("check", check_task, job, transcript, scorecard)
+    score = _stage("score", score_task, job, results, scorecard)
+    return ScoredCall(
+        job=job,
+        audio_sha256=audio.sha256,
+        channels=audio.channels,
+        sample_rate=audio.source_sample_rate,
+        codec=audio.codec,
+        transcript=transcript,
+        measures=measure(audio, transcript, job.answer_s),
+        results=results,
+        score=score,
+        scorecard_hash=scorecard.sha256,
+        processed_at=now(),
+    )
+
+
+@flow(name="qa-batch")
+def qa_batch(
+    input_dir: str,
+    db_path: str = "qa.duckdb",
+    metadata_csv: str | None = None,
+    scorecard_path: str | None = None,
+    asr_model: str | None = None,
+    device: str = "auto",
+    agent_channel: int = 0,
+) -> RunSummary:
+    """Score every recording under `input_dir` and write the results to the DuckDB file `db_path`."""
+    logger = get_run_logger()
+    # Configuration errors stop the run before any audio is processed.
+    scorecard = load_scorecard(scorecard_path)
+    metadata = read_metadata(metadata_csv, input_dir) if metadata_csv else None
+    if not Path(input_dir).is_dir():
+        raise NotADirectoryError(f"input directory {input_dir} does not exist")
+    batch = discover_calls(input_dir, metadata)
+    choice = resolve_model(asr_model, device)
+    logger.info(
+        "%d recordings, model %s on %s, scorecard %s", len(batch.jobs), choice.label, choice.device, scorecard.name
+    )
+
+    with QaDatabase(db_path) as db:
+        run_id = db.start_run(
+            str(flow_run.id) if flow_run.id else None,
+            choice.label,
+            scorecard.sha256,
+            scorecard.name,
+            str(Path(input_dir).resolve()),
+        )
+        summary = RunSummary(run_id=run_id, db_path=db_path)
+        for problem in batch.problems:
+            logger.warning("metadata: %s", problem)
+            db.record_failure(run_id, problem.source, "metadata", str(problem))
+        for path, reason in batch.skipped:
+            logger.warning("%s: %s", path, reason)
+            db.record_failure(run_id, path, "discover", reason)
+            summary.failures.append((path, "discover", reason))
+            summary.calls_failed += 1
+        for job in batch.jobs:
+            try:
+                scored = process_call(job, choice, scorecard, agent_channel)
+                _stage("store", store_task, db, scored, run_id)
+            except StageError as failure:
+                logger.error("%s: failed at %s: %s", job.call_id, failure.stage, failure.error)
+                db.record_failure(run_id, job.audio_path, failure.stage, str(failure.error))
+                summary.failures.append((job.audio_path, failure.stage, str(failure.error)))
+                summary.calls_failed += 1
+                continue
+            summary.calls_ok += 1
+            summary.audio_s += scored.measures.duration_s
+        db.finish_run(run_id, summary.calls_ok, summary.calls_failed)
+
+    summary_rows: list[dict[str, Any]] = [
+        {"metric": "calls scored", "value": summary.calls_ok},
+        {"metric": "calls failed", "value": summary.calls_failed},
+        {"metric": "audio hours", "value": round(summary.audio_s / 3600, 3)},
+        {"metric": "run_id", "value": run_id},
+        {"metric": "database", "value": str(Path(db_path).resolve())},
+    ]
+    create_table_artifact(
+        key="qa-batch-summary",
+        table=summary_rows,
+        description=f"qa-batch run {run_id}: calls scored and failed (no transcript text here).",
+    )
+    logger.info("run %s: %d scored, %d failed", run_id, summary.calls_ok, summary.calls_failed)
+    return summary

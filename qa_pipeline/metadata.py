@@ -1,0 +1,213 @@
+"""Call metadata from the switch / CRM export (a CSV file), one row per recording.
+
+Every column is optional except `audio_file` (a path relative to the input directory). A bad value is
+reported as a `RowProblem` naming the row, column and value; the field is left empty (NULL) and the call
+is still processed, so one bad cell never stops a batch or loses a call. Unknown columns are kept in
+`extra` and stored as JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+KNOWN_COLUMNS = (
+    "call_id",
+    "audio_file",
+    "agent_id",
+    "direction",
+    "call_type",
+    "started_at",
+    "caller_number",
+    "survey_score",
+    "case_id",
+    "answered_at",
+    "ended_at",
+    "hold_s",
+    "acw_s",
+    "agent_channel",
+)
+DIRECTIONS = {"inbound": "inbound", "outbound": "outbound", "呼入": "inbound", "呼出": "outbound"}
+CALL_TYPES = ("inquiry", "complaint", "repair", "rescue", "appointment", "callback", "survey", "other")
+
+
+class MetadataError(Exception):
+    """The metadata file as a whole cannot be used (missing, unreadable, no audio_file column)."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One bad value in the metadata file; the call is processed with that field left NULL."""
+
+    source: str
+    row: int  # 1-based line number in the CSV file, header is line 1
+    column: str
+    value: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source} line {self.row}, column {self.column!r}: {self.message} (value {self.value!r})"
+
+
+@dataclass(frozen=True)
+class CallMetadata:
+    audio_file: str
+    call_id: str | None = None
+    agent_id: str | None = None
+    direction: str | None = None
+    call_type: str | None = None
+    started_at: datetime | None = None
+    caller_number: str | None = None
+    survey_score: float | None = None
+    case_id: str | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    hold_s: float | None = None
+    acw_s: float | None = None
+    agent_channel: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+    row: int | None = None
+
+
+@dataclass(frozen=True)
+class Metadata:
+    by_audio_file: dict[str, CallMetadata]
+    problems: list[RowProblem]
+
+
+def _parse_time(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("/", "-"))
+    # Wall-clock time at the center is what daily KPIs group by, so an offset is dropped, not converted.
+    return parsed.replace(tzinfo=None)
+
+
+def _parse_seconds(value: str) -> float:
+    number = float(value)
+    if not math.isfinite(number) or number < 0:
+        raise ValueError("must be a non-negative number of seconds")
+    return number
+
+
+def _parse_survey(value: str) -> float:
+    number = float(value)
+    if not math.isfinite(number) or not 0 <= number <= 10:
+        raise ValueError("survey score must be between 0 and 10")
+    return number
+
+
+def _parse_direction(value: str) -> str:
+    try:
+        return DIRECTIONS[value.strip().lower()]
+    except KeyError:
+        raise ValueError(f"direction must be one of {sorted(set(DIRECTIONS.values()))}") from None
+
+
+def _parse_call_type(value: str) -> str:
+    lowered = value.strip().lower()
+    if lowered not in CALL_TYPES:
+        raise ValueError(f"unknown call type; known: {', '.join(CALL_TYPES)}")
+    return lowered
+
+
+def _parse_channel(value: str) -> int:
+    channel = int(value)
+    if channel < 0:
+        raise ValueError("agent_channel must be 0 or more")
+    return channel
+
+
+_PARSERS = {
+    "direction": _parse_direction,
+    "call_type": _parse_call_type,
+    "started_at": _parse_time,
+    "answered_at": _parse_time,
+    "ended_at": _parse_time,
+    "survey_score": _parse_survey,
+    "hold_s": _parse_seconds,
+    "acw_s": _parse_seconds,
+    "agent_channel": _parse_channel,
+}
+
+
+def inside_directory(root: Path, relative: str) -> bool:
+    """True when `relative` names a path under `root` (no '..' or absolute path escaping it)."""
+    root = root.resolve()
+    target = (root / relative).resolve()
+    return target == root or root in target.parents
+
+
+def read_metadata(csv_path: Path | str, input_dir: Path | str) -> Metadata:
+    """Parse the metadata CSV; raise MetadataError only when the file as a whole is unusable."""
+    csv_path, input_dir = Path(csv_path), Path(input_dir)
+    source = str(csv_path)
+    try:
+        with open(csv_path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            if reader.fieldnames is None or "audio_file" not in [f.strip() for f in reader.fieldnames]:
+                raise MetadataError(f"{source}: header has no 'audio_file' column (got {reader.fieldnames})")
+            raw_rows = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise MetadataError(f"{source}: cannot read metadata CSV: {error}") from error
+
+    problems: list[RowProblem] = []
+    by_audio_file: dict[str, CallMetadata] = {}
+    seen_call_ids: dict[str, int] = {}
+    for index, raw in enumerate(raw_rows):
+        line = index + 2
+        cells = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+        if None in raw:  # more cells than header columns
+            problems.append(RowProblem(source, line, "*", ",".join(raw[None]), "more cells than columns"))
+        audio_file = cells.get("audio_file", "")
+        if not audio_file:
+            problems.append(RowProblem(source, line, "audio_file", "", "empty audio_file; row skipped"))
+            continue
+        if not inside_directory(input_dir, audio_file):
+            problems.append(
+                RowProblem(source, line, "audio_file", audio_file, "path is outside the input directory; row skipped")
+            )
+            continue
+        values: dict[str, object] = {}
+        for column in KNOWN_COLUMNS:
+            text = cells.get(column, "")
+            if column == "audio_file" or not text:
+                continue
+            parser = _PARSERS.get(column)
+            if parser is None:
+                values[column] = text
+                continue
+            try:
+                values[column] = parser(text)
+            except ValueError as error:
+                problems.append(RowProblem(source, line, column, text, str(error)))
+        call_id = values.get("call_id")
+        if isinstance(call_id, str):
+            if call_id in seen_call_ids:
+                problems.append(
+                    RowProblem(
+                        source,
+                        line,
+                        "call_id",
+                        call_id,
+                        f"duplicate call_id (first on line {seen_call_ids[call_id]}); row skipped",
+                    )
+                )
+                continue
+            seen_call_ids[call_id] = line
+        normalized_file = Path(audio_file).as_posix()
+        if normalized_file in by_audio_file:
+            first = by_audio_file[normalized_file].row
+            problems.append(
+                RowProblem(source, line, "audio_file", audio_file, f"same file as line {first}; row skipped")
+            )
+            continue
+        extra = {k: v for k, v in cells.items() if k and k not in KNOWN_COLUMNS and v}
+        by_audio_file[normalized_file] = CallMetadata(
+            audio_file=normalized_file,
+            extra=extra,
+            row=line,
+            **values,  # type: ignore[arg-type]
+        )
+    return Metadata(by_audio_file=by_audio_file, problems=problems)

@@ -1,0 +1,94 @@
+-- The DuckDB contract (docs/schema.md explains every column). Later versions may add columns and
+-- tables, never rename. Columns not measured yet are NULL, never a made-up value.
+
+CREATE TABLE IF NOT EXISTS runs (
+    run_id          VARCHAR PRIMARY KEY,
+    flow_run_id     VARCHAR,
+    started_at      TIMESTAMP NOT NULL,
+    finished_at     TIMESTAMP,
+    calls_ok        INTEGER,
+    calls_failed    INTEGER,
+    asr_model       VARCHAR,
+    scorecard_hash  VARCHAR,
+    scorecard_name  VARCHAR,
+    input_dir       VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS calls (
+    call_id             VARCHAR PRIMARY KEY,
+    audio_path          VARCHAR NOT NULL,
+    audio_sha256        VARCHAR NOT NULL,
+    agent_id            VARCHAR,
+    direction           VARCHAR CHECK (direction IN ('inbound', 'outbound')),
+    call_type           VARCHAR,
+    call_type_source    VARCHAR CHECK (call_type_source IN ('metadata', 'inferred')),
+    started_at          TIMESTAMP,
+    duration_s          DOUBLE NOT NULL,
+    channels            INTEGER NOT NULL,
+    sample_rate         INTEGER NOT NULL,
+    diarization         VARCHAR NOT NULL CHECK (diarization IN ('channel', 'pyannote', 'embedded', 'none')),
+    asr_model           VARCHAR NOT NULL,
+    ring_count          INTEGER,
+    ring_s              DOUBLE,
+    talk_s              DOUBLE,
+    hold_s              DOUBLE,
+    silence_s           DOUBLE,
+    time_to_topic_s     DOUBLE,
+    interruptions       INTEGER,
+    qa_score            DOUBLE CHECK (qa_score BETWEEN 0 AND 100),
+    qa_passed           BOOLEAN,
+    satisfaction        DOUBLE,
+    satisfaction_source VARCHAR,
+    case_id             VARCHAR,
+    run_id              VARCHAR NOT NULL,
+    processed_at        TIMESTAMP NOT NULL,
+    -- beyond the issue's contract, from metadata and the decoder
+    codec               VARCHAR,
+    answered_at         TIMESTAMP,
+    ended_at            TIMESTAMP,
+    acw_s               DOUBLE,
+    caller_number       VARCHAR,
+    agent_channel       INTEGER,
+    scorecard_hash      VARCHAR,
+    extra               JSON
+);
+
+CREATE TABLE IF NOT EXISTS segments (
+    call_id     VARCHAR NOT NULL,
+    seq         INTEGER NOT NULL,
+    speaker     VARCHAR NOT NULL CHECK (speaker IN ('agent', 'customer', 'unknown')),
+    start_s     DOUBLE NOT NULL,
+    end_s       DOUBLE NOT NULL,
+    text        VARCHAR NOT NULL,
+    confidence  DOUBLE
+);
+
+CREATE TABLE IF NOT EXISTS check_results (
+    call_id          VARCHAR NOT NULL,
+    check_id         VARCHAR NOT NULL,
+    applicable       BOOLEAN NOT NULL,
+    passed           BOOLEAN,
+    score            DOUBLE,
+    weight           DOUBLE NOT NULL,
+    evidence_start_s DOUBLE,
+    evidence_end_s   DOUBLE,
+    evidence_text    VARCHAR,
+    detail           JSON,
+    fatal            BOOLEAN NOT NULL DEFAULT false
+);
+
+CREATE TABLE IF NOT EXISTS failures (
+    run_id      VARCHAR NOT NULL,
+    audio_path  VARCHAR NOT NULL,
+    stage       VARCHAR NOT NULL,
+    error       VARCHAR NOT NULL,
+    "at"        TIMESTAMP NOT NULL  -- quoted: AT is a keyword in DuckDB 2
+);
+
+-- The check catalogue as registered when the run wrote it: lets KPI views tell script checks
+-- (mandated phrases) from conduct checks (forbidden behaviour).
+CREATE TABLE IF NOT EXISTS checks (
+    check_id  VARCHAR PRIMARY KEY,
+    category  VARCHAR NOT NULL,
+    title     VARCHAR NOT NULL
+);

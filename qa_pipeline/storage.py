@@ -1,0 +1,222 @@
+"""Stage 5: the DuckDB file QA leads query.
+
+One writer (the flow) holds the connection. Each call is written in one transaction that first deletes
+the call's old rows, so re-running on the same input replaces a call instead of duplicating it, and a
+crash mid-write leaves the previous version intact. KPI views are (re)created from kpis/*.sql on open.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from qa_pipeline.calls import ScoredCall
+from qa_pipeline.checks.base import REGISTRY
+
+# Created in this order: later files use earlier ones.
+KPI_SQL_FILES = ("call_facts.sql", "kpi_by.sql", "kpi_daily.sql", "kpi_agent.sql")
+KPI_VIEWS = {"day": "kpi_daily", "agent": "kpi_agent"}
+
+_CALL_COLUMNS = (
+    "call_id",
+    "audio_path",
+    "audio_sha256",
+    "agent_id",
+    "direction",
+    "call_type",
+    "call_type_source",
+    "started_at",
+    "duration_s",
+    "channels",
+    "sample_rate",
+    "diarization",
+    "asr_model",
+    "ring_count",
+    "ring_s",
+    "talk_s",
+    "hold_s",
+    "silence_s",
+    "time_to_topic_s",
+    "interruptions",
+    "qa_score",
+    "qa_passed",
+    "satisfaction",
+    "satisfaction_source",
+    "case_id",
+    "run_id",
+    "processed_at",
+    "codec",
+    "answered_at",
+    "ended_at",
+    "acw_s",
+    "caller_number",
+    "agent_channel",
+    "scorecard_hash",
+    "extra",
+)
+
+
+def _sql(name: str) -> str:
+    return (resources.files("qa_pipeline") / name).read_text(encoding="utf-8")
+
+
+def now() -> datetime:
+    return datetime.now().replace(microsecond=0)
+
+
+def call_row(scored: ScoredCall, run_id: str) -> dict[str, Any]:
+    """The `calls` row of a scored call; unmeasured columns are None (NULL)."""
+    job, meta = scored.job, scored.job.metadata
+    satisfaction, satisfaction_source = (meta.survey_score, "survey") if meta.survey_score is not None else (None, None)
+    return {
+        "call_id": job.call_id,
+        "audio_path": job.audio_path,
+        "audio_sha256": scored.audio_sha256,
+        "agent_id": meta.agent_id,
+        "direction": meta.direction,
+        "call_type": meta.call_type,
+        "call_type_source": "metadata" if meta.call_type else None,
+        "started_at": meta.started_at,
+        "duration_s": scored.measures.duration_s,
+        "channels": scored.channels,
+        "sample_rate": scored.sample_rate,
+        "diarization": scored.transcript.diarization,
+        "asr_model": scored.transcript.asr_model,
+        "ring_count": None,
+        "ring_s": None,
+        "talk_s": scored.measures.talk_s,
+        "hold_s": meta.hold_s,
+        "silence_s": None,
+        "time_to_topic_s": None,
+        "interruptions": None,
+        "qa_score": scored.score.qa_score,
+        "qa_passed": scored.score.qa_passed,
+        "satisfaction": satisfaction,
+        "satisfaction_source": satisfaction_source,
+        "case_id": meta.case_id,
+        "run_id": run_id,
+        "processed_at": scored.processed_at,
+        "codec": scored.codec,
+        "answered_at": meta.answered_at,
+        "ended_at": meta.ended_at,
+        "acw_s": meta.acw_s,
+        "caller_number": meta.caller_number,
+        "agent_channel": meta.agent_channel,
+        "scorecard_hash": scored.scorecard_hash,
+        "extra": json.dumps(meta.extra, ensure_ascii=False) if meta.extra else None,
+    }
+
+
+class QaDatabase:
+    """The pipeline's single writer to the DuckDB file."""
+
+    def __init__(self, path: Path | str, read_only: bool = False) -> None:
+        self.path = str(path)
+        if not read_only:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.connection = duckdb.connect(self.path, read_only=read_only)
+        if not read_only:
+            self.connection.execute(_sql("schema.sql"))
+            self._write_check_catalogue()
+            for name in KPI_SQL_FILES:
+                self.connection.execute(_sql(f"kpis/{name}"))
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> QaDatabase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _write_check_catalogue(self) -> None:
+        import qa_pipeline.checks  # noqa: F401  (registers every check)
+
+        rows = [(cid, check.category, (check.__doc__ or "").strip().splitlines()[0]) for cid, check in REGISTRY.items()]
+        self.connection.executemany("INSERT OR REPLACE INTO checks (check_id, category, title) VALUES (?, ?, ?)", rows)
+
+    # -- runs ---------------------------------------------------------------------------------------
+    def start_run(
+        self, flow_run_id: str | None, asr_model: str, scorecard_hash: str, scorecard_name: str, input_dir: str
+    ) -> str:
+        run_id = uuid.uuid4().hex
+        self.connection.execute(
+            "INSERT INTO runs (run_id, flow_run_id, started_at, asr_model, scorecard_hash, scorecard_name, input_dir)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [run_id, flow_run_id, now(), asr_model, scorecard_hash, scorecard_name, input_dir],
+        )
+        return run_id
+
+    def finish_run(self, run_id: str, calls_ok: int, calls_failed: int) -> None:
+        self.connection.execute(
+            "UPDATE runs SET finished_at = ?, calls_ok = ?, calls_failed = ? WHERE run_id = ?",
+            [now(), calls_ok, calls_failed, run_id],
+        )
+
+    def record_failure(self, run_id: str, audio_path: str, stage: str, error: str) -> None:
+        self.connection.execute(
+            'INSERT INTO failures (run_id, audio_path, stage, error, "at") VALUES (?, ?, ?, ?, ?)',
+            [run_id, audio_path, stage, error, now()],
+        )
+
+    # -- calls --------------------------------------------------------------------------------------
+    def write_call(self, scored: ScoredCall, run_id: str) -> None:
+        """Replace every row of this call in one transaction (all or nothing)."""
+        call_id = scored.job.call_id
+        row = call_row(scored, run_id)
+        segments = [
+            (call_id, seq, s.speaker, s.start_s, s.end_s, s.text, s.confidence)
+            for seq, s in enumerate(scored.transcript.segments)
+        ]
+        results = [
+            (
+                call_id,
+                r.check_id,
+                r.applicable,
+                r.passed,
+                r.score,
+                r.weight,
+                r.evidence_start_s,
+                r.evidence_end_s,
+                r.evidence_text,
+                json.dumps(r.detail, ensure_ascii=False),
+                r.fatal,
+            )
+            for r in scored.results
+        ]
+        con = self.connection
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table in ("segments", "check_results", "calls"):
+                con.execute(f"DELETE FROM {table} WHERE call_id = ?", [call_id])
+            placeholders = ", ".join("?" for _ in _CALL_COLUMNS)
+            con.execute(
+                f"INSERT INTO calls ({', '.join(_CALL_COLUMNS)}) VALUES ({placeholders})",
+                [row[c] for c in _CALL_COLUMNS],
+            )
+            if segments:
+                con.executemany("INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?)", segments)
+            if results:
+                con.executemany(
+                    "INSERT INTO check_results (call_id, check_id, applicable, passed, score, weight,"
+                    " evidence_start_s, evidence_end_s, evidence_text, detail, fatal)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    results,
+                )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    # -- reading --------------------------------------------------------------------------------------
+    def query(self, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cursor = self.connection.execute(sql, params or [])
+        columns = [d[0] for d in cursor.description or []]
+        return columns, cursor.fetchall()

@@ -1,0 +1,206 @@
+"""The real thing: the Prefect flow `qa-batch` over the synthetic sample calls with whisper base.
+
+One flow run (session fixture) over a copy of sample_audio/ plus a corrupt recording and a metadata row
+pointing at a missing file; the tests read the DuckDB file it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from tests.conftest import SAMPLE_AUDIO
+
+pytestmark = pytest.mark.slow
+LABELS = json.loads((SAMPLE_AUDIO / "labels.json").read_text(encoding="utf-8"))
+CHECKS = ("greeting", "closing_thanks", "forbidden_phrase")
+
+
+@dataclass
+class SampleRun:
+    input_dir: Path
+    db_path: Path
+    state: Any
+    summary: Any
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        with duckdb.connect(str(self.db_path), read_only=True) as con:
+            return con.execute(sql, params or []).fetchall()
+
+
+@pytest.fixture(scope="session")
+def sample_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleRun]:
+    from qa_pipeline.flow import qa_batch
+
+    root = tmp_path_factory.mktemp("sample_run")
+    input_dir = root / "calls"
+    shutil.copytree(SAMPLE_AUDIO, input_dir, ignore=shutil.ignore_patterns("*.py", "*.md"))
+    (input_dir / "corrupt.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt garbage, not audio")
+    with open(input_dir / "calls.csv", "a", encoding="utf-8") as handle:
+        handle.write("call_missing,no_such_file.wav,A001,inbound,inquiry,,,,,,,,\n")
+    db_path = root / "qa.duckdb"
+    state = qa_batch(
+        input_dir=str(input_dir),
+        db_path=str(db_path),
+        metadata_csv=str(input_dir / "calls.csv"),
+        device="cpu",
+        return_state=True,
+    )
+    yield SampleRun(input_dir, db_path, state, state.result())
+
+
+def _label(call_id: str) -> dict[str, Any]:
+    return next(c for c in LABELS["calls"] if c["call_id"] == call_id)
+
+
+def test_flow_run_completes_and_records_the_run(sample_run: SampleRun) -> None:
+    assert sample_run.state.is_completed()
+    n_calls = len(LABELS["calls"])
+    assert (sample_run.summary.calls_ok, sample_run.summary.calls_failed) == (n_calls, 2)
+    [(flow_run_id, ok, failed, model)] = sample_run.query(
+        "SELECT flow_run_id, calls_ok, calls_failed, asr_model FROM runs"
+    )
+    assert flow_run_id and (ok, failed) == (n_calls, 2)
+    assert model == "whisper-base(embedded)/int8"
+
+
+def test_every_sample_call_is_stored_once(sample_run: SampleRun) -> None:
+    stored = sample_run.query("SELECT call_id, channels, sample_rate, duration_s FROM calls ORDER BY call_id")
+    assert [row[0] for row in stored] == sorted(c["call_id"] for c in LABELS["calls"])
+    for call_id, channels, rate, duration in stored:
+        label = _label(call_id)
+        assert (channels, rate) == (label["channels"], label["sample_rate"])
+        assert duration == pytest.approx(label["duration_s"], abs=0.1)
+
+
+def test_bad_inputs_go_to_failures_and_the_batch_goes_on(sample_run: SampleRun) -> None:
+    rows = sample_run.query("SELECT audio_path, stage, error FROM failures ORDER BY stage")
+    assert [(Path(p).name, stage) for p, stage, _ in rows] == [
+        ("corrupt.wav", "decode"),
+        ("no_such_file.wav", "discover"),
+    ]
+    assert "corrupt.wav" in rows[0][2] and "not a readable audio file" in rows[0][2]
+    assert "no such file" in rows[1][2]
+
+
+def test_speakers_by_channel_on_stereo_and_unknown_on_mono(sample_run: SampleRun) -> None:
+    for call in LABELS["calls"]:
+        [(diarization,)] = sample_run.query("SELECT diarization FROM calls WHERE call_id = ?", [call["call_id"]])
+        speakers = {
+            s for (s,) in sample_run.query("SELECT DISTINCT speaker FROM segments WHERE call_id = ?", [call["call_id"]])
+        }
+        if call["channels"] == 2:
+            assert (diarization, speakers) == ("channel", {"agent", "customer"})
+        else:
+            assert (diarization, speakers) == ("none", {"unknown"})
+            verdicts = sample_run.query(
+                "SELECT DISTINCT applicable FROM check_results WHERE call_id = ?", [call["call_id"]]
+            )
+            assert verdicts == [(False,)]
+
+
+def test_every_labelled_utterance_got_text(sample_run: SampleRun) -> None:
+    """No stretch of speech silently dropped: each labelled utterance overlaps a segment with text."""
+    for call in LABELS["calls"]:
+        segments = sample_run.query(
+            "SELECT speaker, start_s, end_s, text FROM segments WHERE call_id = ?", [call["call_id"]]
+        )
+        for utterance in call["segments"]:
+            speaker = utterance["speaker"] if call["channels"] == 2 else "unknown"
+            covering = [
+                t for s, a, b, t in segments if s == speaker and a < utterance["end_s"] and b > utterance["start_s"]
+            ]
+            assert any(covering), (call["call_id"], utterance)
+
+
+def test_checks_agree_with_labels_on_stereo_calls(sample_run: SampleRun) -> None:
+    disagreements = []
+    for call in LABELS["calls"]:
+        if call["channels"] != 2:
+            continue
+        results = dict(
+            (check_id, (applicable, passed))
+            for check_id, applicable, passed in sample_run.query(
+                "SELECT check_id, applicable, passed FROM check_results WHERE call_id = ?", [call["call_id"]]
+            )
+        )
+        for check_id in CHECKS:
+            applicable, passed = results[check_id]
+            machine = "na" if not applicable else ("pass" if passed else "fail")
+            if machine != call["checks"][check_id]:
+                disagreements.append((call["call_id"], check_id, machine, call["checks"][check_id]))
+    assert disagreements == []
+
+
+def test_evidence_points_at_the_labelled_utterance(sample_run: SampleRun) -> None:
+    for call in LABELS["calls"]:
+        if call["channels"] != 2:
+            continue
+        for check_id, span in call.get("evidence", {}).items():
+            [(start, end, text)] = sample_run.query(
+                "SELECT evidence_start_s, evidence_end_s, evidence_text FROM check_results"
+                " WHERE call_id = ? AND check_id = ?",
+                [call["call_id"], check_id],
+            )
+            assert start is not None and text, (call["call_id"], check_id)
+            # The evidence lies within the labelled utterance (VAD padding allowed).
+            assert span["start_s"] - 0.5 <= start <= end <= span["end_s"] + 0.5, (call["call_id"], check_id)
+
+
+def test_scores_follow_the_checks(sample_run: SampleRun) -> None:
+    rows = sample_run.query(
+        "SELECT c.call_id, c.qa_score, c.qa_passed, bool_or(r.fatal AND r.applicable AND NOT r.passed)"
+        " FROM calls c JOIN check_results r USING (call_id) WHERE c.channels = 2 GROUP BY ALL"
+    )
+    for call_id, score, passed, fatal in rows:
+        expected = _label(call_id)["checks"]
+        if fatal:
+            assert (score, passed) == (0.0, False)
+        if all(expected[c] == "pass" for c in CHECKS):
+            assert (score, passed) == (100.0, True), call_id
+
+
+def test_kpi_views_cover_every_call(sample_run: SampleRun) -> None:
+    [(daily_calls,)] = sample_run.query("SELECT sum(calls) FROM kpi_daily")
+    [(agent_calls,)] = sample_run.query("SELECT sum(calls) FROM kpi_agent")
+    assert daily_calls == agent_calls == len(LABELS["calls"])
+
+
+def test_run_summary_artifact_is_published(sample_run: SampleRun) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["qa-batch-summary"]))
+        )
+    assert artifacts and artifacts[0].type == "table"
+    table = artifacts[0].data if isinstance(artifacts[0].data, list) else json.loads(artifacts[0].data)
+    assert {"metric": "calls scored", "value": len(LABELS["calls"])} in table
+
+
+def test_rerun_replaces_rows_instead_of_duplicating(sample_run: SampleRun, tmp_path: Path) -> None:
+    from qa_pipeline.flow import qa_batch
+
+    one_call = tmp_path / "again"
+    one_call.mkdir()
+    stereo = next(c for c in LABELS["calls"] if c["channels"] == 2)
+    shutil.copy(sample_run.input_dir / stereo["audio_file"], one_call / stereo["audio_file"])
+    before = sample_run.query(
+        "SELECT count(*), (SELECT count(*) FROM segments), (SELECT count(*) FROM check_results) FROM calls"
+    )
+    summary = qa_batch(input_dir=str(one_call), db_path=str(sample_run.db_path), device="cpu")
+    after = sample_run.query(
+        "SELECT count(*), (SELECT count(*) FROM segments), (SELECT count(*) FROM check_results) FROM calls"
+    )
+    assert summary.calls_ok == 1
+    assert after == before
+    [(run_id,)] = sample_run.query("SELECT run_id FROM calls WHERE call_id = ?", [stereo["call_id"]])
+    assert run_id == summary.run_id

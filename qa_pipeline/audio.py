@@ -84,15 +84,28 @@ def decode_audio(path: Path | str) -> DecodedAudio:
         n_channels = int(stream.codec_context.channels or 0)
         if source_rate <= 0 or n_channels <= 0:
             raise AudioDecodeError(path, f"codec {codec!r} reports no sample rate or channel count")
-        # Planar float output keeps channels apart; FFmpeg's resampler does the rate conversion.
-        resampler = av.AudioResampler(format="fltp", layout=stream.layout, rate=SAMPLE_RATE)
+        # Planar float output keeps channels apart; FFmpeg's resampler does the rate conversion. A stream
+        # may change rate mid-file (concatenated MP3s): a resampler set up for the first frames would pass
+        # later ones through unconverted, so a new one is made whenever the input format changes.
+        resampler: av.AudioResampler | None = None
+        input_format: tuple[int, str, str] | None = None
         chunks: list[np.ndarray] = []
         try:
             for frame in container.decode(stream):
-                for converted in resampler.resample(frame):
-                    chunks.append(converted.to_ndarray())
-            for converted in resampler.resample(None):
-                chunks.append(converted.to_ndarray())
+                frame_format = (frame.sample_rate, frame.layout.name, frame.format.name)
+                if frame_format != input_format:
+                    if len(frame.layout.channels) != n_channels:
+                        raise AudioDecodeError(
+                            path, f"channel count changes mid-file ({n_channels} -> {len(frame.layout.channels)})"
+                        )
+                    if resampler is not None:
+                        chunks.extend(c.to_ndarray() for c in resampler.resample(None))
+                    resampler = av.AudioResampler(format="fltp", layout=frame.layout, rate=SAMPLE_RATE)
+                    input_format = frame_format
+                assert resampler is not None
+                chunks.extend(c.to_ndarray() for c in resampler.resample(frame))
+            if resampler is not None:
+                chunks.extend(c.to_ndarray() for c in resampler.resample(None))
         except av.error.FFmpegError as error:
             raise AudioDecodeError(path, f"decoding {codec!r} failed: {error.strerror or error}") from error
     if not chunks:

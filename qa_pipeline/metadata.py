@@ -132,11 +132,16 @@ _PARSERS = {
 }
 
 
-def inside_directory(root: Path, relative: str) -> bool:
-    """True when `relative` names a path under `root` (no '..' or absolute path escaping it)."""
+def path_under(root: Path, audio_file: str) -> str | None:
+    """`audio_file` as a normalized path relative to `root`, or None when it points outside `root`.
+
+    'sub/../a.wav' and '/abs/root/a.wav' both become 'a.wav', so they join with the file on disk.
+    """
     root = root.resolve()
-    target = (root / relative).resolve()
-    return target == root or root in target.parents
+    target = (root / audio_file).resolve()
+    if target == root or root not in target.parents:
+        return None
+    return target.relative_to(root).as_posix()
 
 
 def read_metadata(csv_path: Path | str, input_dir: Path | str) -> Metadata:
@@ -148,15 +153,16 @@ def read_metadata(csv_path: Path | str, input_dir: Path | str) -> Metadata:
             reader = csv.DictReader(handle)
             if reader.fieldnames is None or "audio_file" not in [f.strip() for f in reader.fieldnames]:
                 raise MetadataError(f"{source}: header has no 'audio_file' column (got {reader.fieldnames})")
-            raw_rows = list(reader)
+            # reader.line_num after each record is the file line the record ends on (quoted cells may
+            # span lines, blank lines are skipped), which is the line a person looks for.
+            raw_rows = [(reader.line_num, row) for row in reader]
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise MetadataError(f"{source}: cannot read metadata CSV: {error}") from error
 
     problems: list[RowProblem] = []
     by_audio_file: dict[str, CallMetadata] = {}
     seen_call_ids: dict[str, int] = {}
-    for index, raw in enumerate(raw_rows):
-        line = index + 2
+    for line, raw in raw_rows:
         cells = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
         if None in raw:  # more cells than header columns
             problems.append(RowProblem(source, line, "*", ",".join(raw[None]), "more cells than columns"))
@@ -164,7 +170,8 @@ def read_metadata(csv_path: Path | str, input_dir: Path | str) -> Metadata:
         if not audio_file:
             problems.append(RowProblem(source, line, "audio_file", "", "empty audio_file; row skipped"))
             continue
-        if not inside_directory(input_dir, audio_file):
+        normalized_file = path_under(input_dir, audio_file)
+        if normalized_file is None:
             problems.append(
                 RowProblem(source, line, "audio_file", audio_file, "path is outside the input directory; row skipped")
             )
@@ -196,7 +203,6 @@ def read_metadata(csv_path: Path | str, input_dir: Path | str) -> Metadata:
                 )
                 continue
             seen_call_ids[call_id] = line
-        normalized_file = Path(audio_file).as_posix()
         if normalized_file in by_audio_file:
             first = by_audio_file[normalized_file].row
             problems.append(

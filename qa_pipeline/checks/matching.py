@@ -1,9 +1,13 @@
 """Finding a phrase in ASR text that may have homophone errors.
 
-Whisper base on phone audio writes 贵心 for 贵姓, 来订 for 来电. Comparing tone-less pinyin instead of
-characters makes those errors vanish; a fuzzy alignment (rapidfuzz partial ratio over the pinyin
-string) tolerates a dropped or extra syllable. Short phrases (under `MIN_FUZZY_CHARS` characters) are
-matched exactly on pinyin only, because fuzzy matching two syllables finds them everywhere.
+Whisper base on phone audio writes 管理出 for 管理处 (same pinyin), 贵心 for 贵姓, 来订 for 来电 (one
+syllable off). Identical tone-less pinyin catches the first kind for any phrase; a fuzzy alignment
+(rapidfuzz partial ratio over the pinyin string) catches the second kind inside phrases of at least
+`MIN_FUZZY_CHARS` characters (请问您贵姓, 感谢您的来电). Shorter phrases are never fuzzy-matched, because
+two fuzzy syllables are found everywhere, so a bare 贵心 is not 贵姓.
+
+Negation is never forgiven: a match must not gain or lose a negation inside the span the phrase covers,
+and a match right after a negation word (不满意 for 满意, 没有不归我们管 for 不归我们管) is no match.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ MIN_FUZZY_CHARS = 4
 # A fuzzy match may forgive a wrong syllable but never an added or dropped negation: 归我们管 is the
 # opposite of 不归我们管, 满意 the opposite of 不满意.
 NEGATIONS = frozenset("不没别非无未莫勿")
+# Words that negate what follows them. Single characters like 非/无 are left out here because they
+# start ordinary words before a phrase (非常感谢您的来电, 无论如何).
+NEGATING_PREFIXES = ("不", "没", "没有", "别", "未", "并非", "不是", "并不", "从不", "从没")
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,14 @@ def _negations(content: str) -> list[str]:
     return [char for char in content if char in NEGATIONS]
 
 
+def _negated(text: str, start: int) -> bool:
+    """True when the original text just before offset `start` is a negating word.
+
+    Punctuation ends a negation's scope (不，我很满意 is satisfied), so this looks at the text as written.
+    """
+    return text[:start].rstrip().endswith(NEGATING_PREFIXES)
+
+
 def find_phrase(text: str, phrase: str, min_similarity: float = 0.85) -> PhraseMatch | None:
     """Best occurrence of `phrase` in `text`, or None when nothing is similar enough."""
     content, offsets = _content_chars(text)
@@ -74,13 +89,15 @@ def find_phrase(text: str, phrase: str, min_similarity: float = 0.85) -> PhraseM
     if not content or not target:
         return None
     position = content.find(target)
-    if position >= 0:
-        return PhraseMatch(phrase, offsets[position], offsets[position + len(target) - 1] + 1, 1.0, "exact")
+    while position >= 0:
+        if not _negated(text, offsets[position]):
+            return PhraseMatch(phrase, offsets[position], offsets[position + len(target) - 1] + 1, 1.0, "exact")
+        position = content.find(target, position + 1)
 
     text_syllables, phrase_syllables = _syllables(content), _syllables(target)
     n = len(phrase_syllables)
     for start in range(len(text_syllables) - n + 1):
-        if text_syllables[start : start + n] == phrase_syllables:
+        if text_syllables[start : start + n] == phrase_syllables and not _negated(text, offsets[start]):
             return PhraseMatch(phrase, offsets[start], offsets[start + n - 1] + 1, 1.0, "pinyin")
     if len(target) < MIN_FUZZY_CHARS:
         return None
@@ -97,7 +114,11 @@ def find_phrase(text: str, phrase: str, min_similarity: float = 0.85) -> PhraseM
         return None
     first = owner[alignment.dest_start]
     last = owner[alignment.dest_end - 1]
-    if _negations(content[first : last + 1]) != _negations(target):
+    # The alignment may leave phrase characters uncovered at either end; widen the span by that many
+    # characters so a negation it skipped over (我不很满意 vs 我很满意) is still seen.
+    slack = max(0, len(target) - (last - first + 1))
+    window = content[max(0, first - slack) : last + 1 + slack]
+    if _negations(window) != _negations(target) or _negated(text, offsets[first]):
         return None
     return PhraseMatch(phrase, offsets[first], offsets[last] + 1, round(similarity, 3), "pinyin-fuzzy")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import tomllib
 import types
 import typing
@@ -24,6 +25,14 @@ from qa_pipeline.checks.base import REGISTRY, Check, CheckSettings
 from qa_pipeline.metadata import CALL_TYPES
 
 DEFAULT_SCORECARD = "default_scorecard.toml"
+# Allowed ranges of numeric check keys, by key name, wherever they appear.
+FIELD_BOUNDS: dict[str, tuple[float, float]] = {
+    "weight": (0.0, 1000.0),
+    "min_similarity": (0.5, 1.0),
+    "within_s": (0.0, 600.0),
+    "opening_span_s": (0.0, 600.0),
+    "closing_span_s": (0.0, 600.0),
+}
 
 
 class ScorecardError(ValueError):
@@ -66,8 +75,8 @@ def _coerce(value: Any, kind: Any, key: str, source: str) -> Any:
             raise ScorecardError(f"{source}: {key} must be true or false, got {value!r}")
         return value
     if kind is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ScorecardError(f"{source}: {key} must be a number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ScorecardError(f"{source}: {key} must be a finite number, got {value!r}")
         return float(value)
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -91,12 +100,13 @@ def _settings(check: type[Check], table: Any, source: str) -> CheckSettings:
         if key not in fields:
             raise ScorecardError(f"{source}: unknown key {prefix}.{key} (known: {', '.join(sorted(fields))})")
         values[key] = _coerce(value, hints[key], f"{prefix}.{key}", source)
+        bounds = FIELD_BOUNDS.get(key)
+        if bounds and not bounds[0] <= values[key] <= bounds[1]:
+            raise ScorecardError(f"{source}: {prefix}.{key} must be between {bounds[0]} and {bounds[1]}")
     try:
         settings = check.Settings(**values)
     except TypeError as error:  # a required key is absent from the default scorecard itself
         raise ScorecardError(f"{source}: [{prefix}] is incomplete: {error}") from error
-    if settings.weight < 0:
-        raise ScorecardError(f"{source}: {prefix}.weight must be >= 0")
     unknown_types = set(settings.call_types) - set(CALL_TYPES)
     if unknown_types:
         raise ScorecardError(f"{source}: {prefix}.call_types has unknown types {sorted(unknown_types)}")

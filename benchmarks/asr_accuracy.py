@@ -21,8 +21,9 @@ sys.path.insert(0, str(REPO))
 
 from qa_pipeline.asr.models import resolve_model  # noqa: E402
 from qa_pipeline.asr.speakers import build_transcript  # noqa: E402
-from qa_pipeline.asr.transcribe import get_transcriber  # noqa: E402
+from qa_pipeline.asr.transcribe import call_prompt, get_transcriber  # noqa: E402
 from qa_pipeline.audio import decode_audio  # noqa: E402
+from qa_pipeline.checks import load_scorecard  # noqa: E402
 from qa_pipeline.metrics import character_errors  # noqa: E402
 
 REAL_SPEECH = REPO.parent / "shared" / "data" / "mandarin_asr"
@@ -43,25 +44,25 @@ def _row(name: str, reference: str, hypothesis: str, audio_s: float, wall_s: flo
     }
 
 
-def real_speech(transcriber) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+def real_speech(transcriber, prompt: str) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
     rows = []
     for wav in sorted(REAL_SPEECH.glob("*.wav")):
         reference = wav.with_suffix(".txt").read_text(encoding="utf-8").strip()
         audio = decode_audio(wav)
         started = time.perf_counter()
-        transcript = build_transcript(audio, transcriber)
+        transcript = build_transcript(audio, transcriber, prompt=prompt)
         hypothesis = "".join(s.text for s in transcript.segments)
         rows.append(_row(wav.stem, reference, hypothesis, audio.duration_s, time.perf_counter() - started))
     return rows
 
 
-def sample_calls(transcriber) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+def sample_calls(transcriber, prompt: str) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
     labels = json.loads((SAMPLES / "labels.json").read_text(encoding="utf-8"))
     rows = []
     for call in labels["calls"]:
         audio = decode_audio(SAMPLES / call["audio_file"])
         started = time.perf_counter()
-        transcript = build_transcript(audio, transcriber, agent_channel=call.get("agent_channel", 0))
+        transcript = build_transcript(audio, transcriber, agent_channel=call.get("agent_channel") or 0, prompt=prompt)
         wall = time.perf_counter() - started
         speakers = ("agent", "customer") if audio.channels > 1 else ("unknown",)
         for speaker in speakers:
@@ -88,28 +89,31 @@ def _summary(rows: list[dict[str, object]]) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--asr-model", default=None)
+    parser.add_argument("--scorecard", default=None, help="scorecard whose [center] sets the ASR prompt")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "asr_accuracy.json"))
     args = parser.parse_args()
 
     choice = resolve_model(args.asr_model, "auto")
     transcriber = get_transcriber(choice)
-    result = {
-        "model": choice.label,
-        "real_speech": real_speech(transcriber),
-        "synthetic_calls": sample_calls(transcriber),
+    scorecard = load_scorecard(args.scorecard)
+    prompt = call_prompt(scorecard.organisations, scorecard.asr_prompt)  # exactly as the pipeline decodes
+    sections = {
+        "real_speech": real_speech(transcriber, prompt),
+        "synthetic_calls": sample_calls(transcriber, prompt),
     }
-    result["summary"] = {
-        "real_speech (../shared/data/mandarin_asr)": _summary(result["real_speech"]),
-        "synthetic sample calls (TTS)": _summary(result["synthetic_calls"]),
+    summary = {
+        "real speech (../shared/data/mandarin_asr)": _summary(sections["real_speech"]),
+        "synthetic sample calls (TTS, sample_audio/)": _summary(sections["synthetic_calls"]),
     }
-    for section in ("real_speech", "synthetic_calls"):
+    for section, rows in sections.items():
         print(f"\n{section}  [{choice.label}]")
         print(f"{'item':<34}{'CER':>7}{'chars':>7}{'audio s':>9}{'wall s':>8}")
-        for row in result[section]:
+        for row in rows:
             print(f"{row['name']:<34}{row['cer']:>7.3f}{row['ref_chars']:>7}{row['audio_s']:>9}{row['wall_s']:>8}")
     print()
-    for name, summary in result["summary"].items():
-        print(f"CER {name}: {summary['cer']:.3f} over {summary['ref_chars']} reference characters")
+    for name, totals in summary.items():
+        print(f"CER {name}: {totals['cer']:.3f} over {totals['ref_chars']} reference characters")
+    result = {"model": choice.label, "prompt": prompt, "summary": summary, **sections}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     print(f"written {args.out}")

@@ -27,7 +27,7 @@ from prefect.runtime import flow_run
 
 from qa_pipeline.asr.models import ModelChoice, resolve_model
 from qa_pipeline.asr.speakers import build_transcript
-from qa_pipeline.asr.transcribe import get_transcriber
+from qa_pipeline.asr.transcribe import call_prompt, get_transcriber
 from qa_pipeline.asr.transcript import Transcript
 from qa_pipeline.audio import DecodedAudio, decode_audio
 from qa_pipeline.calls import CallJob, ScoredCall, call_context, discover_calls, measure
@@ -73,9 +73,11 @@ def decode_task(job: CallJob) -> DecodedAudio:
 
 
 @task(name="transcribe", cache_policy=NO_CACHE)
-def transcribe_task(job: CallJob, audio: DecodedAudio, choice: ModelChoice, agent_channel: int) -> Transcript:
+def transcribe_task(
+    job: CallJob, audio: DecodedAudio, choice: ModelChoice, agent_channel: int, prompt: str
+) -> Transcript:
     channel = job.metadata.agent_channel if job.metadata.agent_channel is not None else agent_channel
-    transcript = build_transcript(audio, get_transcriber(choice), agent_channel=channel)
+    transcript = build_transcript(audio, get_transcriber(choice), agent_channel=channel, prompt=prompt)
     get_run_logger().info(
         "%s: %d segments, diarization=%s", job.call_id, len(transcript.segments), transcript.diarization
     )
@@ -112,7 +114,8 @@ def _stage(name: str, fn: Callable[..., T], *args: Any) -> T:
 
 def process_call(job: CallJob, choice: ModelChoice, scorecard: Scorecard, agent_channel: int) -> ScoredCall:
     audio = _stage("decode", decode_task, job)
-    transcript = _stage("transcribe", transcribe_task, job, audio, choice, agent_channel)
+    prompt = call_prompt(scorecard.organisations, scorecard.asr_prompt)
+    transcript = _stage("transcribe", transcribe_task, job, audio, choice, agent_channel, prompt)
     results = _stage("check", check_task, job, transcript, scorecard)
     score = _stage("score", score_task, job, results, scorecard)
     return ScoredCall(

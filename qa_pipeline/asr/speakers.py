@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa_pipeline.asr.transcribe import RegionText, Transcriber
+from qa_pipeline.asr.transcribe import PROMPT, RegionText, Transcriber
 from qa_pipeline.asr.transcript import Segment, Transcript
 from qa_pipeline.asr.vad import VadSettings, speech_regions
 from qa_pipeline.audio import DecodedAudio
@@ -60,6 +60,7 @@ def build_transcript(
     transcriber: Transcriber,
     agent_channel: int = 0,
     vad_settings: VadSettings | None = None,
+    prompt: str = PROMPT,
 ) -> Transcript:
     """VAD each speaker stream, transcribe only its speech, merge the segments in time order."""
     split = split_speakers(audio, agent_channel)
@@ -68,7 +69,7 @@ def build_transcript(
     for speaker, samples in split.streams.items():
         regions = speech_regions(samples, vad_settings)
         regions_by_speaker[speaker] = tuple((r.start_s, r.end_s) for r in regions)
-        segments.extend(_segments(speaker, transcriber.transcribe_regions(samples, regions)))
+        segments.extend(_segments(speaker, transcriber.transcribe_regions(samples, regions, prompt)))
     segments.sort(key=lambda s: (s.start_s, s.end_s, s.speaker))
     return Transcript(
         segments=tuple(segments),

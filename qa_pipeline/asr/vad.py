@@ -16,7 +16,7 @@ class VadSettings:
     # Turns in a phone call are separated by short pauses; 2 s (faster-whisper's default) would glue a
     # question to its answer on a mono channel, 0.5 s keeps utterances apart.
     min_silence_s: float = 0.5
-    min_speech_s: float = 0.2
+    min_speech_s: float = 0.1  # a backchannel 对 / 嗯 lasts ~0.25 s; Silero sees less of it than that
     speech_pad_s: float = 0.15
     max_region_s: float = 25.0  # keeps every region inside one 30 s Whisper window
 

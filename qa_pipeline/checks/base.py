@@ -127,6 +127,21 @@ class SegmentMatch:
     method: str
 
 
+def evidence(matches: list[SegmentMatch], fallback: Segment) -> dict[str, Any]:
+    """Evidence fields: the matched words' seconds and the utterances holding them.
+
+    With no match at all, the utterance where the phrase was due (`fallback`) is the evidence.
+    """
+    if not matches:
+        return {"evidence_start_s": fallback.start_s, "evidence_end_s": fallback.end_s, "evidence_text": fallback.text}
+    segments = sorted({id(m.segment): m.segment for m in matches}.values(), key=lambda s: s.start_s)
+    return {
+        "evidence_start_s": min(m.start_s for m in matches),
+        "evidence_end_s": max(m.end_s for m in matches),
+        "evidence_text": "".join(s.text for s in segments),
+    }
+
+
 def find_in_segments(segments: list[Segment], phrases: tuple[str, ...], min_similarity: float) -> SegmentMatch | None:
     """The first segment (in time order) containing one of `phrases`, with the phrase's own times."""
     from qa_pipeline.checks.matching import find_any

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, find_in_segments, register
+from qa_pipeline.checks.base import (
+    CallContext,
+    Check,
+    CheckResult,
+    CheckSettings,
+    evidence,
+    find_in_segments,
+    register,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,8 +48,6 @@ class ClosingThanks(Check):
         return self.result(
             not missing,
             score=round(len(hits) / 2, 3),
-            evidence_start_s=min(m.start_s for m in hits) if hits else closing[0].start_s,
-            evidence_end_s=max(m.end_s for m in hits) if hits else closing[-1].end_s,
-            evidence_text="".join(seg.text for seg in closing),
+            **evidence(hits, agent[-1]),
             detail={"missing": missing, "found": {m.phrase: m.matched_text for m in hits}},
         )

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, find_in_segments, register
+from qa_pipeline.checks.base import (
+    CallContext,
+    Check,
+    CheckResult,
+    CheckSettings,
+    evidence,
+    find_in_segments,
+    register,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,9 +43,7 @@ class ForbiddenPhrase(Check):
             return self.result(True, detail={"phrases_checked": len(s.phrases)})
         return self.result(
             False,
-            evidence_start_s=hit.start_s,
-            evidence_end_s=hit.end_s,
-            evidence_text=hit.segment.text,
+            **evidence([hit], hit.segment),
             detail={
                 "phrase": hit.phrase,
                 "matched": hit.matched_text,

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, find_in_segments, register
+from qa_pipeline.checks.base import (
+    CallContext,
+    Check,
+    CheckResult,
+    CheckSettings,
+    evidence,
+    find_in_segments,
+    register,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,11 +61,6 @@ class Greeting(Check):
         missing = sorted(name for name, match in found.items() if match is None)
         late_by = round(first.start_s - call.answer_s - s.within_s, 2)
         hits = [m for m in found.values() if m]
-        evidence = dict(
-            evidence_start_s=min(m.start_s for m in hits) if hits else first.start_s,
-            evidence_end_s=max(m.end_s for m in hits) if hits else first.end_s,
-            evidence_text="".join(seg.text for seg in opening),
-        )
         detail = {
             "missing": missing,
             "found": {name: m.matched_text for name, m in found.items() if m},
@@ -67,4 +70,4 @@ class Greeting(Check):
             detail["late_by_s"] = late_by
         passed = not missing and late_by <= 0
         score = (len(elements) - len(missing)) / len(elements) * (1.0 if late_by <= 0 else 0.5)
-        return self.result(passed, score=round(score, 3), detail=detail, **evidence)
+        return self.result(passed, score=round(score, 3), detail=detail, **evidence(hits, first))

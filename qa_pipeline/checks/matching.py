@@ -48,12 +48,49 @@ def _content_chars(text: str) -> tuple[str, list[int]]:
     return "".join(text[i] for i in offsets), offsets
 
 
+# How Mandarin speakers say Latin letters (江苏CA is said 江苏西诶 and heard as 将苏西爱), so an
+# organisation name or phrase written with letters matches what the ASR writes for the spoken letters.
+LETTER_PINYIN = {
+    "a": "ei",
+    "b": "bi",
+    "c": "xi",
+    "d": "di",
+    "e": "yi",
+    "f": "aifu",
+    "g": "ji",
+    "h": "aiqi",
+    "i": "ai",
+    "j": "jie",
+    "k": "kai",
+    "l": "aile",
+    "m": "aimu",
+    "n": "en",
+    "o": "ou",
+    "p": "pi",
+    "q": "kiu",
+    "r": "aer",
+    "s": "aisi",
+    "t": "ti",
+    "u": "you",
+    "v": "wei",
+    "w": "dabuliu",
+    "x": "aikesi",
+    "y": "wai",
+    "z": "zei",
+}
+
+
+def _other_chars(chunk: str) -> list[str]:
+    """pypinyin's callback for non-Chinese runs: one token per character, letters as spoken."""
+    return [LETTER_PINYIN.get(char.lower(), char.lower()) for char in chunk]
+
+
 @functools.lru_cache(maxsize=4096)
 def _syllables(content: str) -> tuple[str, ...]:
-    # One syllable per character; non-Chinese characters stand for themselves (lower-cased).
+    # One syllable per character; Latin letters as they are spoken, other characters as themselves.
     # (pypinyin accepts a list from the `errors` callback; its type stubs say str.)
     return tuple(
-        lazy_pinyin(content, style=Style.NORMAL, errors=lambda chunk: [c.lower() for c in chunk])  # type: ignore[arg-type,return-value]
+        lazy_pinyin(content, style=Style.NORMAL, errors=_other_chars)  # type: ignore[arg-type]
     )
 
 

@@ -44,6 +44,7 @@ class Scorecard:
     name: str
     pass_score: float
     organisations: tuple[str, ...]
+    asr_prompt: str  # "" = built from organisations (qa_pipeline.asr.transcribe.call_prompt)
     min_similarity: float
     checks: dict[str, CheckSettings]
     source: str
@@ -128,7 +129,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
         if key not in ("scorecard", "center", "matching", "checks"):
             raise ScorecardError(f"{source}: unknown top-level key {key!r}")
     head = _table(data, "scorecard", {"name", "pass_score"}, source)
-    center = _table(data, "center", {"organisations"}, source)
+    center = _table(data, "center", {"organisations", "asr_prompt"}, source)
     matching = _table(data, "matching", {"min_similarity"}, source)
     checks_table = data.get("checks", {})
     if not isinstance(checks_table, dict):
@@ -139,6 +140,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
     if not 0 <= pass_score <= 100:
         raise ScorecardError(f"{source}: scorecard.pass_score must be between 0 and 100")
     organisations = _coerce(center.get("organisations", []), tuple[str, ...], "center.organisations", source)
+    asr_prompt = _coerce(center.get("asr_prompt", ""), str, "center.asr_prompt", source)
     min_similarity = _coerce(matching.get("min_similarity", 0.85), float, "matching.min_similarity", source)
     if not 0.5 <= min_similarity <= 1.0:
         raise ScorecardError(f"{source}: matching.min_similarity must be between 0.5 and 1.0")
@@ -159,6 +161,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
             "name": name,
             "pass_score": pass_score,
             "organisations": organisations,
+            "asr_prompt": asr_prompt,
             "min_similarity": min_similarity,
             "checks": {cid: dataclasses.asdict(s) for cid, s in sorted(checks.items())},
         },
@@ -169,6 +172,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
         name=name,
         pass_score=pass_score,
         organisations=organisations,
+        asr_prompt=asr_prompt,
         min_similarity=min_similarity,
         checks=checks,
         source=source,

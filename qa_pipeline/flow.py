@@ -118,6 +118,7 @@ def process_call(job: CallJob, choice: ModelChoice, scorecard: Scorecard, agent_
     transcript = _stage("transcribe", transcribe_task, job, audio, choice, agent_channel, prompt)
     results = _stage("check", check_task, job, transcript, scorecard)
     score = _stage("score", score_task, job, results, scorecard)
+    measures = _stage("measure", measure, audio, transcript, job.answer_s)
     return ScoredCall(
         job=job,
         audio_sha256=audio.sha256,
@@ -125,7 +126,7 @@ def process_call(job: CallJob, choice: ModelChoice, scorecard: Scorecard, agent_
         sample_rate=audio.source_sample_rate,
         codec=audio.codec,
         transcript=transcript,
-        measures=measure(audio, transcript, job.answer_s),
+        measures=measures,
         results=results,
         score=score,
         scorecard_hash=scorecard.sha256,

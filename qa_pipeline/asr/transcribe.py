@@ -10,11 +10,11 @@ text, so no stretch of speech disappears from the transcript.
 
 from __future__ import annotations
 
+import bisect
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import ctranslate2
 import numpy as np
 import opencc
 
@@ -48,12 +48,11 @@ class AsrSettings:
     language: str = "zh"
     beam_size: int = 5
     cpu_threads: int = 0  # 0 = CTranslate2's default (all cores)
-    # Whisper's own quality bar (faster-whisper's log_prob_threshold). A segment still below it after
-    # temperature fallback is invented text, typically decoded from the silence padding at the end of
-    # a window (seen on a sample call: 车上吧 at avg_logprob -2.2 after a real question), so it is dropped.
+    # Whisper's own quality bar (faster-whisper's log_prob_threshold): a segment decoded below it is
+    # most likely invented text (seen on a sample call: 车上吧 at avg_logprob -2.2 after a real
+    # question, with the channel silent), so it is dropped.
     min_avg_logprob: float = -1.0
-    # Temperature fallback samples at random; a fixed seed per window makes re-runs reproducible.
-    seed: int = 0
+    batch_size: int = 8  # windows decoded together (faster-whisper BatchedInferencePipeline)
 
 
 @dataclass(frozen=True)
@@ -76,11 +75,18 @@ class RegionText:
 
 @dataclass(frozen=True)
 class _Piece:
-    """One region's place in a packed window: window seconds [window_start, window_end) <- region."""
+    """One region's place in a packed window: window seconds [window_start, window_end) hold the
+    region's audio, which starts at `region_start` seconds in the channel."""
 
     region_index: int
     window_start: float
     window_end: float
+    region_start: float
+
+    def to_channel_time(self, window_time: float) -> float:
+        """A window time as seconds in the channel, clamped to this region."""
+        clamped = min(max(window_time, self.window_start), self.window_end)
+        return self.region_start + clamped - self.window_start
 
 
 @functools.cache
@@ -110,11 +116,55 @@ def pack_regions(regions: list[SpeechRegion], window_s: float = WINDOW_S, gap_s:
     return groups
 
 
+@dataclass(frozen=True)
+class _Window:
+    """Packed regions decoded as one Whisper window: region audio with GAP_S of silence between."""
+
+    audio: np.ndarray
+    pieces: tuple[_Piece, ...]
+
+
+def _build_window(samples: np.ndarray, regions: list[SpeechRegion], indices: Iterable[int]) -> _Window:
+    gap = np.zeros(int(GAP_S * SAMPLE_RATE), dtype=np.float32)
+    parts: list[np.ndarray] = []
+    pieces: list[_Piece] = []
+    cursor = 0.0
+    for index in indices:
+        region = regions[index]
+        chunk = samples[int(region.start_s * SAMPLE_RATE) : int(region.end_s * SAMPLE_RATE)]
+        if parts:
+            parts.append(gap)
+            cursor += GAP_S
+        parts.append(chunk)
+        pieces.append(_Piece(index, cursor, cursor + len(chunk) / SAMPLE_RATE, region.start_s))
+        cursor += len(chunk) / SAMPLE_RATE
+    return _Window(np.concatenate(parts).astype(np.float32, copy=False), tuple(pieces))
+
+
+def _nearest_piece(pieces: tuple[_Piece, ...], time_s: float) -> _Piece:
+    """The piece whose window span contains `time_s`, else the nearest (words can spill into a gap)."""
+    return min(
+        pieces,
+        key=lambda p: (
+            0.0
+            if p.window_start <= time_s <= p.window_end
+            else min(abs(time_s - p.window_start), abs(time_s - p.window_end))
+        ),
+    )
+
+
 class Transcriber:
-    """One loaded faster-whisper model; create once per worker, not per call (see `get_transcriber`)."""
+    """One loaded faster-whisper model; create once per worker, not per call (see `get_transcriber`).
+
+    Decoding goes through faster-whisper's BatchedInferencePipeline with one clip per packed window:
+    each window is decoded exactly once, at temperature 0, several windows per batch. The sequential
+    `WhisperModel.transcribe` was measured to re-seek to the last word of a window and decode the
+    0.2-0.3 s left after it as a near-empty 30 s window through every temperature fallback (17 s for
+    a 3.4 s clip), sometimes keeping invented text from it.
+    """
 
     def __init__(self, choice: ModelChoice, settings: AsrSettings | None = None) -> None:
-        from faster_whisper import WhisperModel
+        from faster_whisper import BatchedInferencePipeline, WhisperModel
 
         self.choice = choice
         self.settings = settings or AsrSettings()
@@ -124,76 +174,59 @@ class Transcriber:
             compute_type=choice.compute_type,
             cpu_threads=self.settings.cpu_threads,
         )
+        self.pipeline = BatchedInferencePipeline(self.model)
 
-    def _decode(self, audio: np.ndarray, prompt: str) -> list[tuple[float, float, str, float]]:
-        ctranslate2.set_random_seed(self.settings.seed)
-        segments, _info = self.model.transcribe(
-            audio,
+    def _decode_windows(self, windows: list[_Window], prompt: str) -> list[dict[int, list[Word]]]:
+        """Decode every window in one batched call; the words of each window, by region index."""
+        clips: list[dict[str, float]] = []
+        cursor = 0
+        for window in windows:
+            clips.append({"start": cursor / SAMPLE_RATE, "end": (cursor + len(window.audio)) / SAMPLE_RATE})
+            cursor += len(window.audio)
+        clip_starts = [clip["start"] for clip in clips]
+        segments, _info = self.pipeline.transcribe(
+            np.concatenate([window.audio for window in windows]),
             language=self.settings.language,
             beam_size=self.settings.beam_size,
             initial_prompt=prompt,
-            condition_on_previous_text=True,
             word_timestamps=True,
-            vad_filter=False,  # regions are already speech
+            clip_timestamps=clips,
+            batch_size=self.settings.batch_size,
         )
-        words: list[tuple[float, float, str, float]] = []
+        found: list[dict[int, list[Word]]] = [{p.region_index: [] for p in w.pieces} for w in windows]
         for segment in segments:
             if segment.avg_logprob < self.settings.min_avg_logprob:
                 continue
             for word in segment.words or []:
-                words.append((word.start, word.end, word.word, word.probability))
-        return words
-
-    def _decode_group(
-        self, samples: np.ndarray, regions: list[SpeechRegion], indices: Iterable[int], prompt: str
-    ) -> dict[int, list[Word]]:
-        gap = np.zeros(int(GAP_S * SAMPLE_RATE), dtype=np.float32)
-        parts: list[np.ndarray] = []
-        pieces: list[_Piece] = []
-        cursor = 0.0
-        for index in indices:
-            region = regions[index]
-            chunk = samples[int(region.start_s * SAMPLE_RATE) : int(region.end_s * SAMPLE_RATE)]
-            if parts:
-                parts.append(gap)
-                cursor += GAP_S
-            parts.append(chunk)
-            pieces.append(_Piece(index, cursor, cursor + len(chunk) / SAMPLE_RATE))
-            cursor += len(chunk) / SAMPLE_RATE
-        words_by_region: dict[int, list[Word]] = {piece.region_index: [] for piece in pieces}
-        for start, end, text, probability in self._decode(np.concatenate(parts), prompt):
-            middle = (start + end) / 2
-            # The piece whose window span is nearest the word's middle (words can spill into a gap).
-            piece = min(
-                pieces,
-                key=lambda p: (
-                    0.0
-                    if p.window_start <= middle <= p.window_end
-                    else min(abs(middle - p.window_start), abs(middle - p.window_end))
-                ),
-            )
-            region = regions[piece.region_index]
-            offset = region.start_s - piece.window_start
-            word_start = min(max(start + offset, region.start_s), region.end_s)
-            word_end = min(max(end + offset, word_start), region.end_s)
-            # U+FFFD: a word cut inside a multi-byte character by the tokenizer; it carries no text.
-            simplified = to_simplified(text.strip()).replace("\ufffd", "")
-            if simplified:
-                words_by_region[piece.region_index].append(
-                    Word(round(word_start, 3), round(word_end, 3), simplified, float(probability))
-                )
-        return words_by_region
+                middle = (word.start + word.end) / 2
+                index = max(0, bisect.bisect_right(clip_starts, middle) - 1)
+                offset = clip_starts[index]  # segment times are in the concatenated audio
+                piece = _nearest_piece(windows[index].pieces, middle - offset)
+                word_start = piece.to_channel_time(float(word.start) - offset)
+                word_end = max(piece.to_channel_time(float(word.end) - offset), word_start)
+                # U+FFFD: a word cut inside a multi-byte character by the tokenizer; it carries no text.
+                text = to_simplified(word.word.strip()).replace("\ufffd", "")
+                if text:
+                    found[index][piece.region_index].append(
+                        Word(round(word_start, 3), round(word_end, 3), text, float(word.probability))
+                    )
+        return found
 
     def transcribe_regions(
         self, samples: np.ndarray, regions: list[SpeechRegion], prompt: str = PROMPT
     ) -> list[RegionText]:
         """Transcribe the given speech regions of one 16 kHz channel; one RegionText per region."""
+        if not regions:
+            return []
         words: dict[int, list[Word]] = {}
-        for group in pack_regions(regions):
-            words.update(self._decode_group(samples, regions, group, prompt))
-        for index, region_words in words.items():
-            if not region_words:  # skipped inside its window: decode it alone
-                words[index] = self._decode_group(samples, regions, [index], prompt)[index]
+        windows = [_build_window(samples, regions, group) for group in pack_regions(regions)]
+        for window_words in self._decode_windows(windows, prompt):
+            words.update(window_words)
+        missed = [index for index, region_words in words.items() if not region_words]
+        if missed:  # a region that got no words inside its window is decoded on its own
+            alone = [_build_window(samples, regions, [index]) for index in missed]
+            for window_words in self._decode_windows(alone, prompt):
+                words.update(window_words)
         return [RegionText(region, tuple(words.get(i, []))) for i, region in enumerate(regions)]
 
 

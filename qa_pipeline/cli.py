@@ -26,7 +26,8 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) ->
     for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*["" if v is None else (f"{v:.1f}" if isinstance(v, float) else str(v)) for v in row])
+        # 4 significant digits: rates keep 0.75 (not 0.8), seconds and scores keep one decimal.
+        table.add_row(*["" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v)) for v in row])
     return table
 
 

@@ -86,14 +86,19 @@ def assert_channels_are_the_written_tones(decoded: DecodedAudio, channels: int) 
 
 # (extension, encoder, decoder name as reported, sample rate, channels, duration tolerance in seconds)
 CASES = [
-    *[("wav", "pcm_s16le", "pcm_s16le", rate, ch, 0.001) for rate in (8000, 11025, 16000, 44100, 48000)
-      for ch in (1, 2, 3)],
+    *[
+        ("wav", "pcm_s16le", "pcm_s16le", rate, ch, 0.001)
+        for rate in (8000, 11025, 16000, 44100, 48000)
+        for ch in (1, 2, 3)
+    ],
     *[("wav", "pcm_mulaw", "pcm_mulaw", rate, ch, 0.001) for rate in (8000, 16000) for ch in (1, 2)],
     *[("wav", "pcm_alaw", "pcm_alaw", rate, ch, 0.001) for rate in (8000, 11025) for ch in (1, 2)],
-    *[("mp3", "libmp3lame", "mp3float", rate, ch, 0.005) for rate in (8000, 11025, 16000, 44100, 48000)
-      for ch in (1, 2)],
-    *[("flac", "flac", "flac", rate, ch, 0.001) for rate in (8000, 11025, 16000, 44100, 48000)
-      for ch in (1, 2, 3)],
+    *[
+        ("mp3", "libmp3lame", "mp3float", rate, ch, 0.005)
+        for rate in (8000, 11025, 16000, 44100, 48000)
+        for ch in (1, 2)
+    ],
+    *[("flac", "flac", "flac", rate, ch, 0.001) for rate in (8000, 11025, 16000, 44100, 48000) for ch in (1, 2, 3)],
     # libopus only encodes at 8/12/16/24/48 kHz.
     *[("ogg", "libopus", "opus", rate, ch, 0.005) for rate in (8000, 16000, 48000) for ch in (1, 2, 3)],
     # AMR-NB is 8 kHz mono by definition; the encoder's flush adds one 20 ms frame the format cannot trim.
@@ -278,17 +283,23 @@ def _without_id3(content: bytes) -> bytes:
     return content[10 + size :]
 
 
+def _appended_mp3s(tmp_path: Path, second_rate: int, second_channels: int) -> Path:
+    """A 44.1 kHz stereo MP3 with a second MP3 (ID3 tag stripped) appended byte for byte."""
+    first, second = tmp_path / "first.mp3", tmp_path / "second.mp3"
+    write_tones(first, "libmp3lame", 44100, 2)
+    write_tones(second, "libmp3lame", second_rate, second_channels)
+    joined = tmp_path / "joined.mp3"
+    joined.write_bytes(first.read_bytes() + _without_id3(second.read_bytes()))
+    return joined
+
+
 def test_mp3_whose_sample_rate_changes_midway(tmp_path: Path) -> None:
     """Two MP3 recordings appended (44.1 kHz then 16 kHz, both stereo, 1 s each).
 
     Either it decodes to ~2 s with the tones in place, or it is refused with an AudioDecodeError naming
     the file. A silently wrong duration or a pitch-shifted second half is not acceptable.
     """
-    first, second = tmp_path / "first.mp3", tmp_path / "second.mp3"
-    write_tones(first, "libmp3lame", 44100, 2)
-    write_tones(second, "libmp3lame", 16000, 2)
-    joined = tmp_path / "joined.mp3"
-    joined.write_bytes(first.read_bytes() + _without_id3(second.read_bytes()))
+    joined = _appended_mp3s(tmp_path, 16000, 2)
 
     try:
         decoded = decode_audio(joined)
@@ -302,11 +313,7 @@ def test_mp3_whose_sample_rate_changes_midway(tmp_path: Path) -> None:
 
 def test_mp3_whose_channel_count_changes_midway(tmp_path: Path) -> None:
     """A stereo MP3 with a mono one appended: a clear AudioDecodeError or a decode, never a bare ValueError."""
-    first, second = tmp_path / "first.mp3", tmp_path / "second.mp3"
-    write_tones(first, "libmp3lame", 44100, 2)
-    write_tones(second, "libmp3lame", 16000, 1)
-    joined = tmp_path / "joined.mp3"
-    joined.write_bytes(first.read_bytes() + _without_id3(second.read_bytes()))
+    joined = _appended_mp3s(tmp_path, 16000, 1)
 
     try:
         decoded = decode_audio(joined)

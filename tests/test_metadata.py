@@ -42,8 +42,7 @@ def test_good_row_is_parsed_into_typed_fields(tmp_path: Path, input_dir: Path) -
     metadata, _ = read(
         tmp_path,
         input_dir,
-        HEADER
-        + "C001,a.wav,A07,呼入,Complaint,2024-05-01T09:30:15+08:00,2024/05/01 09:30:21,"
+        HEADER + "C001,a.wav,A07,呼入,Complaint,2024-05-01T09:30:15+08:00,2024/05/01 09:30:21,"
         "2024-05-01 09:41:00,013800138000,4.5,K-9,12.5,30,1\n"
         + "C002,sub/b.wav,A08,呼出,repair,2024-05-02 18:00:00,,,,10,,0,,0\n",
     )
@@ -89,9 +88,7 @@ def test_only_audio_file_is_required(tmp_path: Path, input_dir: Path) -> None:
 
 
 def test_unknown_columns_land_in_extra(tmp_path: Path, input_dir: Path) -> None:
-    metadata, _ = read(
-        tmp_path, input_dir, "audio_file,call_id,客户等级,remark\na.wav,C1,VIP,回访\nb.wav,C2,,\n"
-    )
+    metadata, _ = read(tmp_path, input_dir, "audio_file,call_id,客户等级,remark\na.wav,C1,VIP,回访\nb.wav,C2,,\n")
     assert metadata.problems == []
     assert metadata.by_audio_file["a.wav"].extra == {"客户等级": "VIP", "remark": "回访"}
     assert metadata.by_audio_file["b.wav"].extra == {}  # empty cells are not kept
@@ -263,8 +260,9 @@ def test_chinese_file_names(tmp_path: Path, input_dir: Path) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param("call_id,audio_file,remark,started_at\nC1,a.wav,\"第一行\n第二行\",\nC2,b.wav,,bad\n",
-                     id="quoted-newline"),
+        pytest.param(
+            'call_id,audio_file,remark,started_at\nC1,a.wav,"第一行\n第二行",\nC2,b.wav,,bad\n', id="quoted-newline"
+        ),
         pytest.param("call_id,audio_file,started_at\nC1,a.wav,\n\nC2,b.wav,bad\n", id="blank-line"),
     ],
 )

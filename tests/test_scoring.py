@@ -18,7 +18,12 @@ def failed(check_id: str, weight: float, *, fatal: bool = False, score: float | 
 
 def not_applicable(check_id: str, weight: float, *, fatal: bool = False) -> CheckResult:
     return CheckResult(
-        check_id=check_id, applicable=False, passed=None, score=None, weight=weight, fatal=fatal,
+        check_id=check_id,
+        applicable=False,
+        passed=None,
+        score=None,
+        weight=weight,
+        fatal=fatal,
         detail={"reason": "call type 'repair' not in ['complaint']"},
     )
 
@@ -109,8 +114,9 @@ def test_perfect_score_passes_pass_score_100() -> None:
     "results",
     [
         pytest.param([], id="no-results"),
-        pytest.param([not_applicable("greeting", 10), not_applicable("forbidden_phrase", 20, fatal=True)],
-                     id="none-applicable"),
+        pytest.param(
+            [not_applicable("greeting", 10), not_applicable("forbidden_phrase", 20, fatal=True)], id="none-applicable"
+        ),
     ],
 )
 def test_no_applicable_check_gives_no_verdict(results: list[CheckResult]) -> None:

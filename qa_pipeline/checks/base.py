@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from qa_pipeline.asr.transcript import Segment, Transcript
+from qa_pipeline.checks.matching import find_any
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,19 @@ class CheckResult:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SegmentMatch:
+    """A phrase found in one segment, with the seconds its matched characters cover."""
+
+    segment: Segment
+    phrase: str
+    matched_text: str
+    start_s: float
+    end_s: float
+    similarity: float
+    method: str
+
+
 class Check:
     """Base class of every check. Subclasses set `id`, `category`, `Settings` and `evaluate`."""
 
@@ -88,6 +102,43 @@ class Check:
             detail={"reason": reason, **detail},
         )
 
+    @staticmethod
+    def find(segments: list[Segment], phrases: tuple[str, ...], min_similarity: float) -> SegmentMatch | None:
+        """The first segment (in time order) containing one of `phrases`, with the phrase's own times."""
+        for segment in segments:
+            match = find_any(segment.text, phrases, min_similarity)
+            if match:
+                start_s, end_s = segment.span_times(match.start, match.end)
+                return SegmentMatch(
+                    segment,
+                    match.phrase,
+                    segment.text[match.start : match.end],
+                    start_s,
+                    end_s,
+                    match.similarity,
+                    match.method,
+                )
+        return None
+
+    @staticmethod
+    def evidence(matches: list[SegmentMatch], fallback: Segment) -> dict[str, Any]:
+        """Evidence fields: the matched words' seconds and the utterances holding them.
+
+        With no match at all, the utterance where the phrase was due (`fallback`) is the evidence.
+        """
+        if not matches:
+            return {
+                "evidence_start_s": fallback.start_s,
+                "evidence_end_s": fallback.end_s,
+                "evidence_text": fallback.text,
+            }
+        segments = sorted({id(m.segment): m.segment for m in matches}.values(), key=lambda s: s.start_s)
+        return {
+            "evidence_start_s": min(m.start_s for m in matches),
+            "evidence_end_s": max(m.end_s for m in matches),
+            "evidence_text": "".join(s.text for s in segments),
+        }
+
     def run(self, call: CallContext) -> CheckResult:
         """Applicability rules shared by every check, then the check's own `evaluate`."""
         if self.settings.call_types and call.call_type not in self.settings.call_types:
@@ -112,51 +163,3 @@ def register(check: type[Check]) -> type[Check]:
         raise ValueError(f"check id {check.id!r} registered twice")
     REGISTRY[check.id] = check
     return check
-
-
-@dataclass(frozen=True)
-class SegmentMatch:
-    """A phrase found in one segment, with the seconds its matched characters cover."""
-
-    segment: Segment
-    phrase: str
-    matched_text: str
-    start_s: float
-    end_s: float
-    similarity: float
-    method: str
-
-
-def evidence(matches: list[SegmentMatch], fallback: Segment) -> dict[str, Any]:
-    """Evidence fields: the matched words' seconds and the utterances holding them.
-
-    With no match at all, the utterance where the phrase was due (`fallback`) is the evidence.
-    """
-    if not matches:
-        return {"evidence_start_s": fallback.start_s, "evidence_end_s": fallback.end_s, "evidence_text": fallback.text}
-    segments = sorted({id(m.segment): m.segment for m in matches}.values(), key=lambda s: s.start_s)
-    return {
-        "evidence_start_s": min(m.start_s for m in matches),
-        "evidence_end_s": max(m.end_s for m in matches),
-        "evidence_text": "".join(s.text for s in segments),
-    }
-
-
-def find_in_segments(segments: list[Segment], phrases: tuple[str, ...], min_similarity: float) -> SegmentMatch | None:
-    """The first segment (in time order) containing one of `phrases`, with the phrase's own times."""
-    from qa_pipeline.checks.matching import find_any
-
-    for segment in segments:
-        match = find_any(segment.text, phrases, min_similarity)
-        if match:
-            start_s, end_s = segment.span_times(match.start, match.end)
-            return SegmentMatch(
-                segment,
-                match.phrase,
-                segment.text[match.start : match.end],
-                start_s,
-                end_s,
-                match.similarity,
-                match.method,
-            )
-    return None

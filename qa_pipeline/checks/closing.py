@@ -2,15 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qa_pipeline.checks.base import (
-    CallContext,
-    Check,
-    CheckResult,
-    CheckSettings,
-    evidence,
-    find_in_segments,
-    register,
-)
+from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, register
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,13 +33,13 @@ class ClosingThanks(Check):
             return self.result(False, detail={"reason": "the agent never spoke"})
         last_end = agent[-1].end_s
         closing = [seg for seg in agent if seg.end_s >= last_end - s.closing_span_s]
-        thanks = find_in_segments(closing, s.thanks, call.min_similarity)
-        goodbye = find_in_segments(closing, s.goodbyes, call.min_similarity)
+        thanks = self.find(closing, s.thanks, call.min_similarity)
+        goodbye = self.find(closing, s.goodbyes, call.min_similarity)
         missing = [name for name, m in (("thanks", thanks), ("goodbye", goodbye)) if m is None]
         hits = [m for m in (thanks, goodbye) if m]
         return self.result(
             not missing,
             score=round(len(hits) / 2, 3),
-            **evidence(hits, agent[-1]),
+            **self.evidence(hits, agent[-1]),
             detail={"missing": missing, "found": {m.phrase: m.matched_text for m in hits}},
         )

@@ -2,15 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qa_pipeline.checks.base import (
-    CallContext,
-    Check,
-    CheckResult,
-    CheckSettings,
-    evidence,
-    find_in_segments,
-    register,
-)
+from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, register
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,12 +30,12 @@ class ForbiddenPhrase(Check):
     def evaluate(self, call: CallContext) -> CheckResult:
         s = self.settings
         similarity = max(s.min_similarity, call.min_similarity)
-        hit = find_in_segments(call.agent_segments(), s.phrases, similarity)
+        hit = self.find(call.agent_segments(), s.phrases, similarity)
         if hit is None:
             return self.result(True, detail={"phrases_checked": len(s.phrases)})
         return self.result(
             False,
-            **evidence([hit], hit.segment),
+            **self.evidence([hit], hit.segment),
             detail={
                 "phrase": hit.phrase,
                 "matched": hit.matched_text,

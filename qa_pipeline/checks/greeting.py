@@ -2,15 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qa_pipeline.checks.base import (
-    CallContext,
-    Check,
-    CheckResult,
-    CheckSettings,
-    evidence,
-    find_in_segments,
-    register,
-)
+from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, register
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,7 +49,7 @@ class Greeting(Check):
         elements = {"salutation": s.salutations, "offer_of_help": help_phrases}
         if s.require_organisation:
             elements["organisation"] = call.organisations
-        found = {name: find_in_segments(opening, phrases, call.min_similarity) for name, phrases in elements.items()}
+        found = {name: self.find(opening, phrases, call.min_similarity) for name, phrases in elements.items()}
         missing = sorted(name for name, match in found.items() if match is None)
         late_by = round(first.start_s - call.answer_s - s.within_s, 2)
         hits = [m for m in found.values() if m]
@@ -70,4 +62,4 @@ class Greeting(Check):
             detail["late_by_s"] = late_by
         passed = not missing and late_by <= 0
         score = (len(elements) - len(missing)) / len(elements) * (1.0 if late_by <= 0 else 0.5)
-        return self.result(passed, score=round(score, 3), detail=detail, **evidence(hits, first))
+        return self.result(passed, score=round(score, 3), detail=detail, **self.evidence(hits, first))

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from qa_pipeline.asr.transcript import Transcript
 from qa_pipeline.audio import AUDIO_EXTENSIONS, DecodedAudio
+from qa_pipeline.calltype import CallType, resolve_call_type
+from qa_pipeline.checks import Scorecard, run_checks
 from qa_pipeline.checks.base import CallContext, CheckResult
 from qa_pipeline.metadata import CallMetadata, Metadata, RowProblem
 from qa_pipeline.scoring import CallScore
@@ -31,26 +33,61 @@ class CallJob:
 
 
 @dataclass(frozen=True)
-class Measures:
-    """Call timings measured from the audio; None where not measured yet (stored as NULL)."""
+class AudioFacts:
+    """What the decoder says about a recording (absent for calls scored from a transcript file)."""
 
+    sha256: str
+    channels: int
+    sample_rate: int  # the file's own rate
+    codec: str
     duration_s: float
+
+    @classmethod
+    def of(cls, audio: DecodedAudio) -> AudioFacts:
+        return cls(audio.sha256, audio.channels, audio.source_sample_rate, audio.codec, round(audio.duration_s, 3))
+
+
+@dataclass(frozen=True)
+class Measures:
+    """Call timings; None where not measured yet (stored as NULL)."""
+
     talk_s: float | None
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """The check stage's output: the call type the checks ran under and their results."""
+
+    call_type: CallType
+    results: list[CheckResult]
 
 
 @dataclass(frozen=True)
 class ScoredCall:
     job: CallJob
-    audio_sha256: str
-    channels: int
-    sample_rate: int
-    codec: str
+    audio: AudioFacts | None
     transcript: Transcript
     measures: Measures
-    results: list[CheckResult]
+    verdicts: Verdicts
     score: CallScore
     scorecard_hash: str
     processed_at: datetime
+
+    @property
+    def results(self) -> list[CheckResult]:
+        return self.verdicts.results
+
+    @property
+    def satisfaction(self) -> tuple[float | None, str | None]:
+        """(value, source): the survey score from metadata, else the customer's answer to the
+        satisfaction question (seed 000 KPI 1: 客户满意度), else nothing."""
+        if self.job.metadata.survey_score is not None:
+            return self.job.metadata.survey_score, "survey"
+        for result in self.results:
+            inferred = result.detail.get("inferred_satisfaction")
+            if result.applicable and isinstance(inferred, int | float):
+                return float(inferred), "inferred"
+        return None, None
 
 
 @dataclass(frozen=True)
@@ -85,22 +122,25 @@ def discover_calls(input_dir: Path | str, metadata: Metadata | None = None) -> B
     return Batch(jobs, problems, skipped)
 
 
-def call_context(
-    job: CallJob, transcript: Transcript, organisations: tuple[str, ...], min_similarity: float
-) -> CallContext:
-    return CallContext(
+def check_call(job: CallJob, transcript: Transcript, scorecard: Scorecard) -> Verdicts:
+    """The call type (metadata, else inferred from the transcript) and every enabled check on it."""
+    call_type = resolve_call_type(job.metadata.call_type, transcript, job.metadata.direction)
+    context = CallContext(
         call_id=job.call_id,
         transcript=transcript,
-        call_type=job.metadata.call_type,
+        call_type=call_type.value,
         direction=job.metadata.direction,
         answer_s=job.answer_s,
-        organisations=organisations,
-        min_similarity=min_similarity,
+        organisations=scorecard.organisations,
+        min_similarity=scorecard.min_similarity,
     )
+    return Verdicts(call_type, run_checks(context, scorecard))
 
 
-def measure(audio: DecodedAudio, transcript: Transcript, answer_s: float) -> Measures:
-    """talk_s: from answer to the end of the last speech on any channel."""
+def measure(transcript: Transcript, answer_s: float) -> Measures:
+    """talk_s: from answer to the end of the last speech on any channel (VAD regions, or the
+    transcript's segments when it came from elsewhere)."""
     ends = [end for regions in transcript.speech_regions.values() for _start, end in regions]
+    ends = ends or [segment.end_s for segment in transcript.segments]
     talk_s = round(max(ends) - answer_s, 3) if ends else None
-    return Measures(duration_s=round(audio.duration_s, 3), talk_s=talk_s)
+    return Measures(talk_s=talk_s)

@@ -1,7 +1,8 @@
 """`qa-pipeline` command line (also `python -m qa_pipeline`).
 
-Exit codes: 0 all good; 1 the run finished but some recordings failed (see the `failures` table);
-2 bad invocation or configuration (scorecard, metadata file, model), nothing processed.
+Exit codes: 0 all good; 1 the run finished but some recordings (or transcript lines) failed, see the
+`failures` table, or, for `eval`, a threshold was missed; 2 bad invocation or configuration
+(scorecard, metadata file, model, labels file), nothing processed.
 """
 
 from __future__ import annotations
@@ -129,6 +130,78 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if summary.calls_failed else 0
 
 
+def cmd_score(args: argparse.Namespace) -> int:
+    from qa_pipeline.checks import ScorecardError, load_scorecard
+    from qa_pipeline.transcripts import score_transcript_file
+
+    try:
+        scorecard = load_scorecard(args.scorecard)
+        if not Path(args.transcripts).is_file():
+            raise FileNotFoundError(f"transcript file {args.transcripts} does not exist")
+    except (ScorecardError, FileNotFoundError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        return 2
+    summary = score_transcript_file(args.transcripts, args.db, scorecard)
+    print_run_scores(args.db, summary.run_id)
+    console.print(f"{summary.calls_ok} calls scored, {summary.calls_failed} lines failed; results in {args.db}")
+    return 1 if summary.calls_failed else 0
+
+
+def _rate(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from qa_pipeline.evaluation import LabelsError, evaluate
+
+    try:
+        result = evaluate(args.labels, args.db, args.check or None)
+    except LabelsError as error:
+        console.print(f"[red]error:[/red] {error}")
+        return 2
+    rows = [
+        (
+            c.check_id,
+            c.compared,
+            c.agreed,
+            _rate(c.agreement),
+            _rate(c.precision),
+            _rate(c.recall),
+            c.abstained,
+            c.missing,
+            ", ".join(f"{cid} {label}->{machine}" for cid, label, machine in c.disagreements[:4]),
+        )
+        for c in result.checks.values()
+    ]
+    console.print(
+        _table(
+            f"Machine vs labels ({result.calls_found} of {result.calls_labelled} labelled calls in the database)",
+            [
+                "check",
+                "compared",
+                "agreed",
+                "agreement",
+                "precision(fail)",
+                "recall(fail)",
+                "abstained",
+                "missing",
+                "disagreements",
+            ],
+            rows,
+        )
+    )
+    right, inferred = result.call_type
+    if inferred:
+        console.print(f"call type inferred correctly on {right} of {inferred} calls {result.call_type_errors or ''}")
+    right, inferred = result.satisfaction
+    if inferred:
+        console.print(f"inferred satisfaction equals the label on {right} of {inferred} calls")
+    problems = result.below(args.min_agreement, args.min_precision, args.min_recall)
+    for problem in problems:
+        console.print(f"[red]below threshold:[/red] {problem}")
+    return 1 if problems else 0
+
+
 def cmd_kpis(args: argparse.Namespace) -> int:
     print_kpis(args.db, [args.by] if args.by else ["day", "agent"])
     return 0
@@ -174,6 +247,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="channel carrying the agent on stereo recordings (default: 0; metadata agent_channel wins)",
     )
     run.set_defaults(func=cmd_run)
+
+    score = sub.add_parser("score", help="score transcripts produced elsewhere (JSON Lines, one call per line)")
+    score.add_argument("transcripts", metavar="TRANSCRIPTS.jsonl")
+    score.add_argument("--db", required=True, metavar="PATH")
+    score.add_argument("--scorecard", metavar="FILE", help="scorecard TOML layered over the default one")
+    score.set_defaults(func=cmd_score)
+
+    evaluation = sub.add_parser("eval", help="per-check agreement, precision and recall against a labels file")
+    evaluation.add_argument("labels", metavar="LABELS", help="labels JSON (the format of sample_audio/labels.json)")
+    evaluation.add_argument("--db", required=True, metavar="PATH")
+    evaluation.add_argument("--check", action="append", metavar="ID", help="only these checks (repeatable)")
+    evaluation.add_argument(
+        "--min-agreement",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="exit 1 when any check's agreement is below X (0-1)",
+    )
+    evaluation.add_argument("--min-precision", type=float, default=0.0, metavar="X")
+    evaluation.add_argument("--min-recall", type=float, default=0.0, metavar="X")
+    evaluation.set_defaults(func=cmd_eval)
 
     kpis = sub.add_parser("kpis", help="print the KPI views of a DuckDB file")
     kpis.add_argument("--db", required=True, metavar="PATH")

@@ -30,9 +30,8 @@ from qa_pipeline.asr.speakers import build_transcript
 from qa_pipeline.asr.transcribe import call_prompt, get_transcriber
 from qa_pipeline.asr.transcript import Transcript
 from qa_pipeline.audio import DecodedAudio, decode_audio
-from qa_pipeline.calls import CallJob, ScoredCall, call_context, discover_calls, measure
-from qa_pipeline.checks import Scorecard, load_scorecard, run_checks
-from qa_pipeline.checks.base import CheckResult
+from qa_pipeline.calls import AudioFacts, CallJob, ScoredCall, Verdicts, check_call, discover_calls, measure
+from qa_pipeline.checks import Scorecard, load_scorecard
 from qa_pipeline.metadata import read_metadata
 from qa_pipeline.scoring import CallScore, score_call
 from qa_pipeline.storage import QaDatabase, now
@@ -85,17 +84,23 @@ def transcribe_task(
 
 
 @task(name="check", cache_policy=NO_CACHE)
-def check_task(job: CallJob, transcript: Transcript, scorecard: Scorecard) -> list[CheckResult]:
-    context = call_context(job, transcript, scorecard.organisations, scorecard.min_similarity)
-    results = run_checks(context, scorecard)
-    failed = [r.check_id for r in results if r.applicable and not r.passed]
-    get_run_logger().info("%s: %d checks, failed: %s", job.call_id, len(results), failed or "none")
-    return results
+def check_task(job: CallJob, transcript: Transcript, scorecard: Scorecard) -> Verdicts:
+    verdicts = check_call(job, transcript, scorecard)
+    failed = [r.check_id for r in verdicts.results if r.applicable and not r.passed]
+    get_run_logger().info(
+        "%s: call type %s (%s), %d checks, failed: %s",
+        job.call_id,
+        verdicts.call_type.value,
+        verdicts.call_type.source,
+        len(verdicts.results),
+        failed or "none",
+    )
+    return verdicts
 
 
 @task(name="score", cache_policy=NO_CACHE)
-def score_task(job: CallJob, results: list[CheckResult], scorecard: Scorecard) -> CallScore:
-    score = score_call(results, scorecard.pass_score)
+def score_task(job: CallJob, verdicts: Verdicts, scorecard: Scorecard) -> CallScore:
+    score = score_call(verdicts.results, scorecard.pass_score)
     get_run_logger().info("%s: qa_score=%s qa_passed=%s", job.call_id, score.qa_score, score.qa_passed)
     return score
 
@@ -116,18 +121,15 @@ def process_call(job: CallJob, choice: ModelChoice, scorecard: Scorecard, agent_
     audio = _stage("decode", decode_task, job)
     prompt = call_prompt(scorecard.organisations, scorecard.asr_prompt)
     transcript = _stage("transcribe", transcribe_task, job, audio, choice, agent_channel, prompt)
-    results = _stage("check", check_task, job, transcript, scorecard)
-    score = _stage("score", score_task, job, results, scorecard)
-    measures = _stage("measure", measure, audio, transcript, job.answer_s)
+    verdicts = _stage("check", check_task, job, transcript, scorecard)
+    score = _stage("score", score_task, job, verdicts, scorecard)
+    measures = _stage("measure", measure, transcript, job.answer_s)
     return ScoredCall(
         job=job,
-        audio_sha256=audio.sha256,
-        channels=audio.channels,
-        sample_rate=audio.source_sample_rate,
-        codec=audio.codec,
+        audio=AudioFacts.of(audio),
         transcript=transcript,
         measures=measures,
-        results=results,
+        verdicts=verdicts,
         score=score,
         scorecard_hash=scorecard.sha256,
         processed_at=now(),
@@ -185,7 +187,7 @@ def qa_batch(
                 summary.calls_failed += 1
                 continue
             summary.calls_ok += 1
-            summary.audio_s += scored.measures.duration_s
+            summary.audio_s += scored.audio.duration_s if scored.audio else 0.0
         db.finish_run(run_id, summary.calls_ok, summary.calls_failed)
 
     summary_rows: list[dict[str, Any]] = [

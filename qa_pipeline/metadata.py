@@ -132,6 +132,28 @@ _PARSERS = {
 }
 
 
+def parse_fields(
+    cells: dict[str, str], source: str, line: int, problems: list[RowProblem]
+) -> tuple[dict[str, object], dict[str, str]]:
+    """Typed values of the known columns (bad ones appended to `problems` and left out) and the
+    unknown columns as text. Shared by the metadata CSV and `qa-pipeline score` transcripts."""
+    values: dict[str, object] = {}
+    for column in KNOWN_COLUMNS:
+        text = cells.get(column, "")
+        if column == "audio_file" or not text:
+            continue
+        parser = _PARSERS.get(column)
+        if parser is None:
+            values[column] = text
+            continue
+        try:
+            values[column] = parser(text)
+        except ValueError as error:
+            problems.append(RowProblem(source, line, column, text, str(error)))
+    extra = {k: v for k, v in cells.items() if k and k not in KNOWN_COLUMNS and v}
+    return values, extra
+
+
 def path_under(root: Path, audio_file: str) -> str | None:
     """`audio_file` as a normalized path relative to `root`, or None when it points outside `root`.
 
@@ -176,19 +198,7 @@ def read_metadata(csv_path: Path | str, input_dir: Path | str) -> Metadata:
                 RowProblem(source, line, "audio_file", audio_file, "path is outside the input directory; row skipped")
             )
             continue
-        values: dict[str, object] = {}
-        for column in KNOWN_COLUMNS:
-            text = cells.get(column, "")
-            if column == "audio_file" or not text:
-                continue
-            parser = _PARSERS.get(column)
-            if parser is None:
-                values[column] = text
-                continue
-            try:
-                values[column] = parser(text)
-            except ValueError as error:
-                problems.append(RowProblem(source, line, column, text, str(error)))
+        values, extra = parse_fields(cells, source, line, problems)
         call_id = values.get("call_id")
         if isinstance(call_id, str):
             if call_id in seen_call_ids:
@@ -209,7 +219,6 @@ def read_metadata(csv_path: Path | str, input_dir: Path | str) -> Metadata:
                 RowProblem(source, line, "audio_file", audio_file, f"same file as line {first}; row skipped")
             )
             continue
-        extra = {k: v for k, v in cells.items() if k and k not in KNOWN_COLUMNS and v}
         by_audio_file[normalized_file] = CallMetadata(
             audio_file=normalized_file,
             extra=extra,

@@ -72,20 +72,20 @@ def now() -> datetime:
 
 def call_row(scored: ScoredCall, run_id: str) -> dict[str, Any]:
     """The `calls` row of a scored call; unmeasured columns are None (NULL)."""
-    job, meta = scored.job, scored.job.metadata
-    satisfaction, satisfaction_source = (meta.survey_score, "survey") if meta.survey_score is not None else (None, None)
+    job, meta, audio = scored.job, scored.job.metadata, scored.audio
+    satisfaction, satisfaction_source = scored.satisfaction
     return {
         "call_id": job.call_id,
         "audio_path": job.audio_path,
-        "audio_sha256": scored.audio_sha256,
+        "audio_sha256": audio.sha256 if audio else None,
         "agent_id": meta.agent_id,
         "direction": meta.direction,
-        "call_type": meta.call_type,
-        "call_type_source": "metadata" if meta.call_type else None,
+        "call_type": scored.verdicts.call_type.value,
+        "call_type_source": scored.verdicts.call_type.source,
         "started_at": meta.started_at,
-        "duration_s": scored.measures.duration_s,
-        "channels": scored.channels,
-        "sample_rate": scored.sample_rate,
+        "duration_s": audio.duration_s if audio else None,
+        "channels": audio.channels if audio else None,
+        "sample_rate": audio.sample_rate if audio else None,
         "diarization": scored.transcript.diarization,
         "asr_model": scored.transcript.asr_model,
         "ring_count": None,
@@ -102,7 +102,7 @@ def call_row(scored: ScoredCall, run_id: str) -> dict[str, Any]:
         "case_id": meta.case_id,
         "run_id": run_id,
         "processed_at": scored.processed_at,
-        "codec": scored.codec,
+        "codec": audio.codec if audio else None,
         "answered_at": meta.answered_at,
         "ended_at": meta.ended_at,
         "acw_s": meta.acw_s,

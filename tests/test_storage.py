@@ -9,7 +9,8 @@ import duckdb
 import pytest
 
 from qa_pipeline.asr.transcript import Segment, Transcript
-from qa_pipeline.calls import CallJob, Measures, ScoredCall
+from qa_pipeline.calls import AudioFacts, CallJob, Measures, ScoredCall, Verdicts
+from qa_pipeline.calltype import CallType
 from qa_pipeline.checks.base import CheckResult
 from qa_pipeline.metadata import CallMetadata
 from qa_pipeline.scoring import score_call
@@ -63,17 +64,14 @@ def _call(
     )
     return ScoredCall(
         job=CallJob(call_id, f"/calls/{call_id}.wav", f"{call_id}.wav", meta),
-        audio_sha256="0" * 64,
-        channels=2 if diarization == "channel" else 1,
-        sample_rate=8000,
-        codec="pcm_s16le",
+        audio=AudioFacts("0" * 64, 2 if diarization == "channel" else 1, 8000, "pcm_s16le", talk_s + 5),
         transcript=Transcript(
             (Segment(speaker, 0.5, 3.0, "您好", 0.9), Segment(speaker, 4.0, 6.0, "再见", 0.8)),
             diarization,
             "test-model",
         ),
-        measures=Measures(duration_s=talk_s + 5, talk_s=talk_s),
-        results=results,
+        measures=Measures(talk_s=talk_s),
+        verdicts=Verdicts(CallType("inquiry", "metadata"), results),
         score=score_call(results, 80.0),
         scorecard_hash="abc",
         processed_at=datetime(2026, 11, 21, 2, 0),

@@ -1,0 +1,112 @@
+"""`qa-pipeline score`: transcripts from elsewhere through the same checks and tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from qa_pipeline.checks import load_scorecard
+from qa_pipeline.cli import main
+from qa_pipeline.transcripts import TranscriptLineError, parse_line, score_transcript_file
+
+GOOD_CALL = {
+    "call_id": "vendor-1",
+    "asr_model": "vendor-asr-v2",
+    "metadata": {
+        "agent_id": "A009",
+        "direction": "inbound",
+        "started_at": "2026-11-20T10:00:00+08:00",
+        "survey_score": 4,
+        "queue": "VIP",
+    },
+    "segments": [
+        {
+            "speaker": "agent",
+            "start_s": 0.5,
+            "end_s": 4.0,
+            "text": "您好，欢迎致电红树西岸管理处，请问有什么可以帮您？",
+        },
+        {"speaker": "customer", "start_s": 4.5, "end_s": 7.0, "text": "我家厨房漏水了，想报修。"},
+        {"speaker": "agent", "start_s": 7.5, "end_s": 9.0, "text": "这个不归我们管。"},
+        {"speaker": "agent", "start_s": 30.0, "end_s": 32.5, "text": "感谢您的来电，再见。"},
+    ],
+}
+MONO_CALL = {
+    "call_id": "vendor-2",
+    "metadata": {"call_type": "inquiry"},
+    "segments": [{"speaker": "unknown", "start_s": 0.2, "end_s": 3.0, "text": "您好，江苏CA为您服务。"}],
+}
+
+
+def _write(tmp_path: Path, lines: list[str]) -> Path:
+    path = tmp_path / "transcripts.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_transcripts_are_scored_into_the_same_tables(tmp_path: Path) -> None:
+    path = _write(tmp_path, [json.dumps(GOOD_CALL, ensure_ascii=False), json.dumps(MONO_CALL, ensure_ascii=False)])
+    db = tmp_path / "qa.duckdb"
+    summary = score_transcript_file(path, db, load_scorecard())
+    assert (summary.calls_ok, summary.calls_failed) == (2, 0)
+    with duckdb.connect(str(db), read_only=True) as con:
+        row = con.execute(
+            "SELECT diarization, asr_model, call_type, call_type_source, qa_score, qa_passed, satisfaction,"
+            " satisfaction_source, audio_sha256, talk_s, extra->>'queue' FROM calls WHERE call_id = 'vendor-1'"
+        ).fetchone()
+        assert row == ("external", "vendor-asr-v2", "repair", "inferred", 0.0, False, 4.0, "survey", None, 32.5, "VIP")
+        forbidden = con.execute(
+            "SELECT passed, evidence_start_s, evidence_end_s FROM check_results"
+            " WHERE call_id = 'vendor-1' AND check_id = 'forbidden_phrase'"
+        ).fetchone()
+        assert forbidden == (False, 7.5, 9.0)
+        mono = con.execute(
+            "SELECT diarization, bool_or(r.applicable) FROM calls JOIN check_results r USING (call_id)"
+            " WHERE call_id = 'vendor-2' GROUP BY ALL"
+        ).fetchone()
+        assert mono == ("none", False)
+        assert con.execute("SELECT count(*) FROM segments").fetchone() == (5,)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ('["a list"]', "JSON object"),
+        ('{"segments": []}', "call_id"),
+        ('{"call_id": "x"}', "segments"),
+        ('{"call_id": "x", "segments": [{"speaker": "robot", "start_s": 0, "end_s": 1, "text": "a"}]}', "speaker"),
+        ('{"call_id": "x", "segments": [{"speaker": "agent", "start_s": 2, "end_s": 1, "text": "a"}]}', "before"),
+        ('{"call_id": "x", "segments": [{"speaker": "agent", "start_s": "0", "end_s": 1, "text": "a"}]}', "start_s"),
+    ],
+)
+def test_bad_lines_are_refused_with_the_reason(line: str, message: str) -> None:
+    with pytest.raises(TranscriptLineError, match=message):
+        parse_line(line, 3, "t.jsonl")
+
+
+def test_one_bad_line_does_not_stop_the_file(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    good = json.dumps(GOOD_CALL, ensure_ascii=False)
+    path = _write(tmp_path, [good, "{broken", good, json.dumps(MONO_CALL, ensure_ascii=False)])
+    db = tmp_path / "qa.duckdb"
+    assert main(["score", str(path), "--db", str(db)]) == 1
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM calls").fetchone() == (2,)
+        failures = [f for (f,) in con.execute("SELECT error FROM failures ORDER BY error").fetchall()]
+    assert len(failures) == 2
+    assert "line 2: not valid JSON" in failures[0]
+    assert "line 3: duplicate call_id 'vendor-1' (first on line 1)" in failures[1]
+
+
+def test_bad_metadata_value_is_recorded_and_the_call_still_scored(tmp_path: Path) -> None:
+    call = dict(GOOD_CALL, metadata={"started_at": "yesterday", "call_type": "sales"})
+    path = _write(tmp_path, [json.dumps(call, ensure_ascii=False)])
+    db = tmp_path / "qa.duckdb"
+    assert score_transcript_file(path, db, load_scorecard()).calls_ok == 1
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT started_at, call_type_source FROM calls").fetchone() == (None, "inferred")
+        errors = sorted(e for (e,) in con.execute("SELECT error FROM failures WHERE stage = 'metadata'").fetchall())
+    assert len(errors) == 2 and "'call_type'" in errors[0] and "'started_at'" in errors[1]

@@ -7,7 +7,7 @@ DB     ?= qa.duckdb
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
-.PHONY: install run test lint bench samples clean
+.PHONY: install run test lint bench samples eval clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,7 @@ samples: install
 
 clean:
 	rm -rf $(VENV) $(DB) .pytest_cache .mypy_cache .ruff_cache
+
+# Per-check agreement with the sample calls' ground truth (after `make run`).
+eval: install
+	$(BIN)/qa-pipeline eval sample_audio/labels.json --db $(DB) --min-agreement 0.95

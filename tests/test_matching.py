@@ -237,3 +237,97 @@ def test_find_any_accepts_a_generator_and_passes_min_similarity() -> None:
     assert find_any("我们没办法", phrases, min_similarity=0.9) is None
     match = find_any("我们没办法", iter(["我也没办法"]), min_similarity=0.85)
     assert match is not None and match.phrase == "我也没办法"
+
+
+# -- filler words --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase", "expected", "span"),
+    [
+        ("好的，请问您嗯贵姓？", "请问您贵姓", PhraseMatch("请问您贵姓", 3, 9, 1.0, "exact"), "请问您嗯贵姓"),
+        (
+            "我跟您那个确认一下",
+            "我跟您确认一下",
+            PhraseMatch("我跟您确认一下", 0, 9, 1.0, "exact"),
+            "我跟您那个确认一下",
+        ),
+        ("感谢您的啊来电", "感谢您的来电", PhraseMatch("感谢您的来电", 0, 7, 1.0, "exact"), "感谢您的啊来电"),
+        ("请问您呃，贵姓", "请问您贵姓", PhraseMatch("请问您贵姓", 0, 7, 1.0, "exact"), "请问您呃，贵姓"),
+        ("还有其他就是可以帮到您的吗", "还有其他可以帮到您的吗", None, "还有其他就是可以帮到您的吗"),
+        ("您好哦，额，欢迎致电", "您好欢迎致电", None, "您好哦，额，欢迎致电"),
+        # fillers and a homophone at once: still a pinyin match
+        ("这里是管理嗯出", "管理处", PhraseMatch("管理处", 3, 7, 1.0, "pinyin"), "管理嗯出"),
+    ],
+)
+def test_fillers_inside_a_phrase_are_skipped(text: str, phrase: str, expected: PhraseMatch | None, span: str) -> None:
+    match = find_phrase(text, phrase)
+    assert match is not None
+    if expected:
+        assert match == expected
+    assert match.method in ("exact", "pinyin")
+    assert matched_text(text, match) == span  # offsets into the original text, fillers included
+
+
+def test_fillers_and_a_near_homophone_give_a_fuzzy_match_over_the_original_text() -> None:
+    text = "好的，请问您嗯贵心？"
+    match = find_phrase(text, "请问您贵姓")
+    assert match is not None and match.method == "pinyin-fuzzy"
+    assert matched_text(text, match) == "请问您嗯贵心"
+
+
+def test_fillers_around_a_phrase_are_not_part_of_the_span() -> None:
+    assert find_phrase("嗯请问您贵姓啊", "请问您贵姓") == PhraseMatch("请问您贵姓", 1, 6, 1.0, "exact")
+    assert find_phrase("嗯，那个，请问您嗯贵姓啊", "请问您贵姓") == PhraseMatch("请问您贵姓", 5, 11, 1.0, "exact")
+
+
+def test_a_filler_the_phrase_contains_is_not_skipped() -> None:
+    assert find_phrase("好的这样", "就是这样") is None
+    assert find_phrase("对，就是这样", "就是这样") == PhraseMatch("就是这样", 2, 6, 1.0, "exact")
+    assert find_phrase("那个嗯地址", "那个地址") == PhraseMatch("那个地址", 0, 5, 1.0, "exact")
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("我不嗯满意", "满意"),  # a hesitation between the negation and the phrase does not end its scope
+        ("我很不啊满意的", "我很满意的"),
+        ("这个事归嗯我们管", "不归我们管"),  # a filler never stands in for a negation
+        ("我没呃，有办法", "我也没办法"),
+    ],
+)
+def test_fillers_never_hide_a_negation(text: str, phrase: str) -> None:
+    assert find_phrase(text, phrase) is None
+
+
+def test_negation_with_fillers_inside_matches_the_negated_phrase() -> None:
+    assert find_phrase("这个不归嗯我们管", "不归我们管") == PhraseMatch("不归我们管", 2, 8, 1.0, "exact")
+
+
+def test_punctuation_still_ends_a_negation_behind_a_filler() -> None:
+    assert find_phrase("不，嗯满意", "满意") == PhraseMatch("满意", 3, 5, 1.0, "exact")
+
+
+# -- single characters and search start ----------------------------------------------------------------
+
+
+def test_single_character_phrase_is_matched_by_its_character_only() -> None:
+    # 谁 and 水 are both shui: a one-syllable pinyin match would find 谁 in every 漏水.
+    assert find_phrase("厨房漏水了", "谁") is None
+    assert find_phrase("是谁跟您说的", "谁") == PhraseMatch("谁", 1, 2, 1.0, "exact")
+
+
+def test_start_skips_earlier_occurrences_but_keeps_their_context() -> None:
+    text = "满意，不满意，满意"
+    assert find_phrase(text, "满意", start=1) == PhraseMatch("满意", 7, 9, 1.0, "exact")
+    # the 不 before offset 4 still negates the occurrence at 4
+    assert find_phrase("不满意", "满意", start=1) is None
+    assert find_phrase(text, "满意", start=8) is None
+    assert find_any("对吗，是吗", ["是吗", "对吗"], start=1) == PhraseMatch("是吗", 3, 5, 1.0, "exact")
+
+
+def test_start_applies_to_pinyin_and_fuzzy_matches() -> None:
+    text = "请问您贵心，请问您贵心"
+    match = find_phrase(text, "请问您贵姓", start=1)
+    assert match is not None and (match.start, match.end, match.method) == (6, 11, "pinyin-fuzzy")
+    assert find_phrase("管理出，管理出", "管理处", start=1) == PhraseMatch("管理处", 4, 7, 1.0, "pinyin")

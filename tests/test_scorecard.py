@@ -26,10 +26,28 @@ def load_error(tmp_path: Path, text: str) -> tuple[str, Path]:
 
 # -- the default ---------------------------------------------------------------------------------------
 
+CATALOGUE = [
+    "greeting",
+    "ask_surname",
+    "ask_identity_detail",
+    "restate_confirm",
+    "empathy",
+    "reply_commitment",
+    "satisfaction_question",
+    "closing_more_help",
+    "closing_thanks",
+    "forbidden_phrase",
+    "casual_promise",
+    "off_topic_privacy",
+    "required_info",
+    "routing",
+]
+
 
 def test_default_lists_every_registered_check() -> None:
     default = load_scorecard()
-    assert set(REGISTRY) == {"greeting", "closing_thanks", "forbidden_phrase"}
+    # registry order is display order: the catalogue's order (docs/checks.md)
+    assert list(REGISTRY) == CATALOGUE
     assert set(default.checks) == set(REGISTRY)
     for check_id, settings in default.checks.items():
         assert isinstance(settings, REGISTRY[check_id].Settings)
@@ -54,6 +72,57 @@ def test_default_values() -> None:
     assert forbidden.min_similarity == 0.9  # type: ignore[attr-defined]
     assert default.checks["closing_thanks"].weight == 10.0
     assert len(default.sha256) == 64
+
+
+def test_default_weights_follow_the_catalogue() -> None:
+    default = load_scorecard()
+    weights = {cid: settings.weight for cid, settings in default.checks.items()}
+    assert weights == {
+        "greeting": 10.0,
+        "ask_surname": 5.0,
+        "ask_identity_detail": 5.0,
+        "restate_confirm": 5.0,
+        "empathy": 10.0,
+        "reply_commitment": 10.0,
+        "satisfaction_question": 5.0,
+        "closing_more_help": 5.0,
+        "closing_thanks": 10.0,
+        "forbidden_phrase": 20.0,
+        "casual_promise": 10.0,
+        "off_topic_privacy": 10.0,
+        "required_info": 10.0,
+        "routing": 5.0,
+    }
+    assert [cid for cid, settings in default.checks.items() if settings.fatal] == ["forbidden_phrase"]
+    inbound = ("inquiry", "complaint", "repair", "rescue", "appointment")
+    for cid in ("ask_surname", "ask_identity_detail", "restate_confirm", "closing_more_help"):
+        assert default.checks[cid].call_types == inbound, cid
+    for cid in ("satisfaction_question", "off_topic_privacy"):
+        assert default.checks[cid].call_types == ("callback", "survey"), cid
+    assert default.checks["required_info"].call_types == ("rescue", "repair", "complaint")
+
+
+def test_default_nested_tables() -> None:
+    default = load_scorecard()
+    identity = default.checks["ask_identity_detail"]
+    assert identity.required == {  # type: ignore[attr-defined]
+        "inquiry": ("address|company",),
+        "complaint": ("address|company",),
+        "repair": ("address",),
+        "rescue": ("contact",),
+        "appointment": ("contact",),
+    }
+    assert set(identity.details) == {"company", "address", "contact"}  # type: ignore[attr-defined]
+    facts = default.checks["required_info"].facts  # type: ignore[attr-defined]
+    assert {call_type: list(table) for call_type, table in facts.items()} == {
+        "rescue": ["vehicle", "plate", "contact_person", "contact_number", "location", "symptom"],
+        "repair": ["nature", "location", "time"],
+        "complaint": ["what", "when", "who"],
+    }
+    assert facts["rescue"]["plate"] == ("车牌号", "车牌")
+    answers = default.checks["satisfaction_question"].answers  # type: ignore[attr-defined]
+    assert sorted(answers) == ["1", "2", "3", "4", "5"]
+    assert "不满意" in answers["2"] and "满意" in answers["4"]
 
 
 # -- layering ------------------------------------------------------------------------------------------
@@ -101,7 +170,42 @@ enabled = false
     assert closing.enabled is False
     assert closing.thanks == default.checks["closing_thanks"].thanks  # type: ignore[attr-defined]
     assert card.checks["forbidden_phrase"] == default.checks["forbidden_phrase"]
-    assert [check.id for check in card.enabled_checks()] == ["greeting", "forbidden_phrase"]
+    assert [check.id for check in card.enabled_checks()] == [c for c in CATALOGUE if c != "closing_thanks"]
+
+
+def test_nested_tables_merge_key_by_key_and_their_lists_replace(tmp_path: Path) -> None:
+    default = load_scorecard()
+    path = center_file(
+        tmp_path,
+        """
+[checks.required_info.facts.repair]
+time = ["几点"]
+floor = ["几楼"]
+
+[checks.ask_identity_detail.details]
+email = ["邮箱"]
+
+[checks.ask_identity_detail.required]
+inquiry = ["email", "contact"]
+complaint = []
+""",
+    )
+
+    card = load_scorecard(path)
+
+    facts = card.checks["required_info"].facts  # type: ignore[attr-defined]
+    default_facts = default.checks["required_info"].facts  # type: ignore[attr-defined]
+    assert facts["repair"]["time"] == ("几点",)  # the list replaces
+    assert facts["repair"]["floor"] == ("几楼",)  # a new fact is added
+    assert facts["repair"]["nature"] == default_facts["repair"]["nature"]  # keys not set are kept
+    assert facts["rescue"] == default_facts["rescue"]
+    identity = card.checks["ask_identity_detail"]
+    assert identity.details["email"] == ("邮箱",)  # type: ignore[attr-defined]
+    assert identity.details["company"] == default.checks["ask_identity_detail"].details["company"]  # type: ignore[attr-defined]
+    assert identity.required["inquiry"] == ("email", "contact")  # type: ignore[attr-defined]
+    assert identity.required["complaint"] == ()  # type: ignore[attr-defined]
+    assert identity.required["repair"] == ("address",)  # type: ignore[attr-defined]
+    assert card.sha256 != default.sha256
 
 
 def test_empty_center_file_equals_the_default(tmp_path: Path) -> None:
@@ -196,6 +300,99 @@ def test_integer_and_float_are_the_same_number(tmp_path: Path) -> None:
     ],
 )
 def test_invalid_center_file_names_file_and_key(tmp_path: Path, text: str, names: list[str]) -> None:
+    message, path = load_error(tmp_path, text)
+    assert message.startswith(f"{path}: ")
+    for name in names:
+        assert name in message
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        pytest.param(
+            '[checks.required_info.facts.sales]\nproduct = ["什么产品"]\n',
+            ["checks.required_info.facts.sales", "not a call type"],
+            id="facts-unknown-call-type",
+        ),
+        pytest.param(
+            '[checks.ask_identity_detail.required]\nsales = ["contact"]\n',
+            ["checks.ask_identity_detail.required.sales", "not a call type"],
+            id="required-unknown-call-type",
+        ),
+        pytest.param(
+            '[checks.ask_identity_detail.required]\nRepair = ["address"]\n',
+            ["checks.ask_identity_detail.required.Repair"],
+            id="call-type-key-is-case-sensitive",
+        ),
+        pytest.param(
+            '[checks.ask_identity_detail.required]\nrepair = ["adress"]\n',
+            ["checks.ask_identity_detail.required.repair[0]", "'adress'", "address, company, contact"],
+            id="required-names-unknown-detail",
+        ),
+        pytest.param(
+            '[checks.ask_identity_detail.required]\nrepair = ["contact", "address|emial"]\n',
+            ["checks.ask_identity_detail.required.repair[1]", "'emial'"],
+            id="required-alternative-names-unknown-detail",
+        ),
+        pytest.param(
+            "[checks.ask_identity_detail.details]\ncontact = []\n",
+            ["checks.ask_identity_detail.required.rescue[0]", "'contact'", "no phrases"],
+            id="required-detail-without-phrases",
+        ),
+        pytest.param(
+            '[checks.required_info.facts]\nrescue = ["车型"]\n',
+            ["checks.required_info.facts.rescue", "table"],
+            id="facts-list-for-table",
+        ),
+        pytest.param("[checks.required_info]\nfacts = 1\n", ["checks.required_info.facts", "table"], id="facts-number"),
+        pytest.param(
+            '[checks.required_info.facts.rescue]\nplate = "车牌"\n',
+            ["checks.required_info.facts.rescue.plate", "list"],
+            id="fact-string-for-list",
+        ),
+        pytest.param(
+            "[checks.required_info.facts.rescue]\nplate = [1]\n",
+            ["checks.required_info.facts.rescue.plate[0]", "string"],
+            id="fact-phrase-not-string",
+        ),
+        pytest.param(
+            '[checks.ask_identity_detail.details]\ncompany = "单位"\n',
+            ["checks.ask_identity_detail.details.company", "list"],
+            id="detail-string-for-list",
+        ),
+        pytest.param(
+            '[checks.ask_identity_detail]\nrequired = ["address"]\n',
+            ["checks.ask_identity_detail.required", "table"],
+            id="required-list-for-table",
+        ),
+        pytest.param(
+            '[checks.satisfaction_question.answers]\n6 = ["超级满意"]\n',
+            ["checks.satisfaction_question.answers.6", "not a satisfaction score"],
+            id="answers-unknown-score",
+        ),
+        pytest.param(
+            '[checks.satisfaction_question.answers]\n5 = "非常满意"\n',
+            ["checks.satisfaction_question.answers.5", "list"],
+            id="answers-string-for-list",
+        ),
+        pytest.param(
+            '[checks.empathy]\ntrigger_call_types = ["complain"]\n',
+            ["checks.empathy.trigger_call_types", "complain"],
+            id="empathy-unknown-trigger-call-type",
+        ),
+        pytest.param(
+            "[checks.empathy]\nupset_min_similarity = 1.5\n",
+            ["checks.empathy.upset_min_similarity", "between"],
+            id="upset-similarity-above-1",
+        ),
+        pytest.param(
+            "[checks.restate_confirm]\nconfirm_within_s = -1\n",
+            ["checks.restate_confirm.confirm_within_s", "between"],
+            id="negative-confirm-window",
+        ),
+    ],
+)
+def test_invalid_nested_table_names_file_and_key_path(tmp_path: Path, text: str, names: list[str]) -> None:
     message, path = load_error(tmp_path, text)
     assert message.startswith(f"{path}: ")
     for name in names:

@@ -5,7 +5,25 @@ Importing this package registers every check. Run them with `run_checks(call, sc
 
 from __future__ import annotations
 
-from qa_pipeline.checks import closing, forbidden, greeting  # noqa: F401  (registration)
+# Importing a check module registers its check; the registry's order is the display order, so the
+# modules are imported in the catalogue's order (docs/checks.md), not alphabetically.
+# isort: off
+from qa_pipeline.checks import greeting  # noqa: F401
+from qa_pipeline.checks import ask_surname  # noqa: F401
+from qa_pipeline.checks import ask_identity_detail  # noqa: F401
+from qa_pipeline.checks import restate_confirm  # noqa: F401
+from qa_pipeline.checks import empathy  # noqa: F401
+from qa_pipeline.checks import reply_commitment  # noqa: F401
+from qa_pipeline.checks import satisfaction_question  # noqa: F401
+from qa_pipeline.checks import closing_more_help  # noqa: F401
+from qa_pipeline.checks import closing  # noqa: F401  (closing_thanks)
+from qa_pipeline.checks import forbidden  # noqa: F401  (forbidden_phrase)
+from qa_pipeline.checks import casual_promise  # noqa: F401
+from qa_pipeline.checks import off_topic_privacy  # noqa: F401
+from qa_pipeline.checks import required_info  # noqa: F401
+from qa_pipeline.checks import routing  # noqa: F401
+
+# isort: on
 from qa_pipeline.checks.base import REGISTRY, CallContext, Check, CheckResult, CheckSettings, register
 from qa_pipeline.checks.scorecard import Scorecard, ScorecardError, load_scorecard
 

@@ -7,11 +7,16 @@ dataclass (its keys in the scorecard's `[checks.<id>]` table) and an `evaluate` 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from qa_pipeline.asr.transcript import Segment, Transcript
 from qa_pipeline.checks.matching import find_any
+
+# Metadata of a Settings field that is a table keyed by call type (`field(metadata=CALL_TYPE_KEYS)`):
+# the scorecard rejects a key that is not a call type, naming it (checks.required_info.facts.sales).
+CALL_TYPE_KEYS = {"keys": "call_type"}
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,14 @@ class CheckSettings:
     weight: float = 1.0
     fatal: bool = False  # a failure caps the call score at 0 and fails the call
     call_types: tuple[str, ...] = ()  # empty: every call type
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        """Rules between a check's keys that their types cannot say: (key path, what is wrong).
+
+        The key path is relative to the check's table (`required.repair[0]`); the scorecard prefixes
+        it and names the file.
+        """
+        return iter(())
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,8 @@ class SegmentMatch:
     end_s: float
     similarity: float
     method: str
+    char_start: int = 0  # the match's character offsets into segment.text
+    char_end: int = 0
 
 
 class Check:
@@ -103,30 +118,45 @@ class Check:
         )
 
     @staticmethod
-    def find(segments: list[Segment], phrases: tuple[str, ...], min_similarity: float) -> SegmentMatch | None:
+    def find_in(
+        segment: Segment, phrases: tuple[str, ...], min_similarity: float, start: int = 0
+    ) -> SegmentMatch | None:
+        """One of `phrases` in `segment` at character offset `start` or later, with its own times."""
+        match = find_any(segment.text, phrases, min_similarity, start)
+        if match is None:
+            return None
+        start_s, end_s = segment.span_times(match.start, match.end)
+        return SegmentMatch(
+            segment,
+            match.phrase,
+            segment.text[match.start : match.end],
+            start_s,
+            end_s,
+            match.similarity,
+            match.method,
+            match.start,
+            match.end,
+        )
+
+    @classmethod
+    def find(cls, segments: list[Segment], phrases: tuple[str, ...], min_similarity: float) -> SegmentMatch | None:
         """The first segment (in time order) containing one of `phrases`, with the phrase's own times."""
         for segment in segments:
-            match = find_any(segment.text, phrases, min_similarity)
+            match = cls.find_in(segment, phrases, min_similarity)
             if match:
-                start_s, end_s = segment.span_times(match.start, match.end)
-                return SegmentMatch(
-                    segment,
-                    match.phrase,
-                    segment.text[match.start : match.end],
-                    start_s,
-                    end_s,
-                    match.similarity,
-                    match.method,
-                )
+                return match
         return None
 
     @staticmethod
-    def evidence(matches: list[SegmentMatch], fallback: Segment) -> dict[str, Any]:
+    def evidence(matches: list[SegmentMatch], fallback: Segment | None) -> dict[str, Any]:
         """Evidence fields: the matched words' seconds and the utterances holding them.
 
-        With no match at all, the utterance where the phrase was due (`fallback`) is the evidence.
+        With no match at all, the utterance where the phrase was due (`fallback`) is the evidence;
+        with no such utterance either, there is none.
         """
         if not matches:
+            if fallback is None:
+                return {}
             return {
                 "evidence_start_s": fallback.start_s,
                 "evidence_end_s": fallback.end_s,

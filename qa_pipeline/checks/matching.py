@@ -8,10 +8,16 @@ two fuzzy syllables are found everywhere, so a bare 贵心 is not 贵姓.
 
 Negation is never forgiven: a match must not gain or lose a negation inside the span the phrase covers,
 and a match right after a negation word (不满意 for 满意, 没有不归我们管 for 不归我们管) is no match.
+
+Spoken hesitations are forgiven: filler words (嗯, 啊, 呃, 哦, 额, 那个, 就是) that the ASR writes
+between a phrase's characters (请问您嗯贵姓) do not stop a match; the reported span is still in the
+original text's offsets and covers the fillers inside it. A one-character phrase is matched by its
+characters only: a single syllable has too many homophones (谁 and 水 are both shui).
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import unicodedata
 from collections.abc import Iterable
@@ -27,6 +33,12 @@ NEGATIONS = frozenset("不没别非无未莫勿")
 # Words that negate what follows them. Single characters like 非/无 are left out here because they
 # start ordinary words before a phrase (非常感谢您的来电, 无论如何).
 NEGATING_PREFIXES = ("不", "没", "没有", "别", "未", "并非", "不是", "并不", "从不", "从没")
+# Hesitation sounds: skipped between a negation and what it negates (不嗯满意 is 不满意).
+INTERJECTIONS = ("嗯", "啊", "呃", "哦", "额")
+# Filler words the ASR writes inside a phrase (请问您嗯贵姓, 我跟您那个确认一下); longest first. 那个 and
+# 就是 are also real words, so they are only skipped inside a match, never between a negation and it
+# (不就是 is not 不).
+FILLERS = ("那个", "就是", *INTERJECTIONS)
 
 
 @dataclass(frozen=True)
@@ -114,31 +126,85 @@ def _negations(content: str) -> list[str]:
 def _negated(text: str, start: int) -> bool:
     """True when the original text just before offset `start` is a negating word.
 
-    Punctuation ends a negation's scope (不，我很满意 is satisfied), so this looks at the text as written.
+    Punctuation ends a negation's scope (不，我很满意 is satisfied), so this looks at the text as written;
+    hesitations between the negation and the phrase (不嗯满意) do not.
     """
-    return text[:start].rstrip().endswith(NEGATING_PREFIXES)
+    before = text[:start].rstrip()
+    while before.endswith(INTERJECTIONS):
+        before = before[:-1].rstrip()
+    return before.endswith(NEGATING_PREFIXES)
 
 
-def find_phrase(text: str, phrase: str, min_similarity: float = 0.85) -> PhraseMatch | None:
-    """Best occurrence of `phrase` in `text`, or None when nothing is similar enough."""
+def _without_fillers(content: str, offsets: list[int], target: str) -> tuple[str, list[int]]:
+    """`content` with the filler words dropped (each kept character keeps its original offset).
+
+    A filler the phrase itself contains is kept: 就是这样 must not match a bare 这样.
+    """
+    fillers = [filler for filler in FILLERS if filler not in target]
+    chars: list[str] = []
+    kept: list[int] = []
+    index = 0
+    while index < len(content):
+        filler = next((f for f in fillers if content.startswith(f, index)), None)
+        if filler:
+            index += len(filler)
+            continue
+        chars.append(content[index])
+        kept.append(offsets[index])
+        index += 1
+    return "".join(chars), kept
+
+
+def _exact(text: str, content: str, offsets: list[int], target: str, first: int) -> tuple[int, int] | None:
+    """Span of the first occurrence of `target`'s characters at content index >= `first`, not negated."""
+    position = content.find(target, first)
+    while position >= 0:
+        if not _negated(text, offsets[position]):
+            return offsets[position], offsets[position + len(target) - 1] + 1
+        position = content.find(target, position + 1)
+    return None
+
+
+def _same_pinyin(text: str, content: str, offsets: list[int], target: str, first: int) -> tuple[int, int] | None:
+    """Span of the first run of syllables identical to `target`'s at content index >= `first`."""
+    text_syllables, phrase_syllables = _syllables(content), _syllables(target)
+    n = len(phrase_syllables)
+    for start in range(first, len(text_syllables) - n + 1):
+        if text_syllables[start : start + n] == phrase_syllables and not _negated(text, offsets[start]):
+            return offsets[start], offsets[start + n - 1] + 1
+    return None
+
+
+def find_phrase(text: str, phrase: str, min_similarity: float = 0.85, start: int = 0) -> PhraseMatch | None:
+    """Best occurrence of `phrase` in `text`, or None when nothing is similar enough.
+
+    Only occurrences beginning at character offset `start` or later are considered; what precedes
+    `start` still counts as context (a negation right before it).
+    """
     content, offsets = _content_chars(text)
     target, _ = _content_chars(phrase)
     if not content or not target:
         return None
-    position = content.find(target)
-    while position >= 0:
-        if not _negated(text, offsets[position]):
-            return PhraseMatch(phrase, offsets[position], offsets[position + len(target) - 1] + 1, 1.0, "exact")
-        position = content.find(target, position + 1)
-
-    text_syllables, phrase_syllables = _syllables(content), _syllables(target)
-    n = len(phrase_syllables)
-    for start in range(len(text_syllables) - n + 1):
-        if text_syllables[start : start + n] == phrase_syllables and not _negated(text, offsets[start]):
-            return PhraseMatch(phrase, offsets[start], offsets[start + n - 1] + 1, 1.0, "pinyin")
+    # The text as written, then (when it has any) without the filler words inside it.
+    views = [(content, offsets)]
+    bare, bare_offsets = _without_fillers(content, offsets, target)
+    if bare and bare != content:
+        views.append((bare, bare_offsets))
+    methods = [("exact", _exact)] + ([("pinyin", _same_pinyin)] if len(target) > 1 else [])
+    for method, search in methods:
+        for view, view_offsets in views:
+            span = search(text, view, view_offsets, target, bisect.bisect_left(view_offsets, start))
+            if span:
+                return PhraseMatch(phrase, span[0], span[1], 1.0, method)
     if len(target) < MIN_FUZZY_CHARS:
         return None
+    content, offsets = views[-1]
+    skip = bisect.bisect_left(offsets, start)
+    content, offsets = content[skip:], offsets[skip:]
+    if not content:
+        return None
 
+    text_syllables, phrase_syllables = _syllables(content), _syllables(target)
     text_pinyin, owner = _pinyin_string(text_syllables)
     phrase_pinyin, _ = _pinyin_string(phrase_syllables)
     alignment = fuzz.partial_ratio_alignment(phrase_pinyin, text_pinyin, score_cutoff=min_similarity * 100)
@@ -160,11 +226,11 @@ def find_phrase(text: str, phrase: str, min_similarity: float = 0.85) -> PhraseM
     return PhraseMatch(phrase, offsets[first], offsets[last] + 1, round(similarity, 3), "pinyin-fuzzy")
 
 
-def find_any(text: str, phrases: Iterable[str], min_similarity: float = 0.85) -> PhraseMatch | None:
+def find_any(text: str, phrases: Iterable[str], min_similarity: float = 0.85, start: int = 0) -> PhraseMatch | None:
     """The best-matching phrase of `phrases` in `text` (highest similarity, then earliest)."""
     best: PhraseMatch | None = None
     for phrase in phrases:
-        match = find_phrase(text, phrase, min_similarity)
+        match = find_phrase(text, phrase, min_similarity, start)
         if match and (best is None or (match.similarity, -match.start) > (best.similarity, -best.start)):
             best = match
     return best

@@ -2,9 +2,11 @@
 
 The default scorecard (default_scorecard.toml next to this file) encodes ../shared/standards and is the
 one place where check defaults live. A center's scorecard is layered over it: every key it sets
-replaces the default's value (lists replace, they do not extend), every key it leaves out keeps the
-default. Validation is strict and happens before any audio is touched: an unknown key, a value of the
-wrong type or an unknown check id is an error naming the key.
+replaces the default's value (lists replace, they do not extend; tables such as
+[checks.required_info.facts.repair] merge key by key), every key it leaves out keeps the default.
+Validation is strict and happens before any audio is touched: an unknown key, a value of the wrong
+type, an unknown check id or a table keyed by call type with an unknown call type is an error naming
+the key.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ DEFAULT_SCORECARD = "default_scorecard.toml"
 FIELD_BOUNDS: dict[str, tuple[float, float]] = {
     "weight": (0.0, 1000.0),
     "min_similarity": (0.5, 1.0),
+    "upset_min_similarity": (0.5, 1.0),
     "within_s": (0.0, 600.0),
     "opening_span_s": (0.0, 600.0),
     "closing_span_s": (0.0, 600.0),
+    "confirm_within_s": (0.0, 600.0),
 }
 
 
@@ -59,7 +63,8 @@ def _type_name(kind: Any) -> str:
 
 
 def _coerce(value: Any, kind: Any, key: str, source: str) -> Any:
-    """Check `value` against a Settings field type (bool, int, float, str, tuple[str, ...])."""
+    """Check `value` against a Settings field type (bool, int, float, str, tuple[str, ...], and
+    dict[str, ...] of those: a TOML table, each entry checked under `key.<entry>`)."""
     origin = typing.get_origin(kind)
     if origin in (typing.Union, types.UnionType):
         options = [k for k in typing.get_args(kind) if k is not type(None)]
@@ -71,6 +76,13 @@ def _coerce(value: Any, kind: Any, key: str, source: str) -> Any:
         if not isinstance(value, list):
             raise ScorecardError(f"{source}: {key} must be a list, got {type(value).__name__}")
         return tuple(_coerce(item, item_kind, f"{key}[{i}]", source) for i, item in enumerate(value))
+    if origin is dict:
+        (key_kind, value_kind) = typing.get_args(kind)
+        if key_kind is not str:
+            raise TypeError(f"unsupported settings type {kind} for {key}: table keys are strings")
+        if not isinstance(value, dict):
+            raise ScorecardError(f"{source}: {key} must be a table, got {type(value).__name__}")
+        return {name: _coerce(item, value_kind, f"{key}.{name}", source) for name, item in value.items()}
     if kind is bool:
         if not isinstance(value, bool):
             raise ScorecardError(f"{source}: {key} must be true or false, got {value!r}")
@@ -111,6 +123,17 @@ def _settings(check: type[Check], table: Any, source: str) -> CheckSettings:
     unknown_types = set(settings.call_types) - set(CALL_TYPES)
     if unknown_types:
         raise ScorecardError(f"{source}: {prefix}.call_types has unknown types {sorted(unknown_types)}")
+    for settings_field in dataclasses.fields(settings):
+        if settings_field.metadata.get("keys") == "call_type":
+            for call_type in getattr(settings, settings_field.name):
+                if call_type not in CALL_TYPES:
+                    raise ScorecardError(
+                        f"{source}: {prefix}.{settings_field.name}.{call_type} is not a call type"
+                        f" (known: {', '.join(CALL_TYPES)})"
+                    )
+    problem = next(settings.problems(), None)
+    if problem:
+        raise ScorecardError(f"{source}: {prefix}.{problem[0]} {problem[1]}")
     return settings
 
 
@@ -155,6 +178,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
         raise ScorecardError(
             f"{source}: no settings for checks {missing} (the default scorecard must list every check)"
         )
+    checks = {cid: checks[cid] for cid in REGISTRY}  # registry order (display order), whatever the file's
 
     canonical = json.dumps(
         {

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, register
+from qa_pipeline.metadata import CALL_TYPES
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmpathySettings(CheckSettings):
+    trigger_call_types: tuple[str, ...]  # calls of these types always need soothing
+    upset_markers: tuple[str, ...]  # said by the customer
+    # A marker found by mistake makes the check applicable and can fail the agent, so markers need
+    # more certainty than a script phrase: 大概什么时候 is 0.91 like 到底什么时候.
+    upset_min_similarity: float
+    soothing: tuple[str, ...]  # said by the agent
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        unknown = sorted(set(self.trigger_call_types) - set(CALL_TYPES))
+        if unknown:
+            yield "trigger_call_types", f"has unknown types {unknown}"
+
+
+@register
+class Empathy(Check):
+    """The agent soothes an upset customer.
+
+    Standards: 004: 39 (二.3 "若客户带有负面情绪(如抱怨、不满),需首先进行情绪安抚:'非常理解您现在的
+    心情,给您带来不便非常抱歉'"); 001: 5 (投诉 c "予以及时的安慰", e "安抚住业主/住户"; 八个服务动作
+    和善安慰); 002: 21 (舒緩緊張情緒). Applicable on calls of `trigger_call_types` (complaints) and on
+    any call where the customer says an `upset_markers` phrase (太吵, 受不了; matched at
+    `upset_min_similarity`); passes when the agent says a `soothing` phrase anywhere in the call. A
+    negated marker (我不着急) is no upset.
+    """
+
+    id = "empathy"
+    category = "script"
+    Settings = EmpathySettings
+    settings: EmpathySettings
+
+    def evaluate(self, call: CallContext) -> CheckResult:
+        s = self.settings
+        customer = [seg for seg in call.transcript.by_speaker("customer") if seg.text]
+        upset = self.find(customer, s.upset_markers, max(s.upset_min_similarity, call.min_similarity))
+        by_type = call.call_type in s.trigger_call_types
+        if upset is None and not by_type:
+            return self.not_applicable(
+                f"call type {call.call_type!r} is not in {list(s.trigger_call_types)} and the customer"
+                " said no upset marker"
+            )
+        detail: dict[str, object] = {"trigger": "customer" if upset else "call_type"}
+        if upset:
+            detail["upset_marker"] = upset.matched_text
+        agent = call.agent_segments()
+        soothing = self.find(agent, s.soothing, call.min_similarity)
+        if soothing is None:
+            fallback = upset.segment if upset else next(iter(customer + agent), None)
+            return self.result(False, **self.evidence([], fallback), detail=detail)
+        detail["soothing"] = soothing.matched_text
+        return self.result(True, **self.evidence([soothing], soothing.segment), detail=detail)

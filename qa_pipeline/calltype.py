@@ -24,7 +24,12 @@ CUES: dict[str, tuple[str, ...]] = {
     "appointment": ("预约", "约个时间", "上门时间", "约一下"),
     "inquiry": ("想问一下", "咨询", "请问一下", "怎么交", "多少钱", "怎么办理"),
 }
+# The standards' outbound calls are return visits (001 回访; 003 第七章 回访); everything else is a
+# customer calling in.
 OUTBOUND_TYPES = ("survey", "callback")
+# Cue phrases decide the type of a whole call, so a fuzzy near-miss is not enough: seen on a sample
+# call, 到底什么时候 matched "…八。您什么时候" at 0.91 and turned a repair call into a complaint.
+CUE_MIN_SIMILARITY = 0.95
 
 
 @dataclass(frozen=True)
@@ -37,14 +42,15 @@ class CallType:
 def infer_call_type(transcript: Transcript, direction: str | None = None) -> CallType:
     """The call type whose cue phrases occur most often in the transcript; 'other' when none do.
 
-    Return visits (survey, callback) are outbound calls: on an inbound call they are not considered.
+    Only return-visit types (survey, callback) are considered on an outbound call, and only the
+    others on an inbound one; with no direction known, all are.
     """
     text = "".join(segment.text for segment in transcript.segments)
     best: tuple[int, str, tuple[str, ...]] | None = None
     for call_type, cues in CUES.items():
-        if direction == "inbound" and call_type in OUTBOUND_TYPES:
+        if direction and (direction == "outbound") != (call_type in OUTBOUND_TYPES):
             continue
-        found = tuple(cue for cue in cues if find_phrase(text, cue))
+        found = tuple(cue for cue in cues if find_phrase(text, cue, CUE_MIN_SIMILARITY))
         if found and (best is None or len(found) > best[0]):
             best = (len(found), call_type, found)
     if best is None:

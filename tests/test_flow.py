@@ -16,11 +16,12 @@ from typing import Any
 import duckdb
 import pytest
 
+from qa_pipeline.checks import REGISTRY
 from tests.conftest import SAMPLE_AUDIO
 
 pytestmark = pytest.mark.slow
 LABELS = json.loads((SAMPLE_AUDIO / "labels.json").read_text(encoding="utf-8"))
-CHECKS = ("greeting", "closing_thanks", "forbidden_phrase")
+CHECKS = ("greeting", "closing_thanks", "forbidden_phrase")  # labelled pass/fail on every call
 
 
 @dataclass
@@ -120,51 +121,88 @@ def test_every_labelled_utterance_got_text(sample_run: SampleRun) -> None:
             assert any(covering), (call["call_id"], utterance)
 
 
-def test_checks_agree_with_labels_on_stereo_calls(sample_run: SampleRun) -> None:
-    disagreements = []
+def test_every_check_agrees_with_labels_on_95_percent_of_calls(sample_run: SampleRun) -> None:
+    """The issue's bar, measured the way `qa-pipeline eval` measures it."""
+    from qa_pipeline.evaluation import evaluate
+
+    result = evaluate(SAMPLE_AUDIO / "labels.json", sample_run.db_path)
+    assert set(result.checks) == set(REGISTRY)
+    low = {
+        check_id: (check.agreement, check.disagreements)
+        for check_id, check in result.checks.items()
+        if check.agreement is None or check.agreement < 0.95
+    }
+    assert low == {}
+    # Every check was judged on at least 3 passing and 3 failing calls (stereo; mono calls abstain).
+    for check in result.checks.values():
+        assert check.compared >= 6 and check.missing == 0, check.check_id
+        assert check.abstained == sum(1 for c in LABELS["calls"] if c["channels"] == 1)
+
+
+def test_call_type_and_satisfaction_inferred_like_the_labels(sample_run: SampleRun) -> None:
     for call in LABELS["calls"]:
-        if call["channels"] != 2:
-            continue
-        results = dict(
-            (check_id, (applicable, passed))
-            for check_id, applicable, passed in sample_run.query(
-                "SELECT check_id, applicable, passed FROM check_results WHERE call_id = ?", [call["call_id"]]
-            )
+        [(call_type, source, satisfaction, satisfaction_source)] = sample_run.query(
+            "SELECT call_type, call_type_source, satisfaction, satisfaction_source FROM calls WHERE call_id = ?",
+            [call["call_id"]],
         )
-        for check_id in CHECKS:
-            applicable, passed = results[check_id]
-            machine = "na" if not applicable else ("pass" if passed else "fail")
-            if machine != call["checks"][check_id]:
-                disagreements.append((call["call_id"], check_id, machine, call["checks"][check_id]))
-    assert disagreements == []
+        assert call_type == call["call_type"], call["call_id"]
+        assert source == ("metadata" if call.get("call_type_in_metadata", True) else "inferred")
+        if satisfaction_source == "inferred":
+            assert satisfaction == call["inferred_satisfaction"], call["call_id"]
 
 
 def test_evidence_points_at_the_labelled_utterance(sample_run: SampleRun) -> None:
+    """Where machine and label agree, the machine's evidence seconds overlap the labelled utterance."""
     for call in LABELS["calls"]:
         if call["channels"] != 2:
             continue
         for check_id, span in call.get("evidence", {}).items():
-            [(start, end, text)] = sample_run.query(
-                "SELECT evidence_start_s, evidence_end_s, evidence_text FROM check_results"
+            [(applicable, passed, start, end, text)] = sample_run.query(
+                "SELECT applicable, passed, evidence_start_s, evidence_end_s, evidence_text FROM check_results"
                 " WHERE call_id = ? AND check_id = ?",
                 [call["call_id"], check_id],
             )
+            machine = "na" if not applicable else ("pass" if passed else "fail")
+            if machine != call["checks"][check_id] or machine == "na":
+                continue
             assert start is not None and text, (call["call_id"], check_id)
-            # The evidence lies within the labelled utterance (VAD padding allowed).
-            assert span["start_s"] - 0.5 <= start <= end <= span["end_s"] + 0.5, (call["call_id"], check_id)
+            assert start <= span["end_s"] + 0.5 and end >= span["start_s"] - 0.5, (call["call_id"], check_id)
 
 
-def test_scores_follow_the_checks(sample_run: SampleRun) -> None:
-    rows = sample_run.query(
-        "SELECT c.call_id, c.qa_score, c.qa_passed, bool_or(r.fatal AND r.applicable AND NOT r.passed)"
-        " FROM calls c JOIN check_results r USING (call_id) WHERE c.channels = 2 GROUP BY ALL"
-    )
-    for call_id, score, passed, fatal in rows:
-        expected = _label(call_id)["checks"]
-        if fatal:
-            assert (score, passed) == (0.0, False)
-        if all(expected[c] == "pass" for c in CHECKS):
-            assert (score, passed) == (100.0, True), call_id
+def test_scores_follow_the_labelled_verdicts(sample_run: SampleRun) -> None:
+    """On calls where every machine verdict matches the labels, the score is the labels' weighted share."""
+    from qa_pipeline.checks import load_scorecard
+
+    scorecard = load_scorecard()
+    compared = 0
+    for call in LABELS["calls"]:
+        if call["channels"] != 2:
+            continue
+        machine = {
+            check_id: "na" if not applicable else ("pass" if passed else "fail")
+            for check_id, applicable, passed in sample_run.query(
+                "SELECT check_id, applicable, passed FROM check_results WHERE call_id = ?", [call["call_id"]]
+            )
+        }
+        if machine != call["checks"]:
+            continue
+        compared += 1
+        applicable = {cid: v for cid, v in call["checks"].items() if v != "na"}
+        weights = {cid: scorecard.checks[cid].weight for cid in applicable}
+        fatal = any(v == "fail" and scorecard.checks[cid].fatal for cid, v in applicable.items())
+        expected = (
+            0.0
+            if fatal
+            else round(
+                100 * sum(w for cid, w in weights.items() if applicable[cid] == "pass") / sum(weights.values()), 2
+            )
+        )
+        [(score, passed)] = sample_run.query(
+            "SELECT qa_score, qa_passed FROM calls WHERE call_id = ?", [call["call_id"]]
+        )
+        assert score == pytest.approx(expected), call["call_id"]
+        assert passed == (not fatal and expected >= scorecard.pass_score), call["call_id"]
+    assert compared >= 15  # most stereo calls have every verdict right
 
 
 def test_kpi_views_cover_every_call(sample_run: SampleRun) -> None:

@@ -59,7 +59,7 @@ import types
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 import numpy as np
 import soundfile as sf
@@ -101,22 +101,7 @@ Layout = Literal["stereo", "mono"]
 Codec = Literal["pcm_s16le", "pcm_mulaw", "pcm_alaw", "flac", "mp3", "opus"]
 
 # The check catalogue, in its order (spec: the 14 checks of issue 3).
-CHECK_NAMES: Final[tuple[CheckName, ...]] = (
-    "greeting",
-    "ask_surname",
-    "ask_identity_detail",
-    "restate_confirm",
-    "empathy",
-    "reply_commitment",
-    "satisfaction_question",
-    "closing_more_help",
-    "closing_thanks",
-    "forbidden_phrase",
-    "casual_promise",
-    "off_topic_privacy",
-    "required_info",
-    "routing",
-)
+CHECK_NAMES: Final[tuple[CheckName, ...]] = get_args(CheckName)
 PROPERTY_ORG: Final = "红树西岸管理处"
 CA_ORG: Final = "江苏CA"
 

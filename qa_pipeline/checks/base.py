@@ -183,6 +183,48 @@ class Check:
         raise NotImplementedError
 
 
+@dataclass(frozen=True, kw_only=True)
+class PhraseBanSettings(CheckSettings):
+    # A match accuses the agent, so it may ask for more certainty than the scorecard-wide similarity.
+    min_similarity: float
+    phrases: tuple[str, ...]
+
+
+class PhraseBanCheck(Check):
+    """A conduct check: fails on the first agent utterance with one of `phrases` that is not excused.
+
+    What the customer says never counts. Subclasses set the id, the docstring citing the standard and,
+    where a phrase can be taken back in context, `excused`.
+    """
+
+    category = "conduct"
+    Settings: ClassVar[type[CheckSettings]] = PhraseBanSettings
+    settings: PhraseBanSettings
+
+    def excused(self, hit: SegmentMatch) -> bool:
+        return False
+
+    def evaluate(self, call: CallContext) -> CheckResult:
+        s = self.settings
+        similarity = max(s.min_similarity, call.min_similarity)
+        for segment in call.agent_segments():
+            start = 0
+            while (hit := self.find_in(segment, s.phrases, similarity, start)) is not None:
+                if not self.excused(hit):
+                    return self.result(
+                        False,
+                        **self.evidence([hit], hit.segment),
+                        detail={
+                            "phrase": hit.phrase,
+                            "matched": hit.matched_text,
+                            "similarity": hit.similarity,
+                            "method": hit.method,
+                        },
+                    )
+                start = hit.char_end
+        return self.result(True, detail={"phrases_checked": len(s.phrases)})
+
+
 REGISTRY: dict[str, type[Check]] = {}
 
 

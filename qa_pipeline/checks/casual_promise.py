@@ -3,18 +3,16 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, SegmentMatch, register
+from qa_pipeline.checks.base import PhraseBanCheck, PhraseBanSettings, SegmentMatch, register
 
 # How far back in its clause a hedge may stand before the promise: 不能百分之百, 不敢说绝对没问题.
 HEDGE_WINDOW_CHARS = 6
 
 
 @dataclass(frozen=True, kw_only=True)
-class CasualPromiseSettings(CheckSettings):
-    # Like forbidden_phrase: a match accuses the agent, so it needs more certainty than a greeting.
-    min_similarity: float
-    phrases: tuple[str, ...]
-    # Words that take the promise back when they stand shortly before it in the same clause
+class CasualPromiseSettings(
+    PhraseBanSettings
+):  # Words that take the promise back when they stand shortly before it in the same clause
     # (我们不能百分之百保证) or right after it (这个我保证不了).
     hedges_before: tuple[str, ...]
     hedges_after: tuple[str, ...]
@@ -33,7 +31,7 @@ def _clause_before(text: str, end: int) -> str:
 
 
 @register
-class CasualPromise(Check):
+class CasualPromise(PhraseBanCheck):
     """The agent makes no casual promise it cannot be sure to keep.
 
     Standard: 001: 5 (咨询 i / 投诉 k / 回访 j "此过程当中…不可随意许诺"); 004: 55 (promise a process and
@@ -44,32 +42,11 @@ class CasualPromise(Check):
     """
 
     id = "casual_promise"
-    category = "conduct"
     Settings = CasualPromiseSettings
     settings: CasualPromiseSettings
 
-    def _hedged(self, match: SegmentMatch) -> bool:
+    def excused(self, match: SegmentMatch) -> bool:
         text = match.segment.text
         before = _clause_before(text, match.char_start)
         after = text[match.char_end :].lstrip()
         return any(h in before for h in self.settings.hedges_before) or after.startswith(self.settings.hedges_after)
-
-    def evaluate(self, call: CallContext) -> CheckResult:
-        s = self.settings
-        similarity = max(s.min_similarity, call.min_similarity)
-        for segment in call.agent_segments():
-            start = 0
-            while (hit := self.find_in(segment, s.phrases, similarity, start)) is not None:
-                if not self._hedged(hit):
-                    return self.result(
-                        False,
-                        **self.evidence([hit], hit.segment),
-                        detail={
-                            "phrase": hit.phrase,
-                            "matched": hit.matched_text,
-                            "similarity": hit.similarity,
-                            "method": hit.method,
-                        },
-                    )
-                start = hit.char_end
-        return self.result(True, detail={"phrases_checked": len(s.phrases)})

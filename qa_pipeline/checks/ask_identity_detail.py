@@ -49,6 +49,7 @@ class AskIdentityDetail(Check):
 
     id = "ask_identity_detail"
     category = "script"
+    fails_without_agent_speech = True
     Settings = AskIdentityDetailSettings
     settings: AskIdentityDetailSettings
 
@@ -58,8 +59,6 @@ class AskIdentityDetail(Check):
         if not requirements:
             return self.not_applicable(f"call type {call.call_type!r} has no required details")
         agent = call.agent_segments()
-        if not agent:
-            return self.result(False, score=0.0, detail={"reason": "the agent never spoke"})
         found: dict[str, SegmentMatch] = {}
         for requirement in requirements:
             matches = [self.find(agent, s.details[name], call.min_similarity) for name in alternatives(requirement)]

@@ -32,6 +32,7 @@ class AskSurname(Check):
 
     id = "ask_surname"
     category = "script"
+    fails_without_agent_speech = True
     Settings = AskSurnameSettings
     settings: AskSurnameSettings
 
@@ -49,8 +50,6 @@ class AskSurname(Check):
     def evaluate(self, call: CallContext) -> CheckResult:
         s = self.settings
         agent = call.agent_segments()
-        if not agent:
-            return self.result(False, detail={"reason": "the agent never spoke"})
         asked = self.find(agent, s.questions, call.min_similarity)
         if asked is None:
             return self.result(False, **self.evidence([], agent[0]), detail={"missing": ["question"]})

@@ -89,6 +89,9 @@ class Check:
     # 'script': a mandated phrase (counts toward script compliance); 'conduct': forbidden behaviour.
     category: ClassVar[str]
     needs_speakers: ClassVar[bool] = True
+    # A phrase the agent must say is missing when the agent said nothing at all: such checks fail
+    # (rather than each testing for it) once they apply to the call.
+    fails_without_agent_speech: ClassVar[bool] = False
     Settings: ClassVar[type[CheckSettings]] = CheckSettings
 
     def __init__(self, settings: CheckSettings) -> None:
@@ -177,6 +180,8 @@ class Check:
             return self.not_applicable(
                 f"no speaker attribution on this call (diarization={call.transcript.diarization!r})"
             )
+        if self.fails_without_agent_speech and not call.agent_segments():
+            return self.result(False, score=0.0, detail={"reason": "the agent never spoke"})
         return self.evaluate(call)
 
     def evaluate(self, call: CallContext) -> CheckResult:

@@ -23,14 +23,13 @@ class ClosingThanks(Check):
 
     id = "closing_thanks"
     category = "script"
+    fails_without_agent_speech = True
     Settings = ClosingThanksSettings
     settings: ClosingThanksSettings
 
     def evaluate(self, call: CallContext) -> CheckResult:
         s = self.settings
         agent = call.agent_segments()
-        if not agent:
-            return self.result(False, detail={"reason": "the agent never spoke"})
         last_end = agent[-1].end_s
         closing = [seg for seg in agent if seg.end_s >= last_end - s.closing_span_s]
         thanks = self.find(closing, s.thanks, call.min_similarity)

@@ -24,14 +24,13 @@ class ClosingMoreHelp(Check):
 
     id = "closing_more_help"
     category = "script"
+    fails_without_agent_speech = True
     Settings = ClosingMoreHelpSettings
     settings: ClosingMoreHelpSettings
 
     def evaluate(self, call: CallContext) -> CheckResult:
         s = self.settings
         agent = call.agent_segments()
-        if not agent:
-            return self.result(False, detail={"reason": "the agent never spoke"})
         opening_end = agent[0].start_s + s.opening_span_s
         last_end = agent[-1].end_s
         closing = [seg for seg in agent if seg.end_s >= last_end - s.closing_span_s and seg.start_s > opening_end]

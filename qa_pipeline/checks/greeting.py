@@ -30,14 +30,13 @@ class Greeting(Check):
 
     id = "greeting"
     category = "script"
+    fails_without_agent_speech = True
     Settings = GreetingSettings
     settings: GreetingSettings
 
     def evaluate(self, call: CallContext) -> CheckResult:
         s = self.settings
         agent = call.agent_segments()
-        if not agent:
-            return self.result(False, detail={"reason": "the agent never spoke"})
         first = agent[0]
         opening = [seg for seg in agent if seg.start_s <= first.start_s + s.opening_span_s]
         if call.direction == "outbound":

@@ -24,14 +24,13 @@ class RestateConfirm(Check):
 
     id = "restate_confirm"
     category = "script"
+    fails_without_agent_speech = True
     Settings = RestateConfirmSettings
     settings: RestateConfirmSettings
 
     def evaluate(self, call: CallContext) -> CheckResult:
         s = self.settings
         agent = call.agent_segments()
-        if not agent:
-            return self.result(False, detail={"reason": "the agent never spoke"})
         restated: list[SegmentMatch] = []
         for index, segment in enumerate(agent):
             restatement = self.find_in(segment, s.restatements, call.min_similarity)

@@ -34,6 +34,7 @@ class SatisfactionQuestion(Check):
 
     id = "satisfaction_question"
     category = "script"
+    fails_without_agent_speech = True
     Settings = SatisfactionQuestionSettings
     settings: SatisfactionQuestionSettings
 
@@ -51,8 +52,6 @@ class SatisfactionQuestion(Check):
     def evaluate(self, call: CallContext) -> CheckResult:
         s = self.settings
         agent = call.agent_segments()
-        if not agent:
-            return self.result(False, detail={"reason": "the agent never spoke"})
         customer = [seg for seg in call.transcript.by_speaker("customer") if seg.text]
         asked: list[tuple[SegmentMatch, Segment | None]] = []
         for segment in agent:

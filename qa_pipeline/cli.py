@@ -250,13 +250,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     score = sub.add_parser("score", help="score transcripts produced elsewhere (JSON Lines, one call per line)")
     score.add_argument("transcripts", metavar="TRANSCRIPTS.jsonl")
-    score.add_argument("--db", required=True, metavar="PATH")
+    score.add_argument("--db", required=True, metavar="PATH", help="DuckDB file to write (created if missing)")
     score.add_argument("--scorecard", metavar="FILE", help="scorecard TOML layered over the default one")
     score.set_defaults(func=cmd_score)
 
     evaluation = sub.add_parser("eval", help="per-check agreement, precision and recall against a labels file")
     evaluation.add_argument("labels", metavar="LABELS", help="labels JSON (the format of sample_audio/labels.json)")
-    evaluation.add_argument("--db", required=True, metavar="PATH")
+    evaluation.add_argument("--db", required=True, metavar="PATH", help="DuckDB file written by run or score")
     evaluation.add_argument("--check", action="append", metavar="ID", help="only these checks (repeatable)")
     evaluation.add_argument(
         "--min-agreement",
@@ -265,12 +265,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="X",
         help="exit 1 when any check's agreement is below X (0-1)",
     )
-    evaluation.add_argument("--min-precision", type=float, default=0.0, metavar="X")
-    evaluation.add_argument("--min-recall", type=float, default=0.0, metavar="X")
+    evaluation.add_argument(
+        "--min-precision",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="exit 1 when any check's precision in finding failures is below X",
+    )
+    evaluation.add_argument(
+        "--min-recall",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="exit 1 when any check's recall of failures is below X",
+    )
     evaluation.set_defaults(func=cmd_eval)
 
     kpis = sub.add_parser("kpis", help="print the KPI views of a DuckDB file")
-    kpis.add_argument("--db", required=True, metavar="PATH")
+    kpis.add_argument("--db", required=True, metavar="PATH", help="DuckDB file to read")
     kpis.add_argument("--by", choices=["day", "agent"], help="one grouping (default: both)")
     kpis.set_defaults(func=cmd_kpis)
 

@@ -30,6 +30,7 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/asr_accuracy.py
+	$(BIN)/python benchmarks/timing_overhead.py
 
 # Regenerating the synthetic sample calls needs a TTS that is not part of the product.
 samples: install
@@ -42,4 +43,4 @@ clean:
 
 # Per-check agreement with the sample calls' ground truth (after `make run`).
 eval: install
-	$(BIN)/qa-pipeline eval sample_audio/labels.json --db $(DB) --min-agreement 0.95
+	$(BIN)/qa-pipeline eval sample_audio/labels.json --db $(DB) --min-agreement 0.95 --min-timing 0.95

@@ -2,15 +2,13 @@
 
 - rings before the answer (电话铃响三声内接起): ringback-tone bursts counted on the caller's channel;
 - silences and the agent talking over the customer (不打断客户): from the speech regions per speaker;
-- pace (语速适当): Chinese characters per minute of the words' own speech time;
 - calm tone (语调平和): stretches where a speaker is both louder and higher-pitched than their own normal.
 
-Everything here is pure: float32 samples at SAMPLE_RATE, (start_s, end_s) regions and ASR words in,
+Everything here is pure: float32 samples at SAMPLE_RATE, (start_s, end_s) regions in,
 numbers and time stretches out. Nothing reads files or knows about the pipeline.
 
-Not called by the pipeline yet: filling `calls.ring_count`, `silence_s`, `interruptions` and the timing
-checks (answer_within_rings, dead_air, interrupt_customer, speech_rate, calm_tone) from these is the rest
-of the timing-and-acoustics issue.
+The pipeline's measure stage (qa_pipeline/timing.py) applies these to a call; pace is measured there from
+the transcript's words.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from qa_pipeline.asr.transcript import Word
 from qa_pipeline.audio import SAMPLE_RATE
 
 FloatArray = npt.NDArray[np.float64]
@@ -180,22 +177,22 @@ def detect_ringback(
 # Silences and interruptions
 
 
-def _merged(regions: Sequence[Region]) -> list[Region]:
+def merged(regions: Sequence[Region]) -> list[Region]:
     """Regions sorted and with overlapping or touching ones joined."""
-    merged: list[Region] = []
+    joined: list[Region] = []
     for start, end in sorted(regions):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        if joined and start <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], end))
         else:
-            merged.append((start, end))
-    return merged
+            joined.append((start, end))
+    return joined
 
 
 def silences(
     regions_by_speaker: Mapping[str, Sequence[Region]], start_s: float, end_s: float, min_s: float
 ) -> list[Region]:
     """Stretches of [start_s, end_s] where no speaker speaks, at least min_s long (dead air, long holds)."""
-    speech = _merged([region for regions in regions_by_speaker.values() for region in regions])
+    speech = merged([region for regions in regions_by_speaker.values() for region in regions])
     found: list[Region] = []
     cursor = start_s
     for region_start, region_end in [*speech, (end_s, end_s)]:
@@ -241,23 +238,6 @@ def overlaps(agent: Sequence[Region], customer: Sequence[Region], min_overlap_s:
             if end - agent_start + _TIME_EPSILON_S >= min_overlap_s:
                 found.append(Interruption(agent_start, end, (agent_start, agent_end), (customer_start, customer_end)))
     return found
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Pace
-
-
-def chars_per_minute(words: Sequence[Word]) -> float | None:
-    """Spoken characters per minute of speaking time; None when the words carry no speech time.
-
-    Only the words' own durations count, so a speaker who pauses to listen is not judged slow. Chinese
-    characters, letters and digits count one each; punctuation and spaces (which Whisper adds) do not.
-    """
-    speech_s = sum(max(0.0, word.end_s - word.start_s) for word in words)
-    if speech_s <= 0:
-        return None
-    characters = sum(1 for word in words for char in word.text if char.isalnum())
-    return characters * 60.0 / speech_s
 
 
 # ---------------------------------------------------------------------------------------------------------------------

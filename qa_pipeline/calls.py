@@ -14,6 +14,7 @@ from qa_pipeline.checks import Scorecard, run_checks
 from qa_pipeline.checks.base import CallContext, CheckResult
 from qa_pipeline.metadata import CallMetadata, Metadata, RowProblem
 from qa_pipeline.scoring import CallScore
+from qa_pipeline.timing import Measures, measure_call
 
 
 @dataclass(frozen=True)
@@ -22,14 +23,6 @@ class CallJob:
     audio_path: str  # absolute
     relative_path: str  # relative to the input directory, as in the metadata CSV
     metadata: CallMetadata
-
-    @property
-    def answer_s(self) -> float:
-        """Seconds from the start of the recording to answer, when metadata gives both times."""
-        meta = self.metadata
-        if meta.started_at and meta.answered_at and meta.answered_at >= meta.started_at:
-            return (meta.answered_at - meta.started_at).total_seconds()
-        return 0.0
 
 
 @dataclass(frozen=True)
@@ -45,13 +38,6 @@ class AudioFacts:
     @classmethod
     def of(cls, audio: DecodedAudio) -> AudioFacts:
         return cls(audio.sha256, audio.channels, audio.source_sample_rate, audio.codec, round(audio.duration_s, 3))
-
-
-@dataclass(frozen=True)
-class Measures:
-    """Call timings; None where not measured yet (stored as NULL)."""
-
-    talk_s: float | None
 
 
 @dataclass(frozen=True)
@@ -122,25 +108,25 @@ def discover_calls(input_dir: Path | str, metadata: Metadata | None = None) -> B
     return Batch(jobs, problems, skipped)
 
 
-def check_call(job: CallJob, transcript: Transcript, scorecard: Scorecard) -> Verdicts:
+def check_call(job: CallJob, transcript: Transcript, measures: Measures, scorecard: Scorecard) -> Verdicts:
     """The call type (metadata, else inferred from the transcript) and every enabled check on it."""
-    call_type = resolve_call_type(job.metadata.call_type, transcript, job.metadata.direction)
+    call_type = resolve_call_type(job.metadata.call_type, transcript, measures.direction)
     context = CallContext(
         call_id=job.call_id,
         transcript=transcript,
         call_type=call_type.value,
-        direction=job.metadata.direction,
-        answer_s=job.answer_s,
+        direction=measures.direction,
         organisations=scorecard.organisations,
         min_similarity=scorecard.min_similarity,
+        measures=measures,
+        customer_tags=job.metadata.customer_tags,
     )
     return Verdicts(call_type, run_checks(context, scorecard))
 
 
-def measure(transcript: Transcript, answer_s: float) -> Measures:
-    """talk_s: from answer to the end of the last speech on any channel (VAD regions, or the
-    transcript's segments when it came from elsewhere)."""
-    ends = [end for regions in transcript.speech_regions.values() for _start, end in regions]
-    ends = ends or [segment.end_s for segment in transcript.segments]
-    talk_s = round(max(ends) - answer_s, 3) if ends else None
-    return Measures(talk_s=talk_s)
+def measure(
+    job: CallJob, audio: DecodedAudio | None, transcript: Transcript, scorecard: Scorecard, agent_channel: int = 0
+) -> Measures:
+    """The call's timings (qa_pipeline.timing) with the scorecard's [timing] settings."""
+    channel = job.metadata.agent_channel if job.metadata.agent_channel is not None else agent_channel
+    return measure_call(audio, transcript, job.metadata, scorecard.timing, channel, scorecard.min_similarity)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qa_pipeline.asr.transcript import Transcript
-from qa_pipeline.checks.matching import find_phrase
+from qa_pipeline.matching import find_phrase
 
 # Cue phrases per call type, in priority order: on a tie the earlier type wins (a complaint about a
 # broken lift mentions 坏了 too, a rescue call is also a request for repair).

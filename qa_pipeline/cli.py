@@ -196,7 +196,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
     right, inferred = result.satisfaction
     if inferred:
         console.print(f"inferred satisfaction equals the label on {right} of {inferred} calls")
-    problems = result.below(args.min_agreement, args.min_precision, args.min_recall)
+    if result.timing:
+        timing_rows = [
+            (
+                t.name,
+                "exact" if t.tolerance == 0 else f"±{t.tolerance:g} s",
+                t.compared,
+                t.within,
+                _rate(t.share),
+                "" if t.tolerance == 0 else f"{t.max_error:.2f}",
+                ", ".join(f"{cid} {label}->{machine}" for cid, label, machine in t.misses[:4]),
+            )
+            for t in result.timing.values()
+        ]
+        console.print(
+            _table(
+                "Timings vs labels",
+                ["measure", "tolerance", "compared", "within", "share", "max error", "misses"],
+                timing_rows,
+            )
+        )
+    problems = result.below(args.min_agreement, args.min_precision, args.min_recall, args.min_timing)
     for problem in problems:
         console.print(f"[red]below threshold:[/red] {problem}")
     return 1 if problems else 0
@@ -278,6 +298,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="X",
         help="exit 1 when any check's recall of failures is below X",
+    )
+    evaluation.add_argument(
+        "--min-timing",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="exit 1 when the share of calls whose timing is within tolerance of the label is below X for any"
+        " measure (ring_count, answer_s, talk_s, time_to_topic_s, interruptions, direction)",
     )
     evaluation.set_defaults(func=cmd_eval)
 

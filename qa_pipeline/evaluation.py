@@ -9,6 +9,11 @@ LABELS has the shape of sample_audio/labels.json: {"calls": [{"call_id", "checks
   refuses to judge the agent there; reported, not counted as agreement or disagreement;
 - agreement = same verdict / compared;
 - precision and recall of finding failures (the positive class is "fail": a problem a QA lead acts on).
+
+Calls whose label has a "timing" object are also compared on their measured timings (`TIMING_TOLERANCES`):
+ring_count exactly on calls with ringback, answer_s and time_to_topic_s within 0.5 s, talk_s within 1 s,
+the number of interruptions exactly where the machine could measure overlap (stereo), and the direction
+on calls whose metadata left it out.
 """
 
 from __future__ import annotations
@@ -74,6 +79,67 @@ class CheckAgreement:
             self.missed_fail += 1
 
 
+# name -> allowed absolute difference between machine and label (0: exact).
+TIMING_TOLERANCES: dict[str, float] = {
+    "ring_count": 0,
+    "answer_s": 0.5,
+    "talk_s": 1.0,
+    "time_to_topic_s": 0.5,
+    "interruptions": 0,
+    "direction": 0,
+}
+
+
+@dataclass
+class TimingAgreement:
+    name: str
+    tolerance: float
+    compared: int = 0
+    within: int = 0
+    max_error: float = 0.0
+    misses: list[tuple[str, Any, Any]] = field(default_factory=list)  # (call_id, label, machine)
+
+    @property
+    def share(self) -> float | None:
+        return self.within / self.compared if self.compared else None
+
+    def add(self, call_id: str, label: Any, machine: Any) -> None:
+        self.compared += 1
+        if isinstance(label, int | float) and isinstance(machine, int | float):
+            error = abs(float(machine) - float(label))
+            self.max_error = max(self.max_error, error)
+            ok = error <= self.tolerance + 1e-9
+        else:
+            ok = label == machine
+        if ok:
+            self.within += 1
+        else:
+            self.misses.append((call_id, label, machine))
+
+
+def _timing(labels: list[dict[str, Any]], rows: dict[str, dict[str, Any]]) -> dict[str, TimingAgreement]:
+    """Machine timings against the labels' "timing" objects (see TIMING_TOLERANCES)."""
+    found = {name: TimingAgreement(name, tolerance) for name, tolerance in TIMING_TOLERANCES.items()}
+    for call in labels:
+        timing, row = call.get("timing"), rows.get(call["call_id"])
+        if not isinstance(timing, dict) or row is None:
+            continue
+        call_id = call["call_id"]
+        if timing.get("ringback"):
+            found["ring_count"].add(call_id, timing.get("ring_count"), row["ring_count"])
+        if "answer_s" in timing:
+            found["answer_s"].add(call_id, timing["answer_s"], row["answer_s"])
+        if "talk_s" in timing:
+            found["talk_s"].add(call_id, timing["talk_s"], row["talk_s"])
+        if timing.get("time_to_topic_s") is not None and row["diarization"] != "none":
+            found["time_to_topic_s"].add(call_id, timing["time_to_topic_s"], row["time_to_topic_s"])
+        if row["interruptions"] is not None and "interruptions" in timing:
+            found["interruptions"].add(call_id, len(timing["interruptions"]), row["interruptions"])
+        if call.get("direction_in_metadata") is False and call.get("direction"):
+            found["direction"].add(call_id, call["direction"], row["direction"])
+    return {name: agreement for name, agreement in found.items() if agreement.compared}
+
+
 @dataclass
 class Evaluation:
     checks: dict[str, CheckAgreement]
@@ -82,10 +148,16 @@ class Evaluation:
     call_type: tuple[int, int]  # (inferred correctly, inferred) over calls whose type was inferred
     satisfaction: tuple[int, int]  # (inferred == label, inferred) over calls with an inferred score
     call_type_errors: list[tuple[str, str, str]] = field(default_factory=list)
+    timing: dict[str, TimingAgreement] = field(default_factory=dict)
 
-    def below(self, min_agreement: float, min_precision: float, min_recall: float) -> list[str]:
+    def below(
+        self, min_agreement: float, min_precision: float, min_recall: float, min_timing: float = 0.0
+    ) -> list[str]:
         """Human-readable reasons this evaluation misses the thresholds (empty: all met)."""
         reasons = []
+        for timing in self.timing.values():
+            if timing.share is not None and timing.share < min_timing:
+                reasons.append(f"{timing.name}: within tolerance on {timing.share:.3f} < {min_timing}")
         for check in self.checks.values():
             for name, value, minimum in (
                 ("agreement", check.agreement, min_agreement),
@@ -120,6 +192,11 @@ def evaluate(labels_path: Path | str, db_path: Path | str, check_ids: list[str] 
     with QaDatabase(db_path, read_only=True) as db:
         _, call_rows = db.query(
             "SELECT call_id, diarization, call_type, call_type_source, satisfaction, satisfaction_source"
+            " FROM calls WHERE call_id IN (SELECT unnest(?))",
+            [call_ids],
+        )
+        timing_columns, timing_rows = db.query(
+            "SELECT call_id, diarization, ring_count, answer_s, talk_s, time_to_topic_s, interruptions, direction"
             " FROM calls WHERE call_id IN (SELECT unnest(?))",
             [call_ids],
         )
@@ -164,4 +241,5 @@ def evaluate(labels_path: Path | str, db_path: Path | str, check_ids: list[str] 
         call_type=(types_right, types_inferred),
         satisfaction=(sat_right, sat_inferred),
         call_type_errors=type_errors,
+        timing=_timing(labels, {row[0]: dict(zip(timing_columns, row, strict=True)) for row in timing_rows}),
     )

@@ -1,6 +1,6 @@
 """The `qa-batch` Prefect flow: every recording in a directory -> scores and KPIs in DuckDB.
 
-One task per stage per call (decode, transcribe, check, score, store), so the Prefect UI shows where a
+One task per stage per call (decode, transcribe, measure, check, score, store), so the Prefect UI shows where a
 call failed and how long each stage took. A call that fails at any stage is written to `failures` with
 the stage and reason and the batch goes on. The flow itself is the single DuckDB writer.
 
@@ -35,6 +35,7 @@ from qa_pipeline.checks import Scorecard, load_scorecard
 from qa_pipeline.metadata import read_metadata
 from qa_pipeline.scoring import CallScore, score_call
 from qa_pipeline.storage import QaDatabase, now
+from qa_pipeline.timing import Measures
 
 T = TypeVar("T")
 
@@ -83,9 +84,29 @@ def transcribe_task(
     return transcript
 
 
+@task(name="measure", cache_policy=NO_CACHE)
+def measure_task(
+    job: CallJob, audio: DecodedAudio, transcript: Transcript, scorecard: Scorecard, agent_channel: int
+) -> Measures:
+    measures = measure(job, audio, transcript, scorecard, agent_channel)
+    get_run_logger().info(
+        "%s: answered at %.1f s (%s), rings %s (%s), talk %s s, silence %s s, direction %s (%s)",
+        job.call_id,
+        measures.answer_s,
+        measures.answer_source,
+        measures.ring_count,
+        measures.ring_source,
+        measures.talk_s,
+        measures.silence_s,
+        measures.direction,
+        measures.direction_source,
+    )
+    return measures
+
+
 @task(name="check", cache_policy=NO_CACHE)
-def check_task(job: CallJob, transcript: Transcript, scorecard: Scorecard) -> Verdicts:
-    verdicts = check_call(job, transcript, scorecard)
+def check_task(job: CallJob, transcript: Transcript, measures: Measures, scorecard: Scorecard) -> Verdicts:
+    verdicts = check_call(job, transcript, measures, scorecard)
     failed = [r.check_id for r in verdicts.results if r.applicable and not r.passed]
     get_run_logger().info(
         "%s: call type %s (%s), %d checks, failed: %s",
@@ -121,9 +142,9 @@ def process_call(job: CallJob, choice: ModelChoice, scorecard: Scorecard, agent_
     audio = _stage("decode", decode_task, job)
     prompt = call_prompt(scorecard.organisations, scorecard.asr_prompt)
     transcript = _stage("transcribe", transcribe_task, job, audio, choice, agent_channel, prompt)
-    verdicts = _stage("check", check_task, job, transcript, scorecard)
+    measures = _stage("measure", measure_task, job, audio, transcript, scorecard, agent_channel)
+    verdicts = _stage("check", check_task, job, transcript, measures, scorecard)
     score = _stage("score", score_task, job, verdicts, scorecard)
-    measures = _stage("measure", measure, transcript, job.answer_s)
     return ScoredCall(
         job=job,
         audio=AudioFacts.of(audio),

@@ -29,6 +29,8 @@ KNOWN_COLUMNS = (
     "hold_s",
     "acw_s",
     "agent_channel",
+    "ring_count",
+    "customer_tags",
 )
 DIRECTIONS = {"inbound": "inbound", "outbound": "outbound", "呼入": "inbound", "呼出": "outbound"}
 CALL_TYPES = ("inquiry", "complaint", "repair", "rescue", "appointment", "callback", "survey", "other")
@@ -68,6 +70,8 @@ class CallMetadata:
     hold_s: float | None = None
     acw_s: float | None = None
     agent_channel: int | None = None
+    ring_count: int | None = None  # rings before the answer, when the switch logs them
+    customer_tags: tuple[str, ...] = ()  # e.g. elderly: checks may use a gentler standard
     extra: dict[str, str] = field(default_factory=dict)
     row: int | None = None
 
@@ -119,6 +123,20 @@ def _parse_channel(value: str) -> int:
     return channel
 
 
+def _parse_count(value: str) -> int:
+    count = int(value)
+    if count < 0:
+        raise ValueError("must be 0 or more")
+    return count
+
+
+def _parse_tags(value: str) -> tuple[str, ...]:
+    # Separators a CRM export may use: comma (ASCII or full-width), semicolon, space.
+    for separator in "，;；":
+        value = value.replace(separator, ",")
+    return tuple(tag for tag in (part.strip().lower() for part in value.replace(" ", ",").split(",")) if tag)
+
+
 _PARSERS = {
     "direction": _parse_direction,
     "call_type": _parse_call_type,
@@ -129,6 +147,8 @@ _PARSERS = {
     "hold_s": _parse_seconds,
     "acw_s": _parse_seconds,
     "agent_channel": _parse_channel,
+    "ring_count": _parse_count,
+    "customer_tags": _parse_tags,
 }
 
 

@@ -53,6 +53,37 @@ CREATE TABLE IF NOT EXISTS calls (
     extra               JSON
 );
 
+-- Timings measured from the audio (qa_pipeline/timing.py). Added with ALTER so that a database written
+-- by an earlier version gains them in place; rows written before stay NULL there.
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS answer_s DOUBLE;             -- file start -> answer
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS answer_source VARCHAR;       -- ringback | line | speech | start
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS ring_source VARCHAR;         -- audio | metadata: which gave ring_count
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS ring_count_audio INTEGER;
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS ring_s_audio DOUBLE;
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS ring_count_metadata INTEGER;
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS ring_s_metadata DOUBLE;
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS ringback_channel VARCHAR;    -- agent | customer | mix
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS direction_source VARCHAR;    -- metadata | ringback | first_speaker
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS hold_s_audio DOUBLE;            -- silences after a hold notice
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS hold_source VARCHAR;         -- metadata | audio: which gave hold_s
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS agent_talk_s DOUBLE;
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS customer_talk_s DOUBLE;
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS agent_talk_ratio DOUBLE;
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS agent_chars_per_minute DOUBLE;
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS raised_voice INTEGER;        -- raised-voice stretches of the agent
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS ended_by VARCHAR;            -- agent | customer | unknown
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS customer_cut_off BOOLEAN;
+
+-- Timed stretches behind the timing numbers and checks, for review: every ring, silence, hold,
+-- interruption, raised-voice stretch and cut-off, with its seconds in the recording.
+CREATE TABLE IF NOT EXISTS call_events (
+    call_id  VARCHAR NOT NULL,
+    kind     VARCHAR NOT NULL CHECK (kind IN ('ring', 'silence', 'hold', 'interruption', 'raised_voice', 'cut_off')),
+    start_s  DOUBLE NOT NULL,
+    end_s    DOUBLE NOT NULL,
+    text     VARCHAR
+);
+
 CREATE TABLE IF NOT EXISTS segments (
     call_id     VARCHAR NOT NULL,
     seq         INTEGER NOT NULL,

@@ -59,6 +59,24 @@ _CALL_COLUMNS = (
     "agent_channel",
     "scorecard_hash",
     "extra",
+    "answer_s",
+    "answer_source",
+    "ring_source",
+    "ring_count_audio",
+    "ring_s_audio",
+    "ring_count_metadata",
+    "ring_s_metadata",
+    "ringback_channel",
+    "direction_source",
+    "hold_s_audio",
+    "hold_source",
+    "agent_talk_s",
+    "customer_talk_s",
+    "agent_talk_ratio",
+    "agent_chars_per_minute",
+    "raised_voice",
+    "ended_by",
+    "customer_cut_off",
 )
 
 
@@ -72,14 +90,14 @@ def now() -> datetime:
 
 def call_row(scored: ScoredCall, run_id: str) -> dict[str, Any]:
     """The `calls` row of a scored call; unmeasured columns are None (NULL)."""
-    job, meta, audio = scored.job, scored.job.metadata, scored.audio
+    job, meta, audio, measures = scored.job, scored.job.metadata, scored.audio, scored.measures
     satisfaction, satisfaction_source = scored.satisfaction
     return {
         "call_id": job.call_id,
         "audio_path": job.audio_path,
         "audio_sha256": audio.sha256 if audio else None,
         "agent_id": meta.agent_id,
-        "direction": meta.direction,
+        "direction": measures.direction,
         "call_type": scored.verdicts.call_type.value,
         "call_type_source": scored.verdicts.call_type.source,
         "started_at": meta.started_at,
@@ -88,13 +106,14 @@ def call_row(scored: ScoredCall, run_id: str) -> dict[str, Any]:
         "sample_rate": audio.sample_rate if audio else None,
         "diarization": scored.transcript.diarization,
         "asr_model": scored.transcript.asr_model,
-        "ring_count": None,
-        "ring_s": None,
-        "talk_s": scored.measures.talk_s,
-        "hold_s": meta.hold_s,
-        "silence_s": None,
-        "time_to_topic_s": None,
-        "interruptions": None,
+        "ring_count": measures.ring_count,
+        "ring_s": measures.ring_s,
+        "talk_s": measures.talk_s,
+        # The switch knows when the hold button was pressed; the audio only sees silences after a hold notice.
+        "hold_s": meta.hold_s if meta.hold_s is not None else measures.hold_s,
+        "silence_s": measures.silence_s,
+        "time_to_topic_s": measures.time_to_topic_s,
+        "interruptions": len(measures.interruptions) if measures.interruptions is not None else None,
         "qa_score": scored.score.qa_score,
         "qa_passed": scored.score.qa_passed,
         "satisfaction": satisfaction,
@@ -110,7 +129,41 @@ def call_row(scored: ScoredCall, run_id: str) -> dict[str, Any]:
         "agent_channel": meta.agent_channel,
         "scorecard_hash": scored.scorecard_hash,
         "extra": json.dumps(meta.extra, ensure_ascii=False) if meta.extra else None,
+        "answer_s": measures.answer_s,
+        "answer_source": measures.answer_source,
+        "ring_source": measures.ring_source,
+        "ring_count_audio": measures.ring_count_audio,
+        "ring_s_audio": measures.ring_s_audio,
+        "ring_count_metadata": measures.ring_count_metadata,
+        "ring_s_metadata": measures.ring_s_metadata,
+        "ringback_channel": measures.ringback_channel,
+        "direction_source": measures.direction_source,
+        "hold_s_audio": measures.hold_s,
+        "hold_source": "metadata" if meta.hold_s is not None else "audio" if measures.hold_s is not None else None,
+        "agent_talk_s": measures.agent_talk_s,
+        "customer_talk_s": measures.customer_talk_s,
+        "agent_talk_ratio": measures.agent_talk_ratio,
+        "agent_chars_per_minute": measures.agent_chars_per_minute,
+        "raised_voice": len(measures.raised_voice) if measures.raised_voice is not None else None,
+        "ended_by": measures.hangup.ended_by if measures.hangup else None,
+        "customer_cut_off": measures.hangup.customer_cut_off if measures.hangup else None,
     }
+
+
+def event_rows(scored: ScoredCall) -> list[tuple[str, str, float, float, str | None]]:
+    """The `call_events` rows of a scored call: the stretches behind its timings, in time order."""
+    measures, call_id = scored.measures, scored.job.call_id
+    events: list[tuple[str, str, float, float, str | None]] = []
+    events += [(call_id, "ring", start, end, None) for start, end in measures.rings]
+    events += [
+        (call_id, "hold" if s.is_hold else "silence", s.start_s, s.end_s, s.hold_notice) for s in measures.silences
+    ]
+    events += [(call_id, "interruption", o.start_s, o.end_s, o.agent_text) for o in measures.interruptions or ()]
+    events += [(call_id, "raised_voice", start, end, None) for start, end in measures.raised_voice or ()]
+    hangup = measures.hangup
+    if hangup and hangup.customer_cut_off and hangup.cut_off_start_s is not None:
+        events.append((call_id, "cut_off", hangup.cut_off_start_s, hangup.last_speech_end_s, hangup.cut_off_text))
+    return sorted(events, key=lambda event: (event[2], event[3], event[1]))
 
 
 class QaDatabase:
@@ -194,7 +247,7 @@ class QaDatabase:
         con = self.connection
         con.execute("BEGIN TRANSACTION")
         try:
-            for table in ("segments", "check_results", "calls"):
+            for table in ("segments", "check_results", "call_events", "calls"):
                 con.execute(f"DELETE FROM {table} WHERE call_id = ?", [call_id])
             placeholders = ", ".join("?" for _ in _CALL_COLUMNS)
             con.execute(
@@ -203,6 +256,9 @@ class QaDatabase:
             )
             if segments:
                 con.executemany("INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?)", segments)
+            events = event_rows(scored)
+            if events:
+                con.executemany("INSERT INTO call_events VALUES (?, ?, ?, ?, ?)", events)
             if results:
                 con.executemany(
                     "INSERT INTO check_results (call_id, check_id, applicable, passed, score, weight,"

@@ -134,13 +134,14 @@ def score_transcript_file(path: Path | str, db_path: Path | str, scorecard: Scor
                 continue
             for problem in call.problems:
                 db.record_failure(run_id, source, "metadata", str(problem))
-            verdicts = check_call(call.job, call.transcript, scorecard)
+            measures = measure(call.job, None, call.transcript, scorecard)
+            verdicts = check_call(call.job, call.transcript, measures, scorecard)
             db.write_call(
                 ScoredCall(
                     job=call.job,
                     audio=None,
                     transcript=call.transcript,
-                    measures=measure(call.transcript, call.job.answer_s),
+                    measures=measures,
                     verdicts=verdicts,
                     score=score_call(verdicts.results, scorecard.pass_score),
                     scorecard_hash=scorecard.sha256,

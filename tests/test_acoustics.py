@@ -13,14 +13,12 @@ from qa_pipeline.acoustics import (
     RINGBACK_PRESETS,
     Interruption,
     RingbackPreset,
-    chars_per_minute,
     detect_ringback,
     overlaps,
     raised_voice,
     silences,
     voice_track,
 )
-from qa_pipeline.asr.transcript import Word
 from qa_pipeline.audio import SAMPLE_RATE
 
 FIRST_RING_S = 0.7
@@ -176,18 +174,6 @@ def test_overlaps_count_only_the_agent_starting_over_the_customer() -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-
-
-def test_chars_per_minute_uses_word_durations_only() -> None:
-    words = [
-        Word(0.0, 1.0, "您好，", 0.9),  # 2 characters
-        Word(5.0, 6.5, "请问", 0.9),  # 2, after a long pause that does not count
-        Word(6.5, 7.0, "A1", 0.9),  # letters and digits count
-        Word(7.0, 7.5, "？ ", 0.9),  # punctuation only
-    ]
-    assert chars_per_minute(words) == pytest.approx(6 * 60 / 3.5)
-    assert chars_per_minute([]) is None
-    assert chars_per_minute([Word(1.0, 1.0, "好", 0.9)]) is None
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Every case in qa_pipeline/checks/fixtures/*.toml: transcript in, verdict and evidence out."""
+"""Every case in qa_pipeline/checks/fixtures/*.toml: transcript (and measured timings) in, verdict and evidence out."""
 
 from __future__ import annotations
 
@@ -12,8 +12,21 @@ import pytest
 from qa_pipeline.asr.transcript import Segment, Transcript
 from qa_pipeline.checks import REGISTRY, CallContext
 from qa_pipeline.checks.scorecard import _layer, default_scorecard_data, parse_scorecard
+from qa_pipeline.timing import Measures
 
 FIXTURES = Path(str(resources.files("qa_pipeline.checks") / "fixtures"))
+# The keys a case may have (fixtures/README.md); a misspelt key would otherwise be ignored silently.
+CASE_KEYS = {
+    "name",
+    "direction",
+    "call_type",
+    "diarization",
+    "customer_tags",
+    "segments",
+    "measures",
+    "scorecard",
+    "expect",
+}
 
 
 def _cases() -> list[Any]:
@@ -23,6 +36,12 @@ def _cases() -> list[Any]:
         for case in tomllib.loads(path.read_text(encoding="utf-8"))["case"]:
             params.append(pytest.param(check_id, case, id=f"{check_id}: {case['name']}"))
     return params
+
+
+def test_cases_use_known_keys() -> None:
+    for param in _cases():
+        check_id, case = param.values
+        assert set(case) <= CASE_KEYS, (check_id, case["name"], sorted(set(case) - CASE_KEYS))
 
 
 def test_every_check_has_positive_and_negative_fixtures() -> None:
@@ -37,7 +56,7 @@ def test_every_check_has_positive_and_negative_fixtures() -> None:
 @pytest.mark.parametrize(("check_id", "case"), _cases())
 def test_fixture_case(check_id: str, case: dict[str, Any]) -> None:
     scorecard = parse_scorecard(_layer(default_scorecard_data(), case.get("scorecard", {})), "fixture")
-    segments = tuple(Segment(**segment) for segment in case["segments"])
+    segments = tuple(Segment(**segment) for segment in case.get("segments", []))
     call = CallContext(
         call_id=case["name"],
         transcript=Transcript(segments, case.get("diarization", "channel"), "fixture"),
@@ -45,6 +64,8 @@ def test_fixture_case(check_id: str, case: dict[str, Any]) -> None:
         direction=case.get("direction"),
         organisations=scorecard.organisations,
         min_similarity=scorecard.min_similarity,
+        measures=Measures.from_mapping(case.get("measures", {})),
+        customer_tags=tuple(case.get("customer_tags", ())),
     )
     result = REGISTRY[check_id](scorecard.checks[check_id]).run(call)
     expect = case["expect"]

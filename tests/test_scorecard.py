@@ -3,12 +3,21 @@ validated strictly, each error naming the file and the key."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
+from qa_pipeline.acoustics import RINGBACK_PRESETS
 from qa_pipeline.checks import REGISTRY, CheckSettings
-from qa_pipeline.checks.scorecard import Scorecard, ScorecardError, load_scorecard
+from qa_pipeline.checks.scorecard import (
+    Scorecard,
+    ScorecardError,
+    default_scorecard_data,
+    load_scorecard,
+    parse_scorecard,
+)
+from qa_pipeline.timing import TimingSettings
 
 
 def center_file(tmp_path: Path, text: str, name: str = "center.toml") -> Path:
@@ -41,6 +50,14 @@ CATALOGUE = [
     "off_topic_privacy",
     "required_info",
     "routing",
+    "answer_within_rings",
+    "dead_air",
+    "talk_time_limit",
+    "interrupt_customer",
+    "speech_rate",
+    "calm_tone",
+    "abrupt_hangup",
+    "time_to_topic",
 ]
 
 
@@ -92,6 +109,14 @@ def test_default_weights_follow_the_catalogue() -> None:
         "off_topic_privacy": 10.0,
         "required_info": 10.0,
         "routing": 5.0,
+        "answer_within_rings": 5.0,
+        "dead_air": 5.0,
+        "talk_time_limit": 0.0,  # 003: 超时预警, a warning: shown, not scored
+        "interrupt_customer": 5.0,
+        "speech_rate": 5.0,
+        "calm_tone": 10.0,
+        "abrupt_hangup": 10.0,
+        "time_to_topic": 5.0,
     }
     assert [cid for cid, settings in default.checks.items() if settings.fatal] == ["forbidden_phrase"]
     inbound = ("inquiry", "complaint", "repair", "rescue", "appointment")
@@ -474,6 +499,9 @@ def test_sha256_of_values_equal_to_the_default_is_the_default_hash(tmp_path: Pat
         CENTER + '\n[center]\norganisations = ["阳光物业"]\n',
         CENTER + "\n[matching]\nmin_similarity = 0.9\n",
         CENTER + "\n[checks.closing_thanks]\nenabled = false\n",
+        CENTER + '\n[timing]\nringback = "europe"\n',
+        CENTER + "\n[timing]\nmin_silence_s = 3\n",
+        CENTER + "\n[checks.talk_time_limit.limits_s]\ninquiry = 240\n",
         CENTER.replace("[scorecard]\n", '[scorecard]\nname = "center B"\n'),
     ],
 )
@@ -490,3 +518,193 @@ def test_scorecard_and_settings_are_frozen() -> None:
         settings.weight = 1.0  # type: ignore[misc]
     with pytest.raises(AttributeError):
         card.pass_score = 1.0  # type: ignore[misc]
+
+
+# -- timing checks and [timing] ------------------------------------------------------------------------
+
+
+def test_default_timing_check_values() -> None:
+    default = load_scorecard()
+    assert default.checks["answer_within_rings"].max_rings == 3  # type: ignore[attr-defined]
+    assert default.checks["dead_air"].max_silence_s == 10.0  # type: ignore[attr-defined]
+    assert default.checks["talk_time_limit"].limits_s == {  # type: ignore[attr-defined]
+        "inquiry": 300.0,
+        "complaint": 600.0,
+        "repair": 300.0,
+        "rescue": 300.0,
+        "appointment": 300.0,
+        "callback": 180.0,
+        "survey": 180.0,
+        "other": 600.0,
+    }
+    assert default.checks["interrupt_customer"].max_interruptions == 0  # type: ignore[attr-defined]
+    rate = default.checks["speech_rate"]
+    assert (rate.min_cpm, rate.max_cpm, rate.slow_max_cpm) == (150.0, 300.0, 220.0)  # type: ignore[attr-defined]
+    assert rate.slow_customer_tags == ("elderly",)  # type: ignore[attr-defined]
+    assert default.checks["calm_tone"].max_raised_stretches == 0  # type: ignore[attr-defined]
+    assert default.checks["time_to_topic"].limits_s == {"callback": 5.0, "survey": 10.0}  # type: ignore[attr-defined]
+    for cid in ("answer_within_rings", "dead_air", "talk_time_limit", "time_to_topic"):
+        assert REGISTRY[cid].category == "timing", cid
+    for cid in ("interrupt_customer", "speech_rate", "calm_tone", "abrupt_hangup"):
+        assert REGISTRY[cid].category == "conduct", cid
+
+
+def test_default_timing_table_equals_the_timing_settings_defaults() -> None:
+    """The TOML is the source of defaults; TimingSettings' own defaults (used by code that has no
+    scorecard) must not drift from it."""
+    table = default_scorecard_data()["timing"]
+    assert list(table) == [f.name for f in dataclasses.fields(TimingSettings)]  # every key, in field order
+    assert load_scorecard().timing == TimingSettings()
+
+
+def test_center_timing_is_layered_over_the_default(tmp_path: Path) -> None:
+    default = load_scorecard()
+    card = load_scorecard(
+        center_file(tmp_path, '[timing]\nringback = "north_america"\nmin_overlap_s = 1\nhold_phrases = ["请稍等"]\n')
+    )
+    assert card.timing.ringback == "north_america"
+    assert card.timing.preset is RINGBACK_PRESETS["north_america"]
+    assert card.timing.min_overlap_s == 1.0 and isinstance(card.timing.min_overlap_s, float)
+    assert card.timing.hold_phrases == ("请稍等",)  # lists replace
+    assert card.timing.backchannels == default.timing.backchannels  # keys not set are kept
+    assert card.timing.min_silence_s == default.timing.min_silence_s
+    assert card.sha256 != default.sha256
+
+
+def test_timing_bounds_are_inclusive_except_raised(tmp_path: Path) -> None:
+    card = load_scorecard(
+        center_file(
+            tmp_path,
+            "[timing]\nmin_overlap_s = 0\nhold_notice_within_s = 60\nmin_silence_s = 0.1\ncut_off_within_s = 5\n"
+            "raised_rise_db = 0.5\n",
+        )
+    )
+    assert (card.timing.min_overlap_s, card.timing.min_silence_s, card.timing.cut_off_within_s) == (0.0, 0.1, 5.0)
+
+
+def test_unknown_ringback_preset_lists_the_presets(tmp_path: Path) -> None:
+    message, path = load_error(tmp_path, '[timing]\nringback = "japan"\n')
+    assert message.startswith(f"{path}: ")
+    assert "timing.ringback" in message and "'japan'" in message
+    for preset in RINGBACK_PRESETS:
+        assert preset in message
+
+
+def test_default_must_list_every_timing_key() -> None:
+    data = default_scorecard_data()
+    del data["timing"]["raised_min_s"]
+    with pytest.raises(ScorecardError) as info:
+        parse_scorecard(data, "broken.toml")
+    assert str(info.value).startswith("broken.toml: [timing] is incomplete")
+    assert "raised_min_s" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        pytest.param("[timing]\nmin_overlap = 0.5\n", ["timing.min_overlap", "min_overlap_s"], id="unknown-key"),
+        pytest.param("timing = 1\n", ["[timing]", "table"], id="not-a-table"),
+        pytest.param('[timing]\nmin_overlap_s = "0.5"\n', ["timing.min_overlap_s", "number"], id="string-for-number"),
+        pytest.param("[timing]\nringback = 1\n", ["timing.ringback", "string"], id="number-for-preset"),
+        pytest.param('[timing]\nbackchannels = "嗯"\n', ["timing.backchannels", "list"], id="string-for-list"),
+        pytest.param("[timing]\nhold_phrases = [1]\n", ["timing.hold_phrases[0]", "string"], id="list-item-number"),
+        pytest.param('[timing]\ntopic_phrases = ["回访", ""]\n', ["timing.topic_phrases", "empty"], id="empty-phrase"),
+        pytest.param("[timing]\nmin_overlap_s = 11\n", ["timing.min_overlap_s", "between 0.0 and 10.0"], id="overlap"),
+        pytest.param("[timing]\nmin_overlap_s = -0.1\n", ["timing.min_overlap_s"], id="overlap-negative"),
+        pytest.param("[timing]\nhold_notice_within_s = 61\n", ["timing.hold_notice_within_s"], id="hold-notice"),
+        pytest.param("[timing]\nmin_silence_s = 0.05\n", ["timing.min_silence_s", "0.1"], id="silence-too-short"),
+        pytest.param("[timing]\nmin_silence_s = 61\n", ["timing.min_silence_s"], id="silence-too-long"),
+        pytest.param("[timing]\ncut_off_within_s = 6\n", ["timing.cut_off_within_s"], id="cut-off"),
+        pytest.param("[timing]\nraised_rise_db = 0\n", ["timing.raised_rise_db", "above 0"], id="raised-db-zero"),
+        pytest.param("[timing]\nraised_rise_semitones = -1\n", ["timing.raised_rise_semitones"], id="raised-st"),
+        pytest.param("[timing]\nraised_min_s = 0\n", ["timing.raised_min_s", "above 0"], id="raised-min-zero"),
+        pytest.param("[timing]\nraised_min_s = nan\n", ["timing.raised_min_s"], id="raised-min-nan"),
+    ],
+)
+def test_invalid_timing_names_file_and_key(tmp_path: Path, text: str, names: list[str]) -> None:
+    message, path = load_error(tmp_path, text)
+    assert message.startswith(f"{path}: ")
+    for name in names:
+        assert name in message
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        pytest.param(
+            "[checks.talk_time_limit.limits_s]\nsales = 300\n",
+            ["checks.talk_time_limit.limits_s.sales", "not a call type"],
+            id="talk-limit-unknown-call-type",
+        ),
+        pytest.param(
+            "[checks.talk_time_limit.limits_s]\ninquiry = -1\n",
+            ["checks.talk_time_limit.limits_s.inquiry", "between"],
+            id="talk-limit-negative",
+        ),
+        pytest.param(
+            '[checks.talk_time_limit.limits_s]\ninquiry = "5分钟"\n',
+            ["checks.talk_time_limit.limits_s.inquiry", "number"],
+            id="talk-limit-string",
+        ),
+        pytest.param(
+            "[checks.time_to_topic.limits_s]\nvisit = 5\n",
+            ["checks.time_to_topic.limits_s.visit", "not a call type"],
+            id="topic-limit-unknown-call-type",
+        ),
+        pytest.param(
+            "[checks.answer_within_rings]\nmax_rings = 3.5\n",
+            ["checks.answer_within_rings.max_rings", "integer"],
+            id="rings-not-integer",
+        ),
+        pytest.param(
+            "[checks.answer_within_rings]\nmax_rings = 21\n",
+            ["checks.answer_within_rings.max_rings", "between"],
+            id="rings-too-many",
+        ),
+        pytest.param(
+            "[checks.dead_air]\nmax_silence_s = -5\n", ["checks.dead_air.max_silence_s", "between"], id="silence-neg"
+        ),
+        pytest.param(
+            "[checks.interrupt_customer]\nmax_interruptions = -1\n",
+            ["checks.interrupt_customer.max_interruptions"],
+            id="interruptions-negative",
+        ),
+        pytest.param(
+            "[checks.speech_rate]\nmin_cpm = 320\n",
+            ["checks.speech_rate.min_cpm", "below max_cpm"],
+            id="rate-band-inverted",
+        ),
+        pytest.param(
+            "[checks.speech_rate]\nslow_max_cpm = 100\n",
+            ["checks.speech_rate.min_cpm", "below slow_max_cpm"],
+            id="rate-slow-band-inverted",
+        ),
+        pytest.param(
+            '[checks.speech_rate]\nslow_customer_tags = "elderly"\n',
+            ["checks.speech_rate.slow_customer_tags", "list"],
+            id="rate-tags-string",
+        ),
+        pytest.param(
+            "[checks.calm_tone]\nmax_raised_stretches = 0.5\n",
+            ["checks.calm_tone.max_raised_stretches", "integer"],
+            id="raised-not-integer",
+        ),
+        pytest.param(
+            "[checks.abrupt_hangup]\nfail_on_customer_cut_off = false\n",
+            ["checks.abrupt_hangup.fail_on_customer_cut_off"],
+            id="abrupt-hangup-has-only-base-keys",
+        ),
+    ],
+)
+def test_invalid_timing_check_keys(tmp_path: Path, text: str, names: list[str]) -> None:
+    message, path = load_error(tmp_path, text)
+    assert message.startswith(f"{path}: ")
+    for name in names:
+        assert name in message
+
+
+def test_a_center_drops_a_default_limit_with_zero(tmp_path: Path) -> None:
+    card = load_scorecard(center_file(tmp_path, "[checks.talk_time_limit.limits_s]\ncomplaint = 0\n"))
+    limits = card.checks["talk_time_limit"].limits_s  # type: ignore[attr-defined]
+    assert limits["complaint"] == 0.0
+    assert limits["inquiry"] == 300.0

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from importlib import resources
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from qa_pipeline.asr.transcript import Segment, Transcript
-from qa_pipeline.calls import AudioFacts, CallJob, Measures, ScoredCall, Verdicts
+from qa_pipeline.calls import AudioFacts, CallJob, ScoredCall, Verdicts
 from qa_pipeline.calltype import CallType
 from qa_pipeline.checks.base import CheckResult
 from qa_pipeline.metadata import CallMetadata
 from qa_pipeline.scoring import score_call
 from qa_pipeline.storage import QaDatabase
+from qa_pipeline.timing import Hangup, Measures, Overtalk, Silence
 
 
 def _result(check_id: str, passed: bool | None, weight: float = 10.0, fatal: bool = False) -> CheckResult:
@@ -204,3 +206,57 @@ def test_read_only_connection_cannot_write(db: QaDatabase) -> None:
         assert reader.query("SELECT count(*) FROM calls")[1] == [(3,)]
         with pytest.raises(duckdb.Error):
             reader.connection.execute("DELETE FROM calls")
+
+
+def test_timings_and_their_stretches_are_stored(db: QaDatabase) -> None:
+    measured = Measures(
+        answer_s=16.2,
+        answer_source="line",
+        ring_count=4,
+        ring_s=16.2,
+        ring_source="audio",
+        ring_count_audio=4,
+        ring_s_audio=16.2,
+        ring_count_metadata=3,
+        ring_s_metadata=15.0,
+        ringback_channel="agent",
+        rings=((0.5, 1.5), (5.5, 6.5), (10.5, 11.5), (15.5, 16.2)),
+        direction="inbound",
+        direction_source="ringback",
+        talk_s=50.0,
+        silence_s=20.0,
+        silences=(Silence(20.0, 33.0, "请您稍等"), Silence(40.0, 51.0)),
+        hold_s=13.0,
+        interruptions=(Overtalk(55.0, 56.0, "您先别急"),),
+        raised_voice=(),
+        hangup=Hangup("customer", 66.0, True, 60.0, "我还没说完"),
+    )
+    scored = _call("c5", agent="A001", day=21, talk_s=50, hold_s=None, greeting=True, closing=True, forbidden=True)
+    db.write_call(
+        ScoredCall(**{**scored.__dict__, "measures": measured}),
+        db.start_run(None, "m", "abc", "test", "/"),
+    )
+    _, rows = db.query(
+        "SELECT ring_count, ring_source, ring_count_metadata, answer_s, hold_s, hold_source, interruptions,"
+        " raised_voice, ended_by, customer_cut_off, direction, direction_source FROM calls WHERE call_id = 'c5'"
+    )
+    assert rows == [(4, "audio", 3, 16.2, 13.0, "audio", 1, 0, "customer", True, "inbound", "ringback")]
+    _, events = db.query("SELECT kind, start_s, end_s, text FROM call_events WHERE call_id = 'c5' ORDER BY start_s")
+    assert [kind for kind, *_ in events] == ["ring"] * 4 + ["hold", "silence", "interruption", "cut_off"]
+    assert events[4] == ("hold", 20.0, 33.0, "请您稍等")
+    assert events[-1] == ("cut_off", 60.0, 66.0, "我还没说完")
+
+
+def test_a_database_from_before_the_timings_gains_their_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    schema = (resources.files("qa_pipeline") / "schema.sql").read_text(encoding="utf-8")
+    before = "\n".join(line for line in schema.splitlines() if not line.startswith("ALTER TABLE"))
+    with duckdb.connect(str(path)) as con:  # the tables as the version before the timings wrote them
+        con.execute(before)
+        con.execute(
+            "INSERT INTO calls (call_id, audio_path, diarization, asr_model, run_id, processed_at)"
+            " VALUES ('old', '/a.wav', 'none', 'm', 'r', now())"
+        )
+    with QaDatabase(path) as database:
+        _, rows = database.query("SELECT call_id, answer_s, ring_source FROM calls")
+    assert rows == [("old", None, None)]

@@ -22,6 +22,14 @@ from qa_pipeline.checks import casual_promise  # noqa: F401
 from qa_pipeline.checks import off_topic_privacy  # noqa: F401
 from qa_pipeline.checks import required_info  # noqa: F401
 from qa_pipeline.checks import routing  # noqa: F401
+from qa_pipeline.checks import answer_within_rings  # noqa: F401
+from qa_pipeline.checks import dead_air  # noqa: F401
+from qa_pipeline.checks import talk_time_limit  # noqa: F401
+from qa_pipeline.checks import interrupt_customer  # noqa: F401
+from qa_pipeline.checks import speech_rate  # noqa: F401
+from qa_pipeline.checks import calm_tone  # noqa: F401
+from qa_pipeline.checks import abrupt_hangup  # noqa: F401
+from qa_pipeline.checks import time_to_topic  # noqa: F401
 
 # isort: on
 from qa_pipeline.checks.base import REGISTRY, CallContext, Check, CheckResult, CheckSettings, register

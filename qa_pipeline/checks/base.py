@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from qa_pipeline.asr.transcript import Segment, Transcript
-from qa_pipeline.checks.matching import find_any
+from qa_pipeline.matching import find_any
+from qa_pipeline.timing import Measures
 
 # Metadata of a Settings field that is a table keyed by call type (`field(metadata=CALL_TYPE_KEYS)`):
 # the scorecard rejects a key that is not a call type, naming it (checks.required_info.facts.sales).
@@ -39,15 +40,21 @@ class CheckSettings:
 
 @dataclass(frozen=True)
 class CallContext:
-    """What a check may look at: the transcript plus call facts from metadata and the scorecard."""
+    """What a check may look at: the transcript, the call's timings, and call facts from metadata and the scorecard."""
 
     call_id: str
     transcript: Transcript
     call_type: str | None = None
     direction: str | None = None
-    answer_s: float = 0.0  # seconds from file start to answer
     organisations: tuple[str, ...] = ()
     min_similarity: float = 0.85
+    measures: Measures = field(default_factory=Measures)
+    customer_tags: tuple[str, ...] = ()  # from metadata, e.g. ('elderly',): speech_rate's slower band
+
+    @property
+    def answer_s(self) -> float:
+        """Seconds from the start of the recording to the answer."""
+        return self.measures.answer_s
 
     def agent_segments(self) -> list[Segment]:
         return [s for s in self.transcript.by_speaker("agent") if s.text]
@@ -86,7 +93,8 @@ class Check:
     """Base class of every check. Subclasses set `id`, `category`, `Settings` and `evaluate`."""
 
     id: ClassVar[str]
-    # 'script': a mandated phrase (counts toward script compliance); 'conduct': forbidden behaviour.
+    # 'script': a mandated phrase (counts toward script compliance); 'conduct': forbidden behaviour;
+    # 'timing': a time limit of the standards (rings, dead air, call length, time to topic).
     category: ClassVar[str]
     needs_speakers: ClassVar[bool] = True
     # A phrase the agent must say is missing when the agent said nothing at all: such checks fail

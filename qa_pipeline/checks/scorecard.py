@@ -6,7 +6,8 @@ replaces the default's value (lists replace, they do not extend; tables such as
 [checks.required_info.facts.repair] merge key by key), every key it leaves out keeps the default.
 Validation is strict and happens before any audio is touched: an unknown key, a value of the wrong
 type, an unknown check id or a table keyed by call type with an unknown call type is an error naming
-the key.
+the key. The [timing] table (how the call's timings are measured: qa_pipeline.timing.TimingSettings) is
+validated the same way, and the default must list every one of its keys.
 """
 
 from __future__ import annotations
@@ -23,11 +24,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from qa_pipeline.acoustics import RINGBACK_PRESETS
 from qa_pipeline.checks.base import REGISTRY, Check, CheckSettings
 from qa_pipeline.metadata import CALL_TYPES
+from qa_pipeline.timing import TimingSettings
 
 DEFAULT_SCORECARD = "default_scorecard.toml"
-# Allowed ranges of numeric check keys, by key name, wherever they appear.
+# Allowed ranges (inclusive) of numeric check keys, by key name, wherever they appear; for a table
+# (limits_s), of each of its values.
 FIELD_BOUNDS: dict[str, tuple[float, float]] = {
     "weight": (0.0, 1000.0),
     "min_similarity": (0.5, 1.0),
@@ -36,6 +40,24 @@ FIELD_BOUNDS: dict[str, tuple[float, float]] = {
     "opening_span_s": (0.0, 600.0),
     "closing_span_s": (0.0, 600.0),
     "confirm_within_s": (0.0, 600.0),
+    "max_rings": (0, 20),
+    "max_silence_s": (0.0, 3600.0),
+    "limits_s": (0.0, 86400.0),  # 0 = no limit for that call type
+    "max_interruptions": (0, 1000),
+    "min_cpm": (0.0, 1000.0),
+    "max_cpm": (0.0, 1000.0),
+    "slow_max_cpm": (0.0, 1000.0),
+    "max_raised_stretches": (0, 1000),
+}
+# Allowed ranges of the [timing] keys: (low, high, whether low itself is allowed).
+TIMING_BOUNDS: dict[str, tuple[float, float, bool]] = {
+    "min_overlap_s": (0.0, 10.0, True),
+    "hold_notice_within_s": (0.0, 60.0, True),
+    "min_silence_s": (0.1, 60.0, True),
+    "cut_off_within_s": (0.0, 5.0, True),
+    "raised_rise_db": (0.0, 40.0, False),
+    "raised_rise_semitones": (0.0, 24.0, False),
+    "raised_min_s": (0.0, 60.0, False),
 }
 
 
@@ -53,6 +75,7 @@ class Scorecard:
     checks: dict[str, CheckSettings]
     source: str
     sha256: str = field(default="")
+    timing: TimingSettings = field(default_factory=TimingSettings)
 
     def enabled_checks(self) -> list[Check]:
         return [REGISTRY[cid](settings) for cid, settings in self.checks.items() if settings.enabled]
@@ -114,8 +137,12 @@ def _settings(check: type[Check], table: Any, source: str) -> CheckSettings:
             raise ScorecardError(f"{source}: unknown key {prefix}.{key} (known: {', '.join(sorted(fields))})")
         values[key] = _coerce(value, hints[key], f"{prefix}.{key}", source)
         bounds = FIELD_BOUNDS.get(key)
-        if bounds and not bounds[0] <= values[key] <= bounds[1]:
-            raise ScorecardError(f"{source}: {prefix}.{key} must be between {bounds[0]} and {bounds[1]}")
+        if bounds:
+            entries = values[key].items() if isinstance(values[key], dict) else [("", values[key])]
+            for entry, number in entries:
+                if not bounds[0] <= number <= bounds[1]:
+                    path = f"{prefix}.{key}.{entry}" if entry else f"{prefix}.{key}"
+                    raise ScorecardError(f"{source}: {path} must be between {bounds[0]} and {bounds[1]}")
     try:
         settings = check.Settings(**values)
     except TypeError as error:  # a required key is absent from the default scorecard itself
@@ -147,9 +174,37 @@ def _table(data: dict[str, Any], name: str, known: set[str], source: str) -> dic
     return table
 
 
+def _timing(data: dict[str, Any], source: str) -> TimingSettings:
+    """The [timing] table: every TimingSettings key, checked like a check's keys."""
+    hints = typing.get_type_hints(TimingSettings)
+    known = [f.name for f in dataclasses.fields(TimingSettings)]
+    table = _table(data, "timing", set(known), source)
+    missing = [name for name in known if name not in table]
+    if missing:
+        raise ScorecardError(
+            f"{source}: [timing] is incomplete: no {', '.join(missing)} (the default scorecard must list every key)"
+        )
+    values: dict[str, Any] = {}
+    for key in known:
+        values[key] = value = _coerce(table[key], hints[key], f"timing.{key}", source)
+        if isinstance(value, tuple) and any(not item.strip() for item in value):
+            raise ScorecardError(f"{source}: timing.{key} has an empty phrase")
+        if key in TIMING_BOUNDS:
+            low, high, low_allowed = TIMING_BOUNDS[key]
+            if not (low <= value if low_allowed else low < value) or value > high:
+                above = f"between {low} and {high}" if low_allowed else f"above {low} and at most {high}"
+                raise ScorecardError(f"{source}: timing.{key} must be {above}")
+    if values["ringback"] not in RINGBACK_PRESETS:
+        raise ScorecardError(
+            f"{source}: timing.ringback {values['ringback']!r} is not a ringback preset"
+            f" (known: {', '.join(RINGBACK_PRESETS)})"
+        )
+    return TimingSettings(**values)
+
+
 def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
     for key in data:
-        if key not in ("scorecard", "center", "matching", "checks"):
+        if key not in ("scorecard", "center", "matching", "checks", "timing"):
             raise ScorecardError(f"{source}: unknown top-level key {key!r}")
     head = _table(data, "scorecard", {"name", "pass_score"}, source)
     center = _table(data, "center", {"organisations", "asr_prompt"}, source)
@@ -179,6 +234,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
             f"{source}: no settings for checks {missing} (the default scorecard must list every check)"
         )
     checks = {cid: checks[cid] for cid in REGISTRY}  # registry order (display order), whatever the file's
+    timing = _timing(data, source)
 
     canonical = json.dumps(
         {
@@ -188,6 +244,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
             "asr_prompt": asr_prompt,
             "min_similarity": min_similarity,
             "checks": {cid: dataclasses.asdict(s) for cid, s in sorted(checks.items())},
+            "timing": dataclasses.asdict(timing),
         },
         ensure_ascii=False,
         sort_keys=True,
@@ -201,6 +258,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
         checks=checks,
         source=source,
         sha256=hashlib.sha256(canonical.encode()).hexdigest(),
+        timing=timing,
     )
 
 

@@ -213,9 +213,11 @@ def _line_alive_at(samples: np.ndarray, rings: Sequence[Region], until_s: float)
         return None
     floor = float(np.median(levels[between]))
     hold = round(LINE_STEP_HOLD_S / FRAME_S)
-    candidates = np.flatnonzero((times >= last_end + BURST_TAIL_S) & (times + LINE_STEP_HOLD_S <= until_s))
+    # The step may come right before the first speech: the speech after it is louder still, so the hold may
+    # run into it.
+    candidates = np.flatnonzero((times >= last_end + BURST_TAIL_S) & (times <= until_s))
     for index in candidates:
-        if np.all(levels[index : index + hold] >= floor + LINE_STEP_DB):
+        if index + hold <= len(levels) and np.all(levels[index : index + hold] >= floor + LINE_STEP_DB):
             return float(times[index])
     return None
 

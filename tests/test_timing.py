@@ -297,3 +297,12 @@ def test_a_customer_who_says_goodbye_and_hangs_up_was_not_cut_off() -> None:
     measures = measure_call(_audio(samples), _transcript(segments), NO_METADATA)
     assert measures.hangup is not None
     assert (measures.hangup.ended_by, measures.hangup.customer_cut_off) == ("customer", False)
+
+
+def test_the_line_coming_alive_just_before_the_first_words_times_the_answer() -> None:
+    rng = np.random.default_rng(10)
+    samples = _stereo(15.0, answer_s=6.6, rng=rng)
+    _ring(samples[0], [0.5, 5.5])
+    transcript = _transcript([_segment("agent", 6.75, 9.0, "您好。")])  # the VAD region starts 0.15 s after
+    measures = measure_call(_audio(samples), transcript, NO_METADATA)
+    assert (measures.answer_source, measures.answer_s) == ("line", pytest.approx(6.6, abs=0.06))

@@ -44,7 +44,11 @@ class TimeToTopic(Check):
         if m.time_to_topic_s is None:
             return self.not_applicable("the purpose was stated but there is no start to time it from")
         detail["time_to_topic_s"] = round(m.time_to_topic_s, 2)
-        return self.result(m.time_to_topic_s <= limit, **self._topic(call, m.topic_s), detail=detail)
+        evidence = self._topic(call, m.topic_s)
+        on_time = m.time_to_topic_s <= limit
+        if not on_time:  # the whole wait, from the customer's first words to the end of the purpose
+            evidence["evidence_start_s"] = m.topic_s - m.time_to_topic_s
+        return self.result(on_time, **evidence, detail=detail)
 
     @staticmethod
     def _topic(call: CallContext, topic_s: float) -> dict[str, Any]:

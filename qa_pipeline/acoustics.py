@@ -97,13 +97,24 @@ def _fill_short_gaps(flags: npt.NDArray[np.bool_], max_gap: int) -> npt.NDArray[
     return filled
 
 
-def tonal_frames(samples: np.ndarray, frequencies_hz: Sequence[float]) -> npt.NDArray[np.bool_]:
-    """Per RING_FRAME_S frame: is the frame dominated by a steady tone at these frequencies, above the noise floor?"""
+def _frames(samples: np.ndarray) -> FloatArray:
+    """The samples cut into consecutive RING_FRAME_S frames, shape (frames, frame length); a partial tail is dropped."""
     frame_length = round(RING_FRAME_S * SAMPLE_RATE)
     n_frames = len(samples) // frame_length
-    if n_frames == 0:
+    return np.asarray(samples[: n_frames * frame_length], dtype=np.float64).reshape(n_frames, frame_length)
+
+
+def frame_levels_db(samples: np.ndarray) -> FloatArray:
+    """Mean power (dBFS) of each RING_FRAME_S frame."""
+    return np.asarray(10 * np.log10(np.maximum(np.mean(_frames(samples) ** 2, axis=1), 1e-14)))
+
+
+def tonal_frames(samples: np.ndarray, frequencies_hz: Sequence[float]) -> npt.NDArray[np.bool_]:
+    """Per RING_FRAME_S frame: is the frame dominated by a steady tone at these frequencies, above the noise floor?"""
+    frames = _frames(samples)
+    if len(frames) == 0:
         return np.zeros(0, dtype=bool)
-    frames = np.asarray(samples[: n_frames * frame_length], dtype=np.float64).reshape(n_frames, frame_length)
+    frame_length = frames.shape[1]
     frames = frames - frames.mean(axis=1, keepdims=True)  # a DC offset is not signal energy
     power = np.abs(np.fft.rfft(frames * np.hanning(frame_length), axis=1)) ** 2
     bin_hz = np.fft.rfftfreq(frame_length, 1 / SAMPLE_RATE)

@@ -54,6 +54,11 @@ def _is_content(char: str) -> bool:
     return unicodedata.category(char)[0] in ("L", "N")
 
 
+def spoken_chars(text: str) -> str:
+    """What was said: `text` without punctuation, spaces or symbols (letters and digits count)."""
+    return "".join(char for char in text if _is_content(char))
+
+
 def _content_chars(text: str) -> tuple[str, list[int]]:
     """Letters and digits of `text` and, for each, its offset in `text` (punctuation and spaces dropped)."""
     offsets = [i for i, char in enumerate(text) if _is_content(char)]

@@ -25,7 +25,6 @@ How each number is measured, and what it needs:
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -35,8 +34,8 @@ import numpy as np
 from qa_pipeline import acoustics
 from qa_pipeline.acoustics import RINGBACK_PRESETS, Interruption, Region, RingbackPreset
 from qa_pipeline.asr.transcript import Segment, Transcript
-from qa_pipeline.audio import SAMPLE_RATE, DecodedAudio
-from qa_pipeline.matching import find_any
+from qa_pipeline.audio import DecodedAudio
+from qa_pipeline.matching import find_any, spoken_chars
 from qa_pipeline.metadata import CallMetadata
 
 
@@ -193,16 +192,9 @@ BURST_TAIL_S = 0.1
 FRAME_S = acoustics.RING_FRAME_S
 
 
-def _frame_db(samples: np.ndarray) -> np.ndarray:
-    frame = round(FRAME_S * SAMPLE_RATE)
-    n = len(samples) // frame
-    frames = np.asarray(samples[: n * frame], dtype=np.float64).reshape(n, frame)
-    return np.asarray(10 * np.log10(np.maximum(np.mean(frames**2, axis=1), 1e-14)))
-
-
 def _line_alive_at(samples: np.ndarray, rings: Sequence[Region], until_s: float) -> float | None:
     """When the line's noise floor steps up after the last ring, before `until_s`; None when it does not."""
-    levels = _frame_db(samples)
+    levels = acoustics.frame_levels_db(samples)
     times = np.arange(len(levels)) * FRAME_S
     in_ring = np.zeros(len(levels), dtype=bool)
     for start, end in rings:
@@ -286,27 +278,18 @@ def _clipped_total(regions: Sequence[Region], start_s: float, end_s: float) -> f
     return sum(max(0.0, min(end, end_s) - max(start, start_s)) for start, end in merged)
 
 
-def _spoken(text: str) -> str:
-    """The text without punctuation, spaces or symbols: what was said."""
-    return "".join(char for char in text if unicodedata.category(char)[0] in "LN")
-
-
 def _is_backchannel(text: str, backchannels: Sequence[str]) -> bool:
     """Made only of backchannel words (嗯, 对, 好的…): listening, not taking the turn."""
-    rest = _spoken(text)
+    rest = spoken_chars(text)
     if not rest:
         return False
-    words = sorted((_spoken(word) for word in backchannels), key=len, reverse=True)
+    words = sorted((spoken_chars(word) for word in backchannels), key=len, reverse=True)
     while rest:
         word = next((w for w in words if w and rest.startswith(w)), None)
         if word is None:
             return False
         rest = rest[len(word) :]
     return True
-
-
-def _overlapping_text(segments: Sequence[Segment], region: Region) -> str:
-    return "".join(s.text for s in segments if s.start_s < region[1] and s.end_s > region[0])
 
 
 def _hold_notice(
@@ -338,7 +321,7 @@ def _pace(segments: Sequence[Segment]) -> tuple[float | None, tuple[PaceStretch,
                 segment.end_s,
             )
         )
-        chars = len(_spoken(segment.text))
+        chars = len(spoken_chars(segment.text))
         if chars == 0 or end <= start:
             continue
         total_chars += chars
@@ -420,7 +403,7 @@ def measure_call(
     if transcript.diarization in ("channel", "external") and "agent" in regions and "customer" in regions:
         found = []
         for overlap in acoustics.overlaps(regions["agent"], regions["customer"], settings.min_overlap_s):
-            text = _overlapping_text(agent_segments, overlap.agent_region)
+            text = transcript.text_during("agent", *overlap.agent_region)
             if text and not _is_backchannel(text, settings.backchannels):
                 found.append(Overtalk(round(overlap.start_s, 3), round(overlap.end_s, 3), text))
         interruptions = tuple(found)

@@ -33,6 +33,14 @@ def load_error(tmp_path: Path, text: str) -> tuple[str, Path]:
     return str(info.value), path
 
 
+def assert_error_names(tmp_path: Path, text: str, names: list[str]) -> None:
+    """Loading `text` as a center's scorecard fails, the message starting with the file and naming each of `names`."""
+    message, path = load_error(tmp_path, text)
+    assert message.startswith(f"{path}: ")
+    for name in names:
+        assert name in message
+
+
 # -- the default ---------------------------------------------------------------------------------------
 
 CATALOGUE = [
@@ -325,10 +333,7 @@ def test_integer_and_float_are_the_same_number(tmp_path: Path) -> None:
     ],
 )
 def test_invalid_center_file_names_file_and_key(tmp_path: Path, text: str, names: list[str]) -> None:
-    message, path = load_error(tmp_path, text)
-    assert message.startswith(f"{path}: ")
-    for name in names:
-        assert name in message
+    assert_error_names(tmp_path, text, names)
 
 
 @pytest.mark.parametrize(
@@ -418,10 +423,7 @@ def test_invalid_center_file_names_file_and_key(tmp_path: Path, text: str, names
     ],
 )
 def test_invalid_nested_table_names_file_and_key_path(tmp_path: Path, text: str, names: list[str]) -> None:
-    message, path = load_error(tmp_path, text)
-    assert message.startswith(f"{path}: ")
-    for name in names:
-        assert name in message
+    assert_error_names(tmp_path, text, names)
 
 
 @pytest.mark.parametrize("value", ["nan", "inf"])
@@ -622,10 +624,7 @@ def test_default_must_list_every_timing_key() -> None:
     ],
 )
 def test_invalid_timing_names_file_and_key(tmp_path: Path, text: str, names: list[str]) -> None:
-    message, path = load_error(tmp_path, text)
-    assert message.startswith(f"{path}: ")
-    for name in names:
-        assert name in message
+    assert_error_names(tmp_path, text, names)
 
 
 @pytest.mark.parametrize(
@@ -697,10 +696,7 @@ def test_invalid_timing_names_file_and_key(tmp_path: Path, text: str, names: lis
     ],
 )
 def test_invalid_timing_check_keys(tmp_path: Path, text: str, names: list[str]) -> None:
-    message, path = load_error(tmp_path, text)
-    assert message.startswith(f"{path}: ")
-    for name in names:
-        assert name in message
+    assert_error_names(tmp_path, text, names)
 
 
 def test_a_center_drops_a_default_limit_with_zero(tmp_path: Path) -> None:

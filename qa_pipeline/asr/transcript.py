@@ -60,6 +60,14 @@ class Transcript:
     def by_speaker(self, speaker: str) -> list[Segment]:
         return [segment for segment in self.segments if segment.speaker == speaker]
 
+    def segment_at(self, speaker: str, time_s: float) -> Segment | None:
+        """The speaker's segment that is going on at `time_s` (or starts exactly then)."""
+        return next((s for s in self.by_speaker(speaker) if s.start_s <= time_s < s.end_s or s.start_s == time_s), None)
+
+    def text_during(self, speaker: str, start_s: float, end_s: float) -> str:
+        """What the speaker said in segments overlapping start_s..end_s."""
+        return "".join(s.text for s in self.by_speaker(speaker) if s.start_s < end_s and s.end_s > start_s)
+
     @property
     def has_speakers(self) -> bool:
         return self.diarization != "none"

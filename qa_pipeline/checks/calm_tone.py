@@ -38,7 +38,7 @@ class CalmTone(Check):
         if len(raised) <= self.settings.max_raised_stretches:
             return self.result(True, detail=detail)
         start, end = raised[0]
-        words = "".join(seg.text for seg in call.agent_segments() if seg.start_s < end and seg.end_s > start)
+        words = call.transcript.text_during("agent", start, end)
         return self.result(
             False, evidence_start_s=start, evidence_end_s=end, evidence_text=words or None, detail=detail
         )

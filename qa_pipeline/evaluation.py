@@ -5,8 +5,10 @@ LABELS has the shape of sample_audio/labels.json: {"calls": [{"call_id", "checks
 
 - compared: calls where the label or the machine gives a verdict (a check the machine applied but the
   label says does not apply is a disagreement, and the other way round);
-- abstained: labelled calls without speaker attribution (diarization 'none'): the machine rightly
-  refuses to judge the agent there; reported, not counted as agreement or disagreement;
+- abstained: labelled calls without speaker attribution (diarization 'none', or a diarized mono call
+  whose roles could not be told apart), and checks that need one channel per party
+  (`needs_own_channels`: overtalk) on mono calls: the machine rightly refuses to judge there;
+  reported, not counted as agreement or disagreement;
 - agreement = same verdict / compared;
 - precision and recall of finding failures (the positive class is "fail": a problem a QA lead acts on).
 
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qa_pipeline.checks import REGISTRY
 from qa_pipeline.storage import QaDatabase
 
 
@@ -204,11 +207,20 @@ def evaluate(labels_path: Path | str, db_path: Path | str, check_ids: list[str] 
             "SELECT call_id, check_id, applicable, passed FROM check_results WHERE call_id IN (SELECT unnest(?))",
             [call_ids],
         )
+        _, attributed_rows = db.query(
+            "SELECT DISTINCT call_id FROM segments WHERE speaker IN ('agent', 'customer')"
+            " AND call_id IN (SELECT unnest(?))",
+            [call_ids],
+        )
     calls = {row[0]: row for row in call_rows}
+    attributed = {call_id for (call_id,) in attributed_rows}
     machine: dict[tuple[str, str], str] = {}
     for call_id, check_id, applicable, passed in result_rows:
         if not applicable:
-            machine[(call_id, check_id)] = "abstain" if calls[call_id][1] == "none" else "na"
+            unattributed = calls[call_id][1] == "none" or call_id not in attributed
+            check = REGISTRY.get(check_id)
+            mixed = calls[call_id][1] not in ("channel", "external") and check is not None and check.needs_own_channels
+            machine[(call_id, check_id)] = "abstain" if unattributed or mixed else "na"
         else:
             machine[(call_id, check_id)] = "pass" if passed else "fail"
 

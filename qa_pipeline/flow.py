@@ -1,6 +1,6 @@
 """The `qa-batch` Prefect flow: every recording in a directory -> scores and KPIs in DuckDB.
 
-One task per stage per call (decode, transcribe, measure, check, score, store), so the Prefect UI shows where a
+One task per stage per call (decode, diarize, transcribe, measure, check, score, store), so the Prefect UI shows where a
 call failed and how long each stage took. A call that fails at any stage is written to `failures` with
 the stage and reason and the batch goes on. The flow itself is the single DuckDB writer.
 
@@ -25,6 +25,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from qa_pipeline.asr.diarize import Diarization, DiarizationSettings, get_diarizer
 from qa_pipeline.asr.models import ModelChoice, resolve_model
 from qa_pipeline.asr.speakers import build_transcript
 from qa_pipeline.asr.transcribe import call_prompt, get_transcriber
@@ -72,14 +73,53 @@ def decode_task(job: CallJob) -> DecodedAudio:
     return audio
 
 
+@task(name="diarize", cache_policy=NO_CACHE)
+def diarize_task(job: CallJob, audio: DecodedAudio, settings: DiarizationSettings) -> Diarization | None:
+    """Speaker turns of a mono recording (stereo needs none: one party per channel)."""
+    if audio.channels != 1 or settings.resolved_backend() == "none":
+        return None
+    diarization = get_diarizer(settings)(audio.channel(0))
+    log = get_run_logger()
+    log.info(
+        "%s: %s diarization, %d voices, %d turns, confidence %.2f",
+        job.call_id,
+        diarization.backend,
+        diarization.num_speakers,
+        len(diarization.turns),
+        diarization.confidence,
+    )
+    if diarization.low_confidence:
+        log.warning("%s: diarization confidence is low: agent-side verdicts need review", job.call_id)
+    return diarization
+
+
 @task(name="transcribe", cache_policy=NO_CACHE)
 def transcribe_task(
-    job: CallJob, audio: DecodedAudio, choice: ModelChoice, agent_channel: int, prompt: str
+    job: CallJob,
+    audio: DecodedAudio,
+    choice: ModelChoice,
+    agent_channel: int,
+    prompt: str,
+    diarization: Diarization | None = None,
+    scorecard: Scorecard | None = None,
 ) -> Transcript:
     channel = job.metadata.agent_channel if job.metadata.agent_channel is not None else agent_channel
-    transcript = build_transcript(audio, get_transcriber(choice), agent_channel=channel, prompt=prompt)
+    transcript = build_transcript(
+        audio,
+        get_transcriber(choice),
+        agent_channel=channel,
+        prompt=prompt,
+        diarization=diarization,
+        organisations=scorecard.organisations if scorecard else (),
+        role_settings=scorecard.roles if scorecard else None,
+        direction=job.metadata.direction,
+    )
     get_run_logger().info(
-        "%s: %d segments, diarization=%s", job.call_id, len(transcript.segments), transcript.diarization
+        "%s: %d segments, diarization=%s%s",
+        job.call_id,
+        len(transcript.segments),
+        transcript.diarization,
+        f", roles: {transcript.role_note}" if transcript.role_note else "",
     )
     return transcript
 
@@ -138,10 +178,17 @@ def _stage(name: str, fn: Callable[..., T], *args: Any) -> T:
         raise StageError(name, error) from error
 
 
-def process_call(job: CallJob, choice: ModelChoice, scorecard: Scorecard, agent_channel: int) -> ScoredCall:
+def process_call(
+    job: CallJob,
+    choice: ModelChoice,
+    scorecard: Scorecard,
+    agent_channel: int,
+    diarization_settings: DiarizationSettings | None = None,
+) -> ScoredCall:
     audio = _stage("decode", decode_task, job)
+    turns = _stage("diarize", diarize_task, job, audio, diarization_settings or DiarizationSettings())
     prompt = call_prompt(scorecard.organisations, scorecard.asr_prompt)
-    transcript = _stage("transcribe", transcribe_task, job, audio, choice, agent_channel, prompt)
+    transcript = _stage("transcribe", transcribe_task, job, audio, choice, agent_channel, prompt, turns, scorecard)
     measures = _stage("measure", measure_task, job, audio, transcript, scorecard, agent_channel)
     verdicts = _stage("check", check_task, job, transcript, measures, scorecard)
     score = _stage("score", score_task, job, verdicts, scorecard)
@@ -166,8 +213,14 @@ def qa_batch(
     asr_model: str | None = None,
     device: str = "auto",
     agent_channel: int = 0,
+    diarization: str = "auto",
+    pyannote_pipeline: str | None = None,
 ) -> RunSummary:
-    """Score every recording under `input_dir` and write the results to the DuckDB file `db_path`."""
+    """Score every recording under `input_dir` and write the results to the DuckDB file `db_path`.
+
+    diarization: how mono recordings are split into speakers: auto (pyannote when `pyannote_pipeline`
+    or QA_PYANNOTE_PIPELINE names one, else embedded), embedded, pyannote or none.
+    """
     logger = get_run_logger()
     # Configuration errors stop the run before any audio is processed.
     scorecard = load_scorecard(scorecard_path)
@@ -176,6 +229,8 @@ def qa_batch(
         raise NotADirectoryError(f"input directory {input_dir} does not exist")
     batch = discover_calls(input_dir, metadata)
     choice = resolve_model(asr_model, device)
+    diarization_settings = DiarizationSettings(backend=diarization, pyannote_pipeline=pyannote_pipeline, device=device)
+    diarization_settings.resolved_backend()  # an unknown backend stops the run before any audio
     logger.info(
         "%d recordings, model %s on %s, scorecard %s", len(batch.jobs), choice.label, choice.device, scorecard.name
     )
@@ -199,7 +254,7 @@ def qa_batch(
             summary.calls_failed += 1
         for job in batch.jobs:
             try:
-                scored = process_call(job, choice, scorecard, agent_channel)
+                scored = process_call(job, choice, scorecard, agent_channel, diarization_settings)
                 _stage("store", store_task, db, scored, run_id)
             except StageError as failure:
                 logger.error("%s: failed at %s: %s", job.call_id, failure.stage, failure.error)

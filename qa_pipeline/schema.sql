@@ -74,6 +74,12 @@ ALTER TABLE calls ADD COLUMN IF NOT EXISTS raised_voice INTEGER;        -- raise
 ALTER TABLE calls ADD COLUMN IF NOT EXISTS ended_by VARCHAR;            -- agent | customer | unknown
 ALTER TABLE calls ADD COLUMN IF NOT EXISTS customer_cut_off BOOLEAN;
 
+-- Mono diarization (qa_pipeline/asr/diarize.py, roles.py); NULL on stereo and transcript files.
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS diarization_confidence DOUBLE; -- 0..1, how clearly the voices separate
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS role_confidence DOUBLE;        -- 0..1, how sure which voice is the agent
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS speakers_found INTEGER;        -- voices the diarizer found
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS role_note VARCHAR;             -- why these roles, or why none
+
 -- Timed stretches behind the timing numbers and checks, for review: every ring, silence, hold,
 -- interruption, raised-voice stretch and cut-off, with its seconds in the recording.
 CREATE TABLE IF NOT EXISTS call_events (
@@ -82,6 +88,16 @@ CREATE TABLE IF NOT EXISTS call_events (
     start_s  DOUBLE NOT NULL,
     end_s    DOUBLE NOT NULL,
     text     VARCHAR
+);
+
+-- Who spoke when on a diarized mono call: every turn the diarizer found, with its label and the role
+-- role assignment gave that label ('unknown' when the roles could not be told apart).
+CREATE TABLE IF NOT EXISTS speaker_turns (
+    call_id  VARCHAR NOT NULL,
+    start_s  DOUBLE NOT NULL,
+    end_s    DOUBLE NOT NULL,
+    label    VARCHAR NOT NULL,
+    role     VARCHAR NOT NULL CHECK (role IN ('agent', 'customer', 'unknown'))
 );
 
 CREATE TABLE IF NOT EXISTS segments (

@@ -77,6 +77,10 @@ _CALL_COLUMNS = (
     "raised_voice",
     "ended_by",
     "customer_cut_off",
+    "diarization_confidence",
+    "role_confidence",
+    "speakers_found",
+    "role_note",
 )
 
 
@@ -91,6 +95,7 @@ def now() -> datetime:
 def call_row(scored: ScoredCall, run_id: str) -> dict[str, Any]:
     """The `calls` row of a scored call; unmeasured columns are None (NULL)."""
     job, meta, audio, measures = scored.job, scored.job.metadata, scored.audio, scored.measures
+    transcript = scored.transcript
     satisfaction, satisfaction_source = scored.satisfaction
     return {
         "call_id": job.call_id,
@@ -147,6 +152,10 @@ def call_row(scored: ScoredCall, run_id: str) -> dict[str, Any]:
         "raised_voice": len(measures.raised_voice) if measures.raised_voice is not None else None,
         "ended_by": measures.hangup.ended_by if measures.hangup else None,
         "customer_cut_off": measures.hangup.customer_cut_off if measures.hangup else None,
+        "diarization_confidence": transcript.diarization_confidence,
+        "role_confidence": transcript.role_confidence,
+        "speakers_found": transcript.speakers_found,
+        "role_note": transcript.role_note,
     }
 
 
@@ -247,7 +256,7 @@ class QaDatabase:
         con = self.connection
         con.execute("BEGIN TRANSACTION")
         try:
-            for table in ("segments", "check_results", "call_events", "calls"):
+            for table in ("segments", "check_results", "call_events", "speaker_turns", "calls"):
                 con.execute(f"DELETE FROM {table} WHERE call_id = ?", [call_id])
             placeholders = ", ".join("?" for _ in _CALL_COLUMNS)
             con.execute(
@@ -256,6 +265,9 @@ class QaDatabase:
             )
             if segments:
                 con.executemany("INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?)", segments)
+            turns = [(call_id, t.start_s, t.end_s, t.label, t.role) for t in scored.transcript.turns]
+            if turns:
+                con.executemany("INSERT INTO speaker_turns VALUES (?, ?, ?, ?, ?)", turns)
             events = event_rows(scored)
             if events:
                 con.executemany("INSERT INTO call_events VALUES (?, ?, ?, ?, ?)", events)

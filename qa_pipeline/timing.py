@@ -411,8 +411,12 @@ def measure_call(
     cpm, pace = _pace(agent_segments) if agent_segments else (None, ())
 
     raised: tuple[Region, ...] | None = None
-    if audio is not None and transcript.diarization == "channel" and "agent" in streams:
-        track = acoustics.voice_track(streams["agent"], regions.get("agent", ()))
+    # The agent's pitch and level: its own channel, or the mixed channel during the agent's diarized turns.
+    agent_stream = streams.get("agent") if transcript.diarization == "channel" else None
+    if transcript.diarization in ("embedded", "pyannote") and speakers:
+        agent_stream = streams.get("unknown")
+    if audio is not None and agent_stream is not None and regions.get("agent"):
+        track = acoustics.voice_track(agent_stream, regions.get("agent", ()))
         raised = tuple(
             (round(start, 3), round(end, 3))
             for start, end in acoustics.raised_voice(

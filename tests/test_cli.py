@@ -45,3 +45,17 @@ def test_metadata_without_audio_file_column_is_refused(tmp_path: Path, capsys) -
 def test_unknown_model_name_is_refused(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["run", str(tmp_path), "--db", str(tmp_path / "qa.duckdb"), "--asr-model", "whisper-gigantic"]) == 2
     assert "whisper-gigantic" in capsys.readouterr().out
+
+
+def test_pyannote_diarization_without_a_pipeline_is_refused(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("QA_PYANNOTE_PIPELINE", raising=False)
+    db = tmp_path / "qa.duckdb"
+    assert main(["run", str(tmp_path), "--db", str(db), "--diarization", "pyannote"]) == 2
+    assert "--pyannote-pipeline" in capsys.readouterr().out
+    missing = tmp_path / "models" / "community-1"
+    assert main(["run", str(tmp_path), "--db", str(db), "--pyannote-pipeline", str(missing)]) == 2
+    assert f"{missing} does not exist" in capsys.readouterr().out
+    missing.mkdir(parents=True)
+    assert main(["run", str(tmp_path), "--db", str(db), "--pyannote-pipeline", str(missing)]) == 2
+    assert "has no config.yaml" in capsys.readouterr().out
+    assert not db.exists()

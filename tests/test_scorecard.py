@@ -704,3 +704,38 @@ def test_a_center_drops_a_default_limit_with_zero(tmp_path: Path) -> None:
     limits = card.checks["talk_time_limit"].limits_s  # type: ignore[attr-defined]
     assert limits["complaint"] == 0.0
     assert limits["inquiry"] == 300.0
+
+
+# -- [roles]: who is the agent on a diarized mono call ----------------------------------------------------
+
+
+def test_roles_default_to_the_built_in_cues_and_a_center_can_replace_them(tmp_path: Path) -> None:
+    from qa_pipeline.asr.roles import AGENT_CUES, CUSTOMER_CUES
+
+    default = load_scorecard(None).roles
+    assert default.agent_cues == AGENT_CUES and default.customer_cues == CUSTOMER_CUES
+    assert default.min_confidence == 0.5 and default.min_similarity == 0.85
+    path = tmp_path / "center.toml"
+    path.write_text(
+        '[matching]\nmin_similarity = 0.9\n[roles]\nmin_confidence = 0.7\n'
+        'agent_cues = { "贵司|您公司" = 3, "工号" = 2 }\n',
+        encoding="utf-8",
+    )
+    center = load_scorecard(path)
+    assert center.roles.agent_cues == (("贵司|您公司", 3.0), ("工号", 2.0))
+    assert center.roles.customer_cues == CUSTOMER_CUES  # not set: the default
+    assert (center.roles.min_confidence, center.roles.min_similarity) == (0.7, 0.9)
+    assert center.sha256 != load_scorecard(None).sha256
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("[roles]\nmin_confidence = 1.5\n", ["roles.min_confidence", "between 0 and 1"]),
+        ('[roles]\nagent_cues = { "工号" = 0 }\n', ["roles.agent_cues", "above 0"]),
+        ('[roles]\ncustomer_cues = { "我家" = "heavy" }\n', ["roles.customer_cues"]),
+        ("[roles]\nagent_phrases = []\n", ["roles.agent_phrases"]),
+    ],
+)
+def test_invalid_roles_table_names_file_and_key(tmp_path: Path, text: str, names: list[str]) -> None:
+    assert_error_names(tmp_path, text, names)

@@ -260,3 +260,31 @@ def test_a_database_from_before_the_timings_gains_their_columns(tmp_path: Path) 
     with QaDatabase(path) as database:
         _, rows = database.query("SELECT call_id, answer_s, ring_source FROM calls")
     assert rows == [("old", None, None)]
+
+
+def test_a_diarized_mono_call_stores_its_turns_confidences_and_role_note(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from qa_pipeline.asr.transcript import Turn
+
+    scored = _call("m1", agent="A003", day=21, talk_s=20, hold_s=None, greeting=True, closing=True, forbidden=True)
+    transcript = Transcript(
+        (Segment("agent", 0.5, 3.0, "您好", 0.9), Segment("customer", 3.2, 5.0, "你好", 0.8)),
+        "embedded",
+        "test-model",
+        diarization_confidence=0.41,
+        role_confidence=0.95,
+        speakers_found=2,
+        role_note="SPEAKER_00 is the agent",
+        turns=(Turn(0.4, 3.1, "SPEAKER_00", "agent"), Turn(3.1, 5.1, "SPEAKER_01", "customer")),
+    )
+    with QaDatabase(tmp_path / "mono.duckdb") as database:
+        run_id = database.start_run(None, "test-model", "abc", "test", str(tmp_path))
+        database.write_call(replace(scored, transcript=transcript), run_id)
+        database.write_call(replace(scored, transcript=transcript), run_id)  # a re-run replaces, never duplicates
+        _, call = database.query(
+            "SELECT diarization, diarization_confidence, role_confidence, speakers_found, role_note FROM calls"
+        )
+        _, turns = database.query("SELECT call_id, start_s, end_s, label, role FROM speaker_turns ORDER BY start_s")
+    assert call == [("embedded", 0.41, 0.95, 2, "SPEAKER_00 is the agent")]
+    assert turns == [("m1", 0.4, 3.1, "SPEAKER_00", "agent"), ("m1", 3.1, 5.1, "SPEAKER_01", "customer")]

@@ -45,17 +45,36 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class Turn:
+    """One diarized speaker turn: the diarizer's label and the role it was given."""
+
+    start_s: float
+    end_s: float
+    label: str
+    role: str  # agent | customer | unknown
+
+
+@dataclass(frozen=True)
 class Transcript:
     """Everything said on a call, in time order.
 
     diarization: how speakers were told apart: 'channel' (stereo, one party per channel),
-    'pyannote' / 'embedded' (mono diarization) or 'none' (mono, every segment 'unknown').
+    'pyannote' / 'embedded' (mono diarization), 'external' (a transcript file's own labels) or
+    'none' (mono, every segment 'unknown').
+    diarization_confidence / role_confidence: 0..1 for mono diarization (None where speakers are exact
+    or absent); speakers_found: how many voices diarization found; role_note says why the roles are
+    what they are, or why none were assigned (then every segment is 'unknown').
     """
 
     segments: tuple[Segment, ...]
     diarization: str
     asr_model: str
     speech_regions: dict[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
+    diarization_confidence: float | None = None
+    role_confidence: float | None = None
+    speakers_found: int | None = None
+    role_note: str | None = None
+    turns: tuple[Turn, ...] = ()
 
     def by_speaker(self, speaker: str) -> list[Segment]:
         return [segment for segment in self.segments if segment.speaker == speaker]
@@ -70,4 +89,7 @@ class Transcript:
 
     @property
     def has_speakers(self) -> bool:
+        """Whether agent and customer are told apart (a diarized mono call whose roles are unclear is not)."""
+        if self.diarization in ("embedded", "pyannote"):
+            return any(s.speaker in ("agent", "customer") for s in self.segments)
         return self.diarization != "none"

@@ -97,6 +97,9 @@ class Check:
     # 'timing': a time limit of the standards (rings, dead air, call length, time to topic).
     category: ClassVar[str]
     needs_speakers: ClassVar[bool] = True
+    # Judges something only one channel per party shows (overtalk): not applicable on every mono
+    # recording, diarized or not; evaluation counts that as abstaining, not as a wrong verdict.
+    needs_own_channels: ClassVar[bool] = False
     # A phrase the agent must say is missing when the agent said nothing at all: such checks fail
     # (rather than each testing for it) once they apply to the call.
     fails_without_agent_speech: ClassVar[bool] = False
@@ -185,9 +188,10 @@ class Check:
         if self.settings.call_types and call.call_type not in self.settings.call_types:
             return self.not_applicable(f"call type {call.call_type!r} not in {list(self.settings.call_types)}")
         if self.needs_speakers and not call.transcript.has_speakers:
-            return self.not_applicable(
-                f"no speaker attribution on this call (diarization={call.transcript.diarization!r})"
-            )
+            transcript = call.transcript
+            if transcript.role_note:  # diarized, but which voice is the agent's is unclear: not guessed
+                return self.not_applicable(f"agent and customer not told apart ({transcript.role_note})")
+            return self.not_applicable(f"no speaker attribution on this call (diarization={transcript.diarization!r})")
         if self.fails_without_agent_speech and not call.agent_segments():
             return self.result(False, score=0.0, detail={"reason": "the agent never spoke"})
         return self.evaluate(call)

@@ -24,6 +24,7 @@ class InterruptCustomer(Check):
 
     id = "interrupt_customer"
     category = "conduct"
+    needs_own_channels = True
     Settings = InterruptCustomerSettings
     settings: InterruptCustomerSettings
 

@@ -7,7 +7,9 @@ replaces the default's value (lists replace, they do not extend; tables such as
 Validation is strict and happens before any audio is touched: an unknown key, a value of the wrong
 type, an unknown check id or a table keyed by call type with an unknown call type is an error naming
 the key. The [timing] table (how the call's timings are measured: qa_pipeline.timing.TimingSettings) is
-validated the same way, and the default must list every one of its keys.
+validated the same way, and the default must list every one of its keys. An optional [roles] table
+replaces the cues that tell the agent from the customer on diarized mono calls (qa_pipeline.asr.roles):
+`agent_cues` / `customer_cues` (phrase, or variants joined by |, -> weight) and `min_confidence`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from qa_pipeline.acoustics import RINGBACK_PRESETS
+from qa_pipeline.asr.roles import RoleSettings
 from qa_pipeline.checks.base import REGISTRY, Check, CheckSettings
 from qa_pipeline.metadata import CALL_TYPES
 from qa_pipeline.timing import TimingSettings
@@ -76,6 +79,7 @@ class Scorecard:
     source: str
     sha256: str = field(default="")
     timing: TimingSettings = field(default_factory=TimingSettings)
+    roles: RoleSettings = field(default_factory=RoleSettings)
 
     def enabled_checks(self) -> list[Check]:
         return [REGISTRY[cid](settings) for cid, settings in self.checks.items() if settings.enabled]
@@ -202,9 +206,30 @@ def _timing(data: dict[str, Any], source: str) -> TimingSettings:
     return TimingSettings(**values)
 
 
+def _roles(data: dict[str, Any], min_similarity: float, source: str) -> RoleSettings:
+    """The optional [roles] table over RoleSettings' defaults."""
+    table = _table(data, "roles", {"agent_cues", "customer_cues", "min_confidence"}, source)
+    defaults = RoleSettings(min_similarity=min_similarity)
+    cues: dict[str, tuple[tuple[str, float], ...]] = {}
+    for key in ("agent_cues", "customer_cues"):
+        if key not in table:
+            cues[key] = getattr(defaults, key)
+            continue
+        entries = _coerce(table[key], dict[str, float], f"roles.{key}", source)
+        if not entries or any(not phrase.strip("| ") or weight <= 0 for phrase, weight in entries.items()):
+            raise ScorecardError(f"{source}: roles.{key} needs phrases with weights above 0")
+        cues[key] = tuple(entries.items())
+    min_confidence = _coerce(
+        table.get("min_confidence", defaults.min_confidence), float, "roles.min_confidence", source
+    )
+    if not 0.0 <= min_confidence <= 1.0:
+        raise ScorecardError(f"{source}: roles.min_confidence must be between 0 and 1")
+    return RoleSettings(cues["agent_cues"], cues["customer_cues"], min_confidence, min_similarity)
+
+
 def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
     for key in data:
-        if key not in ("scorecard", "center", "matching", "checks", "timing"):
+        if key not in ("scorecard", "center", "matching", "checks", "timing", "roles"):
             raise ScorecardError(f"{source}: unknown top-level key {key!r}")
     head = _table(data, "scorecard", {"name", "pass_score"}, source)
     center = _table(data, "center", {"organisations", "asr_prompt"}, source)
@@ -235,6 +260,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
         )
     checks = {cid: checks[cid] for cid in REGISTRY}  # registry order (display order), whatever the file's
     timing = _timing(data, source)
+    roles = _roles(data, min_similarity, source)
 
     canonical = json.dumps(
         {
@@ -245,6 +271,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
             "min_similarity": min_similarity,
             "checks": {cid: dataclasses.asdict(s) for cid, s in sorted(checks.items())},
             "timing": dataclasses.asdict(timing),
+            "roles": dataclasses.asdict(roles),
         },
         ensure_ascii=False,
         sort_keys=True,
@@ -259,6 +286,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
         source=source,
         sha256=hashlib.sha256(canonical.encode()).hexdigest(),
         timing=timing,
+        roles=roles,
     )
 
 

@@ -1,0 +1,89 @@
+"""The embedded diarizer on real and synthetic audio with known speaker turns, scored with pyannote.metrics.
+
+Real speech: pyannote.audio's own two-speaker sample (it ships inside the pyannote.audio wheel with its
+reference RTTM). Synthetic: a sample call mixed down to mono, whose reference turns the generator knows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa_pipeline.asr.diarize import Diarization, DiarizationSettings, get_diarizer
+from qa_pipeline.audio import decode_audio
+from qa_pipeline.diarization_eval import _annotation, _der
+from tests.conftest import SAMPLE_AUDIO
+
+PYANNOTE_SAMPLE = Path(__import__("pyannote.audio", fromlist=["sample"]).__file__).parent / "sample"
+
+
+def _hypothesis(found: Diarization) -> object:
+    return _annotation([(t.start_s, t.end_s, t.speaker) for t in found.turns])
+
+
+@pytest.fixture(scope="module")
+def diarizer() -> object:
+    return get_diarizer(DiarizationSettings(backend="embedded"))
+
+
+def test_der_helper_on_hand_made_turns_with_a_known_answer() -> None:
+    reference = _annotation([(0.0, 10.0, "A"), (10.0, 20.0, "B")])
+    # B's first 2 s given to A: 2 s of confusion in 20 s of speech = 10%; 1 s of speech missed = 5% more.
+    hypothesis = _annotation([(0.0, 12.0, "x"), (12.0, 19.0, "y")])
+    assert _der([(reference, hypothesis, None)], 0.0) == pytest.approx(0.15)
+    # A 0.25 s collar removes 0.125 s either side of the reference boundaries at 0, 10 and 20 s (0.5 s of
+    # speech); what is left wrong is 10.125-12 s confused and 19-19.875 s missed.
+    assert _der([(reference, hypothesis, None)], 0.25) == pytest.approx((1.875 + 0.875) / 19.5)
+
+
+def test_real_two_speaker_telephone_speech(diarizer: object) -> None:
+    from pyannote.database.util import load_rttm
+
+    reference = next(iter(load_rttm(PYANNOTE_SAMPLE / "sample.rttm").values()))
+    audio = decode_audio(PYANNOTE_SAMPLE / "sample.wav")
+    found = diarizer(audio.channel(0))  # type: ignore[operator]
+    assert found.backend == "embedded" and found.num_speakers == 2
+    assert not found.low_confidence
+    # Measured 9.1% (one-speaker baseline about 50%); the issue's target is 35%.
+    assert _der([(reference, _hypothesis(found), None)], 0.25) < 0.15
+
+
+def _mixed_call(call_id: str) -> tuple[np.ndarray, object]:
+    labels = json.loads((SAMPLE_AUDIO / "labels.json").read_text(encoding="utf-8"))["calls"]
+    call = next(c for c in labels if c["call_id"] == call_id)
+    reference = _annotation([(s["start_s"], s["end_s"], s["speaker"]) for s in call["segments"]])
+    return decode_audio(SAMPLE_AUDIO / call["audio_file"]).samples.mean(axis=0), reference
+
+
+def test_a_sample_call_mixed_to_mono_is_split_into_its_two_parties(diarizer: object) -> None:
+    mono, reference = _mixed_call("call_001")
+    found = diarizer(mono)  # type: ignore[operator]
+    assert found.num_speakers == 2 and not found.low_confidence
+    assert _der([(reference, _hypothesis(found), None)], 0.25) < 0.05  # measured 1.0%
+
+
+def test_one_voice_alone_is_flagged_as_low_confidence(diarizer: object) -> None:
+    # The agent's own channel of a stereo sample call: one voice, 23 windows of speech.
+    agent_only = decode_audio(SAMPLE_AUDIO / "call_001.wav").channel(0)
+    found = diarizer(agent_only)  # type: ignore[operator]
+    assert found.low_confidence and found.confidence < 0.3
+
+
+def test_silence_gives_no_turns(diarizer: object) -> None:
+    found = diarizer(np.zeros(16000 * 5, dtype=np.float32))  # type: ignore[operator]
+    assert found.turns == () and found.low_confidence
+
+
+def test_settings_pick_the_backend_and_refuse_unknown_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("QA_PYANNOTE_PIPELINE", raising=False)
+    assert DiarizationSettings().resolved_backend() == "embedded"
+    assert DiarizationSettings(pyannote_pipeline="/models/community-1").resolved_backend() == "pyannote"
+    monkeypatch.setenv("QA_PYANNOTE_PIPELINE", "/models/community-1")
+    assert DiarizationSettings().resolved_backend() == "pyannote"
+    assert replace(DiarizationSettings(), backend="none").resolved_backend() == "none"
+    with pytest.raises(ValueError, match="unknown diarization backend 'magic'"):
+        DiarizationSettings(backend="magic").resolved_backend()

@@ -293,13 +293,14 @@ def cmd_eval_diarization(args: argparse.Namespace) -> int:
         Path(args.markdown).write_text(report.markdown(), encoding="utf-8")
         console.print(f"table written to {args.markdown}")
     misses = []
-    calls = next((d for d in report.datasets if d.role_accuracy is not None), None)
+    calls = next((d for d in report.datasets if d.role_accuracy), None)
     if calls is not None:
         der = calls.der.get(0.25)
         if args.max_der is not None and der is not None and der > args.max_der:
             misses.append(f"DER {der:.3f} > {args.max_der} on {calls.name}")
-        if args.min_role_accuracy is not None and (calls.role_accuracy or 0.0) < args.min_role_accuracy:
-            misses.append(f"role accuracy {calls.role_accuracy:.3f} < {args.min_role_accuracy}")
+        role_accuracy = calls.role_accuracy.get(0.25, 0.0)
+        if args.min_role_accuracy is not None and role_accuracy < args.min_role_accuracy:
+            misses.append(f"role accuracy (collar 0.25) {role_accuracy:.3f} < {args.min_role_accuracy}")
         if (
             args.max_check_gap is not None
             and calls.check_agreement is not None
@@ -441,7 +442,10 @@ def build_parser() -> argparse.ArgumentParser:
     diarization.add_argument("--markdown", metavar="FILE", help="also write the table, date and commit as Markdown")
     diarization.add_argument("--max-der", type=float, metavar="X", help="exit 1 if sample-call DER@0.25 is above X")
     diarization.add_argument(
-        "--min-role-accuracy", type=float, metavar="X", help="exit 1 if sample-call role accuracy is below X"
+        "--min-role-accuracy",
+        type=float,
+        metavar="X",
+        help="exit 1 if sample-call role accuracy (collar 0.25) is below X",
     )
     diarization.add_argument(
         "--max-check-gap",

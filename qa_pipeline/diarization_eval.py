@@ -51,9 +51,9 @@ class DatasetResult:
     audio_s: float = 0.0
     der: dict[float, float] = field(default_factory=dict)  # collar -> DER
     baseline_der: dict[float, float] = field(default_factory=dict)  # one speaker, same VAD
-    role_accuracy: float | None = None
-    roles_assigned: int | None = None
-    agent_found: int | None = None
+    role_accuracy: dict[float, float] = field(default_factory=dict)  # collar -> share of speech, right role
+    roles_assigned: int | None = None  # calls whose roles were told apart
+    agent_found: int | None = None  # calls where the agent label covers most of the agent's speech
     low_confidence: int = 0
     diarize_s: float = 0.0  # seconds spent diarizing (the whole flow for the sample calls)
     check_agreement: float | None = None  # agent-side checks, mono versions
@@ -217,7 +217,8 @@ def evaluate_sample_calls(
     result = DatasetResult("sample calls, mixed to mono (synthetic)")
     result.diarize_s = elapsed
     pairs, baselines = [], []
-    right_s = total_s = 0.0
+    right_s = dict.fromkeys(COLLARS, 0.0)
+    total_s = dict.fromkeys(COLLARS, 0.0)
     assigned = agent_found = 0
     for call_id, duration, confidence, voices in call_rows:
         call = calls.get(call_id)
@@ -232,16 +233,21 @@ def evaluate_sample_calls(
         roles = _annotation([(start, end, role) for start, end, _, role in found if role != "unknown"])
         if any(role != "unknown" for *_, role in found):
             assigned += 1
-        # Role accuracy: reference speech time covered by a turn of the same role.
+        # Role accuracy: reference speech time covered by a turn of the same role; with the collar, as
+        # for DER, the collar / 2 at either end of each reference utterance is not scored.
         call_right = call_agent = 0.0
         for segment in call["segments"]:
-            span = _annotation([(segment["start_s"], segment["end_s"], "x")]).get_timeline()
-            same = roles.crop(span.extent()).label_timeline(segment["speaker"]).support().duration()
-            right_s += same
-            total_s += segment["end_s"] - segment["start_s"]
-            if segment["speaker"] == "agent":
-                call_right += same
-                call_agent += segment["end_s"] - segment["start_s"]
+            for collar in COLLARS:
+                start, end = segment["start_s"] + collar / 2, segment["end_s"] - collar / 2
+                if end <= start:
+                    continue
+                span = _annotation([(start, end, "x")]).get_timeline()
+                same = roles.crop(span.extent()).label_timeline(segment["speaker"]).support().duration()
+                right_s[collar] += same
+                total_s[collar] += end - start
+                if collar == 0.0 and segment["speaker"] == "agent":
+                    call_right += same
+                    call_agent += end - start
         agent_found += bool(call_agent) and call_right / call_agent > 0.5
         result.files += 1
         result.audio_s += duration or 0.0
@@ -249,7 +255,7 @@ def evaluate_sample_calls(
         result.low_confidence += (confidence or 0.0) < settings.min_confidence or (voices or 0) < 2
         result.per_file.append((call_id, _der([pairs[-1]], 0.25), voices or 0, confidence or 0.0))
     _score(result, pairs, baselines)
-    result.role_accuracy = right_s / total_s if total_s else None
+    result.role_accuracy = {c: right_s[c] / total_s[c] for c in COLLARS if total_s[c]}
     result.roles_assigned = assigned
     result.agent_found = agent_found
     result.check_agreement = _agent_side_agreement(labels_path, db_path)
@@ -279,8 +285,9 @@ class DiarizationReport:
                     pct(d.der.get(0.25)),
                     pct(d.der.get(0.0)),
                     pct(d.baseline_der.get(0.25)),
-                    pct(d.role_accuracy),
-                    "" if d.agent_found is None else f"{d.agent_found}/{d.files}",
+                    pct(d.role_accuracy.get(0.25)),
+                    pct(d.role_accuracy.get(0.0)),
+                    "" if d.agent_found is None else f"{d.agent_found}/{d.roles_assigned}/{d.files}",
                     f"{d.low_confidence}/{d.files}",
                     "" if d.real_time_factor is None else f"{d.real_time_factor:.3f}",
                 )
@@ -294,8 +301,9 @@ class DiarizationReport:
         "DER collar 0.25",
         "DER collar 0",
         "one-speaker DER 0.25",
-        "role accuracy",
-        "agent found",
+        "role accuracy 0.25",
+        "role accuracy 0",
+        "agent right/assigned/calls",
         "low confidence",
         "x real time",
     )
@@ -328,9 +336,13 @@ def git_commit() -> str | None:
         return None
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True
+        )
     except (subprocess.CalledProcessError, OSError):
         return None
-    return out.stdout.strip() or None
+    # Measured with uncommitted changes: say so rather than credit the commit with them.
+    return (out.stdout.strip() + ("+changes" if changed.stdout.strip() else "")) or None
 
 
 def run_evaluation(

@@ -87,3 +87,22 @@ def test_settings_pick_the_backend_and_refuse_unknown_ones(monkeypatch: pytest.M
     assert replace(DiarizationSettings(), backend="none").resolved_backend() == "none"
     with pytest.raises(ValueError, match="unknown diarization backend 'magic'"):
         DiarizationSettings(backend="magic").resolved_backend()
+
+
+def test_eval_diarization_on_real_two_speaker_audio_prints_der_against_the_baseline(tmp_path: Path) -> None:
+    import shutil
+
+    from qa_pipeline.diarization_eval import run_evaluation
+
+    data = tmp_path / "diarization"
+    (data / "pyannote_sample").mkdir(parents=True)
+    for name in ("sample.wav", "sample.rttm"):
+        shutil.copy(PYANNOTE_SAMPLE / name, data / "pyannote_sample" / name)
+    report = run_evaluation(None, data, tmp_path / "work", DiarizationSettings(backend="embedded"))
+    [dataset] = report.datasets
+    assert dataset.files == 1 and 0.3 < dataset.speech_s / 60 < 0.5  # 24 s of reference speech
+    assert dataset.der[0.25] < 0.15 < 0.4 < dataset.baseline_der[0.25]
+    assert dataset.der[0.0] > dataset.der[0.25]  # no collar: boundaries count
+    table = report.markdown()
+    assert "| pyannote_sample (real, 2 speakers) | 1 |" in table and f"{100 * dataset.der[0.25]:.1f}%" in table
+    assert report.backend == "embedded" and report.day in table

@@ -717,7 +717,7 @@ def test_roles_default_to_the_built_in_cues_and_a_center_can_replace_them(tmp_pa
     assert default.min_confidence == 0.5 and default.min_similarity == 0.85
     path = tmp_path / "center.toml"
     path.write_text(
-        '[matching]\nmin_similarity = 0.9\n[roles]\nmin_confidence = 0.7\n'
+        "[matching]\nmin_similarity = 0.9\n[roles]\nmin_confidence = 0.7\n"
         'agent_cues = { "贵司|您公司" = 3, "工号" = 2 }\n',
         encoding="utf-8",
     )

@@ -429,9 +429,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder with pyannote_sample/ and ami_debug/ (wav + RTTM), e.g. ../shared/data/diarization",
     )
-    diarization.add_argument("--diarization", choices=["auto", "embedded", "pyannote"], default="auto")
+    diarization.add_argument(
+        "--diarization",
+        choices=["auto", "embedded", "pyannote"],
+        default="auto",
+        help="backend to measure, as for `run` (default: auto)",
+    )
     diarization.add_argument("--pyannote-pipeline", metavar="DIR_OR_NAME", help="as for `run`")
-    diarization.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    diarization.add_argument(
+        "--device", choices=["auto", "cpu", "cuda"], default="auto", help="as for `run` (default: auto)"
+    )
     diarization.add_argument(
         "--work-dir", metavar="DIR", help="where the mono copies and their DuckDB go (default: temp)"
     )

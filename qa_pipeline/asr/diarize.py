@@ -377,11 +377,13 @@ class PyannoteDiarizer:
                 max_speakers=self.settings.max_speakers,
             )
         annotation: Any = getattr(output, "speaker_diarization", output)
-        turns = tuple(
-            SpeakerTurn(round(segment.start, 3), round(segment.end, 3), str(label))
+        duration_s = len(samples) / SAMPLE_RATE
+        # Inside the recording (the last chunk is padded) and not empty once rounded to the millisecond.
+        spans = [
+            (round(max(0.0, segment.start), 3), round(min(segment.end, duration_s), 3), str(label))
             for segment, _, label in annotation.itertracks(yield_label=True)
-        )
-        turns = tuple(sorted(turns, key=lambda t: (t.start_s, t.end_s, t.speaker)))
+        ]
+        turns = tuple(SpeakerTurn(*span) for span in sorted(spans) if span[1] > span[0])
         return Diarization(turns, self.backend, _separation(output), self.settings.min_confidence)
 
 

@@ -106,3 +106,24 @@ def test_eval_diarization_on_real_two_speaker_audio_prints_der_against_the_basel
     table = report.markdown()
     assert "| pyannote_sample (real, 2 speakers) | 1 |" in table and f"{100 * dataset.der[0.25]:.1f}%" in table
     assert report.backend == "embedded" and report.day in table
+
+
+def test_eval_diarization_command_prints_and_writes_the_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    from qa_pipeline.cli import main
+
+    data = tmp_path / "diarization"
+    (data / "pyannote_sample").mkdir(parents=True)
+    for name in ("sample.wav", "sample.rttm"):
+        shutil.copy(PYANNOTE_SAMPLE / name, data / "pyannote_sample" / name)
+    table = tmp_path / "table.md"
+    args = ["eval-diarization", "--data", str(data), "--diarization", "embedded", "--work-dir", str(tmp_path / "w")]
+    assert main([*args, "--markdown", str(table)]) == 0
+    out = capsys.readouterr().out
+    assert "pyannote_sample (real, 2 speakers)" in out and "9.1%" in out  # DER at collar 0.25, measured
+    assert table.read_text(encoding="utf-8").startswith("Measured ")
+    assert main(["eval-diarization", "--data", str(tmp_path / "nowhere")]) == 2
+    assert "does not exist" in capsys.readouterr().out

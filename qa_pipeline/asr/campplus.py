@@ -23,9 +23,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-# Read by pyannote at import: no usage metrics and no hub (these models are local files).
+# Read by pyannote at import: no usage metrics (nothing is reachable from here). The hub is not set
+# offline here: it is process-wide, and a center's ASR model may be a hub name; these models are files.
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch
 import torch.nn.functional as F

@@ -350,10 +350,8 @@ class PyannoteDiarizer:
         source = settings.pipeline_source()
         if not source:
             raise ValueError("pyannote diarization needs a pipeline: --pyannote-pipeline DIR or QA_PYANNOTE_PIPELINE")
-        if os.path.isdir(source):
-            if not os.path.isfile(os.path.join(source, "config.yaml")):
-                raise FileNotFoundError(f"pyannote pipeline directory {source} has no config.yaml")
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        if os.path.isdir(source) and not os.path.isfile(os.path.join(source, "config.yaml")):
+            raise FileNotFoundError(f"pyannote pipeline directory {source} has no config.yaml")
         import torch
         from pyannote.audio import Pipeline
 

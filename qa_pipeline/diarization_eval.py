@@ -83,8 +83,9 @@ def _der(pairs: Sequence[tuple[Any, Any, Any]], collar: float) -> float:
     metric = DiarizationErrorRate(collar=collar, skip_overlap=False)
     for reference, hypothesis, uem in pairs:
         # Without a UEM, score the span both cover (what pyannote.metrics would approximate, with a warning).
-        scored = uem if uem is not None else (reference.get_timeline() | hypothesis.get_timeline()).extent()
-        metric(reference, hypothesis, uem=Timeline([scored]) if uem is None else scored)
+        if uem is None:
+            uem = Timeline([(reference.get_timeline() | hypothesis.get_timeline()).extent()])
+        metric(reference, hypothesis, uem=uem)
     return float(abs(metric))
 
 
@@ -191,6 +192,8 @@ def evaluate_sample_calls(
     stereo_db: Path | None = None,
 ) -> DatasetResult:
     """Run the flow over the mixed-down sample calls and score its stored turns against the labels."""
+    from pyannote.core import Segment
+
     from qa_pipeline.flow import qa_batch
 
     audio_dir = mix_down(labels_path, work_dir)
@@ -241,8 +244,7 @@ def evaluate_sample_calls(
                 start, end = segment["start_s"] + collar / 2, segment["end_s"] - collar / 2
                 if end <= start:
                     continue
-                span = _annotation([(start, end, "x")]).get_timeline()
-                same = roles.crop(span.extent()).label_timeline(segment["speaker"]).support().duration()
+                same = roles.crop(Segment(start, end)).label_timeline(segment["speaker"]).support().duration()
                 right_s[collar] += same
                 total_s[collar] += end - start
                 if collar == 0.0 and segment["speaker"] == "agent":

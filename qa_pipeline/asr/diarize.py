@@ -123,6 +123,21 @@ class DiarizationSettings:
     def pipeline_source(self) -> str | None:
         return self.pyannote_pipeline or os.environ.get("QA_PYANNOTE_PIPELINE") or None
 
+    def validate(self) -> str:
+        """The backend these settings resolve to, or an error naming what cannot work (before any audio)."""
+        backend = self.resolved_backend()
+        source = self.pipeline_source()
+        if backend != "pyannote":
+            return backend
+        if not source:
+            raise ValueError("--diarization pyannote needs --pyannote-pipeline DIR (or QA_PYANNOTE_PIPELINE)")
+        # A path that does not exist (a hub name has no path separator) or a directory without its config.
+        if os.path.sep in source and not os.path.isdir(source):
+            raise FileNotFoundError(f"pyannote pipeline directory {source} does not exist")
+        if os.path.isdir(source) and not os.path.isfile(os.path.join(source, "config.yaml")):
+            raise FileNotFoundError(f"pyannote pipeline directory {source} has no config.yaml")
+        return backend
+
 
 class Diarizer(Protocol):
     backend: str
@@ -169,6 +184,19 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-8)
 
 
+def _centroids(vectors: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(labels present, unit-length mean vector of each)."""
+    present = np.unique(labels)
+    return present, _normalise(np.array([vectors[labels == k].mean(axis=0) for k in present]))
+
+
+def _closest_pair_similarity(unit: np.ndarray) -> float:
+    """The highest cosine similarity between two different rows of unit-length vectors."""
+    similarity = unit @ unit.T
+    np.fill_diagonal(similarity, -1.0)
+    return float(similarity.max())
+
+
 def _silhouette(embeddings: np.ndarray, labels: np.ndarray) -> float:
     """Mean cosine silhouette; 0 for a single cluster."""
     clusters = np.unique(labels)
@@ -197,8 +225,7 @@ def cluster_embeddings(embeddings: np.ndarray, num_clusters: int, refine_passes:
     tree = linkage(embeddings, method="average", metric="cosine")
     labels = fcluster(tree, num_clusters, criterion="maxclust") - 1
     for _ in range(refine_passes):
-        present = np.unique(labels)
-        centroids = _normalise(np.array([embeddings[labels == k].mean(axis=0) for k in present]))
+        present, centroids = _centroids(embeddings, labels)
         updated = present[np.argmax(embeddings @ centroids.T, axis=1)]
         if np.array_equal(updated, labels):
             break
@@ -244,14 +271,11 @@ def turns_from_windows(
 
 def _confidence(unit_raw: np.ndarray, labels: np.ndarray, silhouette: float) -> float:
     """See the module docstring: clustering quality x voice separation x enough speech."""
-    present = np.unique(labels)
+    present, centroids = _centroids(unit_raw, labels)
     if len(present) < 2:
         return 0.0
-    centroids = _normalise(np.array([unit_raw[labels == k].mean(axis=0) for k in present]))
-    similarity = centroids @ centroids.T
-    np.fill_diagonal(similarity, -1.0)
     quality = np.clip(silhouette / 0.4, 0.0, 1.0)
-    separation = np.clip((1.0 - similarity.max()) / 0.3, 0.0, 1.0)
+    separation = np.clip((1.0 - _closest_pair_similarity(centroids)) / 0.3, 0.0, 1.0)
     amount = min(1.0, len(labels) / 20)
     return round(float(quality * separation * amount), 3)
 
@@ -329,8 +353,7 @@ class EmbeddedDiarizer:
         confidence = _confidence(_normalise(raw), best_labels, best_score)
         if short:
             # Too short to shape the clusters, long enough to be told which one it sounds like.
-            present = np.unique(best_labels)
-            centroids = _normalise(np.array([embeddings[best_labels == k].mean(axis=0) for k in present]))
+            present, centroids = _centroids(embeddings, best_labels)
             short_labels = present[np.argmax(_normalise(raw_short - centre) @ centroids.T, axis=1)]
             windows, best_labels = [*windows, *short], np.concatenate([best_labels, short_labels])
         turns = turns_from_windows(windows, best_labels, regions, duration_s)
@@ -347,11 +370,8 @@ class PyannoteDiarizer:
     backend = "pyannote"
 
     def __init__(self, settings: DiarizationSettings) -> None:
-        source = settings.pipeline_source()
-        if not source:
-            raise ValueError("pyannote diarization needs a pipeline: --pyannote-pipeline DIR or QA_PYANNOTE_PIPELINE")
-        if os.path.isdir(source) and not os.path.isfile(os.path.join(source, "config.yaml")):
-            raise FileNotFoundError(f"pyannote pipeline directory {source} has no config.yaml")
+        settings.validate()
+        source = str(settings.pipeline_source())
         import torch
         from pyannote.audio import Pipeline
 
@@ -392,9 +412,7 @@ def _separation(output: Any) -> float:
     if embeddings is None or len(embeddings) < 2 or not np.all(np.isfinite(embeddings)):
         return 1.0
     unit = _normalise(np.asarray(embeddings, dtype=np.float64))
-    similarity = unit @ unit.T
-    np.fill_diagonal(similarity, -1.0)
-    return float(np.clip(1.0 - similarity.max(), 0.0, 1.0))
+    return float(np.clip(1.0 - _closest_pair_similarity(unit), 0.0, 1.0))
 
 
 @cache

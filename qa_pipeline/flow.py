@@ -243,6 +243,7 @@ def qa_batch(
             scorecard.name,
             str(Path(input_dir).resolve()),
         )
+        db.write_kpi_settings(scorecard.kpis)
         summary = RunSummary(run_id=run_id, db_path=db_path)
         for problem in batch.problems:
             logger.warning("metadata: %s", problem)

@@ -139,3 +139,39 @@ CREATE TABLE IF NOT EXISTS checks (
     category  VARCHAR NOT NULL,
     title     VARCHAR NOT NULL
 );
+
+-- The scorecard's pass mark when the call was scored: lets a call's score be recomputed in SQL after a
+-- QA lead overrides one of its checks (kpis/call_facts.sql). NULL on rows written before it existed.
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS pass_score DOUBLE;
+
+-- QA leads' verdicts on single checks (`qa-pipeline review`). Never updated or deleted: the latest
+-- review of a (call, check) is the verdict in force (kpis/check_verdicts.sql), earlier ones are the
+-- history. check_results keeps the machine's own verdict untouched.
+CREATE SEQUENCE IF NOT EXISTS review_ids;
+CREATE TABLE IF NOT EXISTS reviews (
+    review_id       BIGINT PRIMARY KEY DEFAULT nextval('review_ids'),
+    call_id         VARCHAR NOT NULL,
+    check_id        VARCHAR NOT NULL,
+    verdict         VARCHAR NOT NULL CHECK (verdict IN ('pass', 'fail', 'na')),
+    machine_verdict VARCHAR CHECK (machine_verdict IN ('pass', 'fail', 'na')),  -- the machine's, when reviewed
+    reviewer        VARCHAR NOT NULL,
+    note            VARCHAR,
+    reviewed_at     TIMESTAMP NOT NULL
+);
+
+-- Agents the center has, including ones who took no call yet: KPI views list them with 0 calls.
+-- Agents seen in `calls` are listed whether or not they are here. Filled by the center (INSERT).
+CREATE TABLE IF NOT EXISTS agents (
+    agent_id VARCHAR PRIMARY KEY,
+    name     VARCHAR,
+    team     VARCHAR
+);
+
+-- The scorecard's [kpis] settings the case views read (written by every run; these rows are the
+-- defaults for a database no run has written).
+CREATE TABLE IF NOT EXISTS kpi_settings (
+    name  VARCHAR PRIMARY KEY,
+    value DOUBLE NOT NULL
+);
+INSERT OR IGNORE INTO kpi_settings VALUES
+    ('case_window_hours', 72), ('repeat_window_days', 7), ('callback_window_hours', 24), ('quick_solve_s', 60);

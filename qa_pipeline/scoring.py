@@ -20,14 +20,15 @@ class CallScore:
     qa_passed: bool | None
     fatal_failures: tuple[str, ...] = ()
     applicable_checks: int = 0
+    pass_score: float | None = None  # the scorecard's pass mark it was judged against
 
 
 def score_call(results: Sequence[CheckResult], pass_score: float) -> CallScore:
     applicable = [r for r in results if r.applicable]
     total = sum(r.weight for r in applicable)
     if not applicable or total <= 0:
-        return CallScore(None, None, (), len(applicable))
+        return CallScore(None, None, (), len(applicable), pass_score)
     earned = sum(r.weight for r in applicable if r.passed)
     fatal = tuple(r.check_id for r in applicable if r.fatal and r.passed is False)
     score = 0.0 if fatal else round(100.0 * earned / total, 2)
-    return CallScore(score, not fatal and score >= pass_score, fatal, len(applicable))
+    return CallScore(score, not fatal and score >= pass_score, fatal, len(applicable), pass_score)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -18,10 +19,7 @@ import duckdb
 
 from qa_pipeline.calls import ScoredCall
 from qa_pipeline.checks.base import REGISTRY
-
-# Created in this order: later files use earlier ones.
-KPI_SQL_FILES = ("call_facts.sql", "kpi_by.sql", "kpi_daily.sql", "kpi_agent.sql")
-KPI_VIEWS = {"day": "kpi_daily", "agent": "kpi_agent"}
+from qa_pipeline.kpis import KpiSettings, create_views
 
 _CALL_COLUMNS = (
     "call_id",
@@ -81,7 +79,29 @@ _CALL_COLUMNS = (
     "role_confidence",
     "speakers_found",
     "role_note",
+    "pass_score",
 )
+
+
+VERDICTS = ("pass", "fail", "na")
+
+
+class ReviewError(ValueError):
+    """A review that cannot be stored: the message names the call or check and the problem."""
+
+
+@dataclass(frozen=True)
+class Review:
+    """A QA lead's verdict on one check of one call (`reviews` row)."""
+
+    review_id: int
+    call_id: str
+    check_id: str
+    verdict: str  # pass | fail | na
+    machine_verdict: str  # the machine's verdict when the review was made
+    reviewer: str
+    note: str | None
+    reviewed_at: datetime
 
 
 def _sql(name: str) -> str:
@@ -156,6 +176,7 @@ def call_row(scored: ScoredCall, run_id: str) -> dict[str, Any]:
         "role_confidence": transcript.role_confidence,
         "speakers_found": transcript.speakers_found,
         "role_note": transcript.role_note,
+        "pass_score": scored.score.pass_score,
     }
 
 
@@ -186,8 +207,7 @@ class QaDatabase:
         if not read_only:
             self.connection.execute(_sql("schema.sql"))
             self._write_check_catalogue()
-            for name in KPI_SQL_FILES:
-                self.connection.execute(_sql(f"kpis/{name}"))
+            create_views(self.connection)
 
     def close(self) -> None:
         self.connection.close()
@@ -282,6 +302,46 @@ class QaDatabase:
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+    def write_kpi_settings(self, settings: KpiSettings) -> None:
+        """The scorecard's [kpis] windows, read by the case views (kpis/call_cases.sql)."""
+        self.connection.executemany("INSERT OR REPLACE INTO kpi_settings VALUES (?, ?)", settings.rows())
+
+    # -- reviews ------------------------------------------------------------------------------------
+    def add_review(
+        self, call_id: str, check_id: str, verdict: str, reviewer: str, note: str | None = None
+    ) -> Review:
+        """Store a QA lead's verdict; it overrides the machine's in KPIs and scores from now on."""
+        if verdict not in VERDICTS:
+            raise ReviewError(f"verdict must be one of {', '.join(VERDICTS)}, got {verdict!r}")
+        if not reviewer.strip():
+            raise ReviewError("a review needs the reviewer's name (--by)")
+        if not self.connection.execute("SELECT 1 FROM calls WHERE call_id = ?", [call_id]).fetchone():
+            raise ReviewError(f"call {call_id!r} is not in {self.path}")
+        found = self.connection.execute(
+            "SELECT machine_verdict FROM check_verdicts WHERE call_id = ? AND check_id = ?", [call_id, check_id]
+        ).fetchone()
+        if not found:
+            _, checks = self.query("SELECT check_id FROM check_results WHERE call_id = ? ORDER BY check_id", [call_id])
+            raise ReviewError(
+                f"call {call_id!r} has no result for check {check_id!r}; its checks: {', '.join(c for (c,) in checks)}"
+            )
+        row = self.connection.execute(
+            "INSERT INTO reviews (call_id, check_id, verdict, machine_verdict, reviewer, note, reviewed_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING review_id, reviewed_at",
+            [call_id, check_id, verdict, found[0], reviewer.strip(), note, datetime.now()],
+        ).fetchone()
+        assert row is not None
+        return Review(row[0], call_id, check_id, verdict, found[0], reviewer.strip(), note, row[1])
+
+    def reviews_of(self, call_id: str) -> list[Review]:
+        """Every review of the call, oldest first (the history)."""
+        _, rows = self.query(
+            "SELECT review_id, call_id, check_id, verdict, machine_verdict, reviewer, note, reviewed_at"
+            " FROM reviews WHERE call_id = ? ORDER BY reviewed_at, review_id",
+            [call_id],
+        )
+        return [Review(*row) for row in rows]
 
     # -- reading --------------------------------------------------------------------------------------
     def query(self, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:

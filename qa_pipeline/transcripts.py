@@ -114,6 +114,7 @@ def score_transcript_file(path: Path | str, db_path: Path | str, scorecard: Scor
     source = str(path)
     with QaDatabase(db_path) as db, open(path, encoding="utf-8-sig") as handle:
         run_id = db.start_run(None, EXTERNAL_MODEL, scorecard.sha256, scorecard.name, source)
+        db.write_kpi_settings(scorecard.kpis)
         summary = ScoreSummary(run_id)
         seen: dict[str, int] = {}
         for line, text in enumerate(handle, start=1):

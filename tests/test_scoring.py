@@ -30,7 +30,7 @@ def not_applicable(check_id: str, weight: float, *, fatal: bool = False) -> Chec
 
 def test_weighted_share() -> None:
     results = [passed("greeting", 10), failed("closing_thanks", 10), passed("forbidden_phrase", 20)]
-    assert score_call(results, pass_score=80) == CallScore(75.0, False, (), 3)
+    assert score_call(results, pass_score=80) == CallScore(75.0, False, (), 3, 80)
 
 
 def test_weighted_share_other_weights() -> None:
@@ -43,9 +43,9 @@ def test_weighted_share_other_weights() -> None:
 
 
 def test_all_pass_and_all_fail() -> None:
-    assert score_call([passed("a", 10), passed("b", 20)], pass_score=80) == CallScore(100.0, True, (), 2)
-    assert score_call([failed("a", 10), failed("b", 20)], pass_score=0) == CallScore(0.0, True, (), 2)
-    assert score_call([failed("a", 10), failed("b", 20)], pass_score=0.01) == CallScore(0.0, False, (), 2)
+    assert score_call([passed("a", 10), passed("b", 20)], pass_score=80) == CallScore(100.0, True, (), 2, 80)
+    assert score_call([failed("a", 10), failed("b", 20)], pass_score=0) == CallScore(0.0, True, (), 2, 0)
+    assert score_call([failed("a", 10), failed("b", 20)], pass_score=0.01) == CallScore(0.0, False, (), 2, 0.01)
 
 
 def test_partial_check_score_does_not_count() -> None:
@@ -61,12 +61,12 @@ def test_not_applicable_checks_are_ignored() -> None:
         not_applicable("complaint_apology", 30),
         not_applicable("forbidden_phrase", 20, fatal=True),
     ]
-    assert score_call(results, pass_score=50) == CallScore(50.0, True, (), 2)
+    assert score_call(results, pass_score=50) == CallScore(50.0, True, (), 2, 50)
 
 
 def test_fatal_failure_scores_zero_and_fails() -> None:
     results = [passed("greeting", 10), passed("closing_thanks", 10), failed("forbidden_phrase", 20, fatal=True)]
-    assert score_call(results, pass_score=0) == CallScore(0.0, False, ("forbidden_phrase",), 3)
+    assert score_call(results, pass_score=0) == CallScore(0.0, False, ("forbidden_phrase",), 3, 0)
 
 
 def test_every_fatal_failure_is_listed_in_order() -> None:
@@ -76,17 +76,17 @@ def test_every_fatal_failure_is_listed_in_order() -> None:
 
 def test_passed_fatal_check_is_an_ordinary_weight() -> None:
     results = [failed("greeting", 10), passed("closing_thanks", 10), passed("forbidden_phrase", 20, fatal=True)]
-    assert score_call(results, pass_score=75) == CallScore(75.0, True, (), 3)
+    assert score_call(results, pass_score=75) == CallScore(75.0, True, (), 3, 75)
 
 
 def test_not_applicable_fatal_check_does_not_fail_the_call() -> None:
     results = [passed("greeting", 10), not_applicable("forbidden_phrase", 20, fatal=True)]
-    assert score_call(results, pass_score=80) == CallScore(100.0, True, (), 1)
+    assert score_call(results, pass_score=80) == CallScore(100.0, True, (), 1, 80)
 
 
 def test_fatal_failure_with_zero_weight_still_fails() -> None:
     results = [passed("greeting", 10), failed("forbidden_phrase", 0, fatal=True)]
-    assert score_call(results, pass_score=0) == CallScore(0.0, False, ("forbidden_phrase",), 2)
+    assert score_call(results, pass_score=0) == CallScore(0.0, False, ("forbidden_phrase",), 2, 0)
 
 
 @pytest.mark.parametrize(
@@ -103,7 +103,7 @@ def test_pass_score_boundary(pass_score: float, qa_passed: bool) -> None:
 def test_rounded_score_equal_to_pass_score_passes() -> None:
     # 2/3 = 66.666…, stored as 66.67; a pass_score of 66.67 passes.
     results = [passed("a", 2), failed("b", 1)]
-    assert score_call(results, pass_score=66.67) == CallScore(66.67, True, (), 2)
+    assert score_call(results, pass_score=66.67) == CallScore(66.67, True, (), 2, 66.67)
 
 
 def test_perfect_score_passes_pass_score_100() -> None:
@@ -120,19 +120,19 @@ def test_perfect_score_passes_pass_score_100() -> None:
     ],
 )
 def test_no_applicable_check_gives_no_verdict(results: list[CheckResult]) -> None:
-    assert score_call(results, pass_score=80) == CallScore(None, None, (), 0)
+    assert score_call(results, pass_score=80) == CallScore(None, None, (), 0, 80)
 
 
 def test_only_zero_weights_gives_no_verdict() -> None:
     assert score_call([passed("greeting", 0), failed("closing_thanks", 0)], pass_score=80) == CallScore(
-        None, None, (), 2
+        None, None, (), 2, 80
     )
 
 
 def test_zero_weight_check_does_not_move_the_score() -> None:
     results = [passed("greeting", 10), failed("closing_thanks", 0)]
-    assert score_call(results, pass_score=100) == CallScore(100.0, True, (), 2)
+    assert score_call(results, pass_score=100) == CallScore(100.0, True, (), 2, 100)
 
 
 def test_accepts_a_tuple() -> None:
-    assert score_call((passed("a", 1), failed("b", 3)), pass_score=25) == CallScore(25.0, True, (), 2)
+    assert score_call((passed("a", 1), failed("b", 3)), pass_score=25) == CallScore(25.0, True, (), 2, 25)

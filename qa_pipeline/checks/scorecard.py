@@ -9,7 +9,8 @@ type, an unknown check id or a table keyed by call type with an unknown call typ
 the key. The [timing] table (how the call's timings are measured: qa_pipeline.timing.TimingSettings) is
 validated the same way, and the default must list every one of its keys. An optional [roles] table
 replaces the cues that tell the agent from the customer on diarized mono calls (qa_pipeline.asr.roles):
-`agent_cues` / `customer_cues` (phrase, or variants joined by |, -> weight) and `min_confidence`.
+`agent_cues` / `customer_cues` (phrase, or variants joined by |, -> weight) and `min_confidence`. An
+optional [kpis] table sets the windows of the case-efficiency KPIs (qa_pipeline.kpis.KpiSettings).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 from qa_pipeline.acoustics import RINGBACK_PRESETS
 from qa_pipeline.asr.roles import RoleSettings
 from qa_pipeline.checks.base import REGISTRY, Check, CheckSettings
+from qa_pipeline.kpis import KpiSettings
 from qa_pipeline.metadata import CALL_TYPES
 from qa_pipeline.timing import TimingSettings
 
@@ -80,6 +82,7 @@ class Scorecard:
     sha256: str = field(default="")
     timing: TimingSettings = field(default_factory=TimingSettings)
     roles: RoleSettings = field(default_factory=RoleSettings)
+    kpis: KpiSettings = field(default_factory=KpiSettings)
 
     def enabled_checks(self) -> list[Check]:
         return [REGISTRY[cid](settings) for cid, settings in self.checks.items() if settings.enabled]
@@ -227,9 +230,20 @@ def _roles(data: dict[str, Any], min_similarity: float, source: str) -> RoleSett
     return RoleSettings(cues["agent_cues"], cues["customer_cues"], min_confidence, min_similarity)
 
 
+def _kpis(data: dict[str, Any], source: str) -> KpiSettings:
+    """The optional [kpis] table over KpiSettings' defaults: every window must be above 0."""
+    names = {f.name for f in dataclasses.fields(KpiSettings)}
+    table = _table(data, "kpis", names, source)
+    values = {key: _coerce(value, float, f"kpis.{key}", source) for key, value in table.items()}
+    for key, value in values.items():
+        if not value > 0:
+            raise ScorecardError(f"{source}: kpis.{key} must be above 0")
+    return KpiSettings(**values)
+
+
 def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
     for key in data:
-        if key not in ("scorecard", "center", "matching", "checks", "timing", "roles"):
+        if key not in ("scorecard", "center", "matching", "checks", "timing", "roles", "kpis"):
             raise ScorecardError(f"{source}: unknown top-level key {key!r}")
     head = _table(data, "scorecard", {"name", "pass_score"}, source)
     center = _table(data, "center", {"organisations", "asr_prompt"}, source)
@@ -261,6 +275,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
     checks = {cid: checks[cid] for cid in REGISTRY}  # registry order (display order), whatever the file's
     timing = _timing(data, source)
     roles = _roles(data, min_similarity, source)
+    kpis = _kpis(data, source)
 
     canonical = json.dumps(
         {
@@ -272,6 +287,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
             "checks": {cid: dataclasses.asdict(s) for cid, s in sorted(checks.items())},
             "timing": dataclasses.asdict(timing),
             "roles": dataclasses.asdict(roles),
+            "kpis": dataclasses.asdict(kpis),
         },
         ensure_ascii=False,
         sort_keys=True,
@@ -287,6 +303,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
         sha256=hashlib.sha256(canonical.encode()).hexdigest(),
         timing=timing,
         roles=roles,
+        kpis=kpis,
     )
 
 

@@ -1,5 +1,21 @@
--- kpi_daily: the KPIs of kpi_by.sql per call date (date of calls.started_at; NULL = start unknown).
-CREATE OR REPLACE VIEW kpi_daily AS
+-- kpi_daily: the KPIs of kpi_by.sql per call date (date of calls.started_at). Every day from the first
+-- call to the last gets a row, 0 calls included; calls without a start time form the NULL row.
+-- kpi_daily_between(date_from, date_to) is the same over a period: every day of it, none outside.
+CREATE OR REPLACE MACRO kpi_daily_between(date_from, date_to) AS TABLE
 SELECT dimension_value AS call_date, * EXCLUDE (dimension_value)
-FROM kpi_by(call_date)
+FROM kpi_by(
+    call_date,
+    (
+        SELECT list(CAST(day AS DATE))
+        FROM range(
+            coalesce(CAST(date_from AS DATE), (SELECT min(call_date) FROM call_facts)),
+            coalesce(CAST(date_to AS DATE), (SELECT max(call_date) FROM call_facts)) + INTERVAL 1 DAY,
+            INTERVAL 1 DAY
+        ) AS days(day)
+    ),
+    date_from,
+    date_to
+)
 ORDER BY call_date NULLS LAST;
+
+CREATE OR REPLACE VIEW kpi_daily AS SELECT * FROM kpi_daily_between(NULL, NULL);

@@ -1,0 +1,99 @@
+"""Stage 6: the KPIs QA leads are judged on, as DuckDB views over the stored calls (seed 000: 1 customer
+satisfaction, 2 call volume and average handle time, 3 use of the standard phrases, 4 case efficiency).
+
+The formulas live in the .sql files next to this module, one view a file with its formula in a comment
+(docs/kpis.md collects them). Each view has a `*_between(date_from, date_to)` macro twin that computes
+the same over a period. This module only names them, creates them, and reads them for the CLI and the
+report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date
+from importlib import resources
+from typing import Any
+
+import duckdb
+
+# Created in this order: later files use earlier ones.
+SQL_FILES = (
+    "check_verdicts.sql",
+    "call_facts.sql",
+    "kpi_by.sql",
+    "kpi_daily.sql",
+    "kpi_agent.sql",
+    "kpi_call_type.sql",
+    "kpi_agent_daily.sql",
+    "call_cases.sql",
+    "kpi_case.sql",
+    "review_agreement.sql",
+)
+
+# `qa-pipeline kpis --by X`: the view and the macro that computes it over a period.
+GROUPINGS: dict[str, tuple[str, str]] = {
+    "day": ("kpi_daily", "kpi_daily_between"),
+    "agent": ("kpi_agent", "kpi_agent_between"),
+    "call_type": ("kpi_call_type", "kpi_call_type_between"),
+    "agent_day": ("kpi_agent_daily", "kpi_agent_daily_between"),
+    "case": ("kpi_case", "kpi_case_between"),
+}
+
+
+@dataclass(frozen=True)
+class KpiSettings:
+    """The scorecard's [kpis] table: windows of the case-efficiency KPIs (kpis/call_cases.sql)."""
+
+    case_window_hours: float = 72.0  # calls from one number without a case id, each within this of the last
+    repeat_window_days: float = 7.0  # an inbound call this soon after the caller's previous one is a repeat
+    callback_window_hours: float = 24.0  # complaints should be called back within this (001 投诉 24小时内回访)
+    quick_solve_s: float = 60.0  # seed 000 triage: can the problem be solved on the phone within 1 minute
+
+    def rows(self) -> list[tuple[str, float]]:
+        return [(f.name, float(getattr(self, f.name))) for f in fields(self)]
+
+
+def create_views(connection: duckdb.DuckDBPyConnection) -> None:
+    for name in SQL_FILES:
+        connection.execute((resources.files("qa_pipeline") / "kpis" / name).read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class KpiTable:
+    """One `qa-pipeline kpis` answer: a row per group, and the same KPIs over the whole period."""
+
+    by: str
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    total: dict[str, Any]
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+def query_kpis(
+    connection: duckdb.DuckDBPyConnection,
+    by: str,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> KpiTable:
+    """The KPIs grouped `by` (a GROUPINGS key) over calls dated date_from..date_to (None: open)."""
+    if by not in GROUPINGS:
+        raise ValueError(f"unknown grouping {by!r}: choose one of {', '.join(GROUPINGS)}")
+    if date_from and date_to and date_from > date_to:
+        raise ValueError(f"--from {date_from} is after --to {date_to}")
+    _view, macro = GROUPINGS[by]
+    extra = ", true" if by == "case" else ""
+    cursor = connection.execute(f"SELECT * FROM {macro}(?, ?{extra})", [date_from, date_to])
+    columns = [d[0] for d in cursor.description or []]
+    rows = cursor.fetchall()
+    if by == "case":
+        cursor = connection.execute("SELECT * FROM kpi_case_between(?, ?, false)", [date_from, date_to])
+    else:
+        cursor = connection.execute("SELECT * FROM kpi_by('total', ['total'], ?, ?)", [date_from, date_to])
+    total_columns = [d[0] for d in cursor.description or []]
+    total_row = cursor.fetchone() or ()
+    total = dict(zip(total_columns, total_row, strict=True))
+    total.pop("dimension_value", None)
+    total.pop("case_date", None)
+    return KpiTable(by, columns, rows, total)

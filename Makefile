@@ -12,6 +12,8 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 $(STAMP): pyproject.toml constraints.txt
 	# ffmpeg's libraries for torchcodec (pyannote's audio reader); Debian's package.
 	command -v ffmpeg >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null)
+	# Headless Chromium and its driver for the report's browser test (Debian's: no browser download).
+	command -v chromedriver >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# The CPU torch wheel first: anything else lets pip choose a CUDA build of several GB.

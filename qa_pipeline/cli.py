@@ -8,15 +8,23 @@ Exit codes: 0 all good; 1 the run finished but some recordings (or transcript li
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import sys
 from collections.abc import Sequence
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
 
 from qa_pipeline import __version__
+from qa_pipeline.kpis import GROUPINGS
+
+if TYPE_CHECKING:
+    from qa_pipeline.kpis import KpiTable
+    from qa_pipeline.storage import QaDatabase
 
 # Piped output (CI logs, `| tee`) gets a wide console so tables are not squeezed to 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -81,13 +89,62 @@ def print_run_scores(db_path: str, run_id: str) -> None:
 
 
 def print_kpis(db_path: str, by: Sequence[str] = ("day", "agent")) -> None:
-    from qa_pipeline.storage import KPI_VIEWS, QaDatabase
+    from qa_pipeline.kpis import query_kpis
+    from qa_pipeline.storage import QaDatabase
 
     with QaDatabase(db_path, read_only=True) as db:
-        for dimension in by:
-            view = KPI_VIEWS[dimension]
-            columns, rows = db.query(f"SELECT * FROM {view}")
-            console.print(_table(f"KPIs by {dimension} ({view})", columns, rows))
+        for grouping in by:
+            _print_kpi_table(query_kpis(db.connection, grouping))
+
+
+def _print_kpi_table(table: KpiTable) -> None:
+    """Headline KPIs per group plus a total row; the per-check pass rates of the whole period below."""
+    columns = [c for c in table.columns if c != "check_pass_rates"]
+    keys = columns.index("calls") if "calls" in columns else columns.index("cases")  # the grouping columns
+    rows = [[row[table.columns.index(c)] for c in columns] for row in table.rows]
+    if table.rows:
+        rows.append(["total", *[""] * (keys - 1), *[table.total.get(c) for c in columns[keys:]]])
+    console.print(_table(f"KPIs by {table.by}", columns, rows))
+    rates = table.total.get("check_pass_rates") or {}
+    if rates:
+        console.print(_table("Pass rate per check (whole period)", ["check", "pass rate"], sorted(rates.items())))
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _json_value(item) for key, item in value.items()}
+    return value
+
+
+def write_kpis(table: KpiTable, fmt: str, out: TextIO, date_from: date | None, date_to: date | None) -> None:
+    """`kpis --format csv|json`: every column; CSV flattens check_pass_rates into pass_rate.<check_id>."""
+    records = table.records()
+    if fmt == "json":
+        document = {
+            "by": table.by,
+            "from": _json_value(date_from),
+            "to": _json_value(date_to),
+            "rows": [{k: _json_value(v) for k, v in record.items()} for record in records],
+            "total": {k: _json_value(v) for k, v in table.total.items()},
+        }
+        json.dump(document, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+        return
+    check_ids = sorted({check_id for record in records for check_id in (record.get("check_pass_rates") or {})})
+    plain = [c for c in table.columns if c != "check_pass_rates"]
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*plain, *(f"pass_rate.{check_id}" for check_id in check_ids)])
+    for record in records:
+        rates = record.get("check_pass_rates") or {}
+        writer.writerow(
+            [_csv_value(record[c]) for c in plain] + [_csv_value(rates.get(check_id)) for check_id in check_ids]
+        )
+
+
+def _csv_value(value: Any) -> Any:
+    return "" if value is None else _json_value(value)
 
 
 def check_diarization(backend: str, pyannote_pipeline: str | None) -> None:
@@ -307,7 +364,92 @@ def cmd_eval_diarization(args: argparse.Namespace) -> int:
 
 
 def cmd_kpis(args: argparse.Namespace) -> int:
-    print_kpis(args.db, [args.by] if args.by else ["day", "agent"])
+    from qa_pipeline.kpis import query_kpis
+    from qa_pipeline.storage import OutdatedDatabaseError, QaDatabase
+
+    try:
+        with QaDatabase(args.db, read_only=True) as db:
+            table = query_kpis(db.connection, args.by, args.date_from, args.date_to)
+    except (FileNotFoundError, OutdatedDatabaseError, ValueError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        return 2
+    if args.format == "table":
+        _print_kpi_table(table)
+    else:
+        write_kpis(table, args.format, sys.stdout, args.date_from, args.date_to)
+    return 0
+
+
+def _print_call_review(db: QaDatabase, call_id: str) -> None:
+    _, rows = db.query(
+        "SELECT v.check_id, v.machine_verdict, v.human_verdict, v.reviewer, v.evidence_start_s, v.evidence_text"
+        " FROM check_verdicts v WHERE v.call_id = ? ORDER BY v.check_id",
+        [call_id],
+    )
+    console.print(_table(f"Checks of {call_id}", ["check", "machine", "human", "by", "evidence s", "evidence"], rows))
+    history = db.reviews_of(call_id)
+    if history:
+        console.print(
+            _table(
+                f"Review history of {call_id}",
+                ["at", "check", "verdict", "machine", "by", "note"],
+                [(r.reviewed_at, r.check_id, r.verdict, r.machine_verdict, r.reviewer, r.note) for r in history],
+            )
+        )
+    _, [(score, passed, machine_score, machine_passed)] = db.query(
+        "SELECT qa_score, qa_passed, machine_qa_score, machine_qa_passed FROM call_facts WHERE call_id = ?", [call_id]
+    )
+    console.print(f"{call_id}: qa_score {score} (passed: {passed}); the machine's: {machine_score} ({machine_passed})")
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from qa_pipeline.storage import QaDatabase, ReviewError
+
+    if args.check and not (args.verdict and args.by and args.note):
+        console.print("[red]error:[/red] a review needs --verdict, --by and --note (who decided what, and why)")
+        return 2
+    if not args.check and (args.verdict or args.by or args.note):
+        console.print("[red]error:[/red] --verdict, --by and --note need --check (the check being reviewed)")
+        return 2
+    if not Path(args.db).is_file():
+        console.print(f"[red]error:[/red] database {args.db} does not exist")
+        return 2
+    try:
+        with QaDatabase(args.db) as db:
+            if not args.check:
+                if not db.query("SELECT 1 FROM calls WHERE call_id = ?", [args.call_id])[1]:
+                    raise ReviewError(f"call {args.call_id!r} is not in {args.db}")
+                _print_call_review(db, args.call_id)
+                return 0
+            review = db.add_review(args.call_id, args.check, args.verdict, args.by, args.note)
+            console.print(
+                f"review {review.review_id}: {review.call_id} {review.check_id}: machine {review.machine_verdict},"
+                f" {review.reviewer} says {review.verdict} ({review.reviewed_at:%Y-%m-%d %H:%M:%S})"
+            )
+            _print_call_review(db, args.call_id)
+    except ReviewError as error:
+        console.print(f"[red]error:[/red] {error}")
+        return 2
+    except duckdb.IOException as error:
+        # Another process (a running flow) holds the write lock.
+        console.print(f"[red]error:[/red] {args.db} is in use by another process, try again when it is done: {error}")
+        return 2
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from qa_pipeline.report import ReportError, write_report
+
+    try:
+        path = write_report(
+            args.db, args.out, date_from=args.date_from, date_to=args.date_to, trend_days=args.trend_days
+        )
+    except (ReportError, FileNotFoundError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        return 2
+    console.print(f"report written: {path}")
     return 0
 
 
@@ -317,6 +459,22 @@ def cmd_model(args: argparse.Namespace) -> int:
     path = embedded_model_dir(rebuild=args.rebuild)
     console.print(f"embedded ASR model ready: {path}")
     return 0
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _add_period(parser: argparse.ArgumentParser, default: str = "all dates") -> None:
+    parser.add_argument(
+        "--from", dest="date_from", type=_date, metavar="DATE", help=f"first call date, YYYY-MM-DD (default: {default})"
+    )
+    parser.add_argument(
+        "--to", dest="date_to", type=_date, metavar="DATE", help=f"last call date, inclusive (default: {default})"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -452,10 +610,48 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diarization.set_defaults(func=cmd_eval_diarization)
 
-    kpis = sub.add_parser("kpis", help="print the KPI views of a DuckDB file")
+    kpis = sub.add_parser(
+        "kpis",
+        help="KPIs of a DuckDB file by day, agent, call type, agent and day, or case efficiency (docs/kpis.md)",
+    )
     kpis.add_argument("--db", required=True, metavar="PATH", help="DuckDB file to read")
-    kpis.add_argument("--by", choices=["day", "agent"], help="one grouping (default: both)")
+    kpis.add_argument(
+        "--by",
+        choices=list(GROUPINGS),
+        default="day",
+        help="grouping: day (kpi_daily), agent (kpi_agent), call_type (kpi_call_type), agent_day "
+        "(kpi_agent_daily), case (kpi_case: first-contact resolution, repeats, callbacks) (default: day)",
+    )
+    _add_period(kpis)
+    kpis.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="table (headline KPIs, a total row, pass rate per check), csv (every column; check pass rates "
+        "as pass_rate.<check_id>) or json (rows and total) (default: table)",
+    )
     kpis.set_defaults(func=cmd_kpis)
+
+    review = sub.add_parser(
+        "review",
+        help="show a call's verdicts, or override one check's verdict (KPIs and scores use the latest review)",
+    )
+    review.add_argument("call_id", metavar="CALL_ID")
+    review.add_argument("--db", required=True, metavar="PATH", help="DuckDB file written by run or score")
+    review.add_argument("--check", metavar="CHECK_ID", help="the check to review (without it: show the call)")
+    review.add_argument("--verdict", choices=["pass", "fail", "na"], help="the QA lead's verdict (na: does not apply)")
+    review.add_argument("--by", metavar="NAME", help="who reviewed")
+    review.add_argument("--note", metavar="TEXT", help="why")
+    review.set_defaults(func=cmd_review)
+
+    report = sub.add_parser("report", help="write the HTML report (KPIs, trends, agents, calls to review)")
+    report.add_argument("--db", required=True, metavar="PATH", help="DuckDB file to read")
+    report.add_argument("--out", required=True, metavar="DIR", help="directory for index.html (created if missing)")
+    _add_period(report, "the latest day with calls")
+    report.add_argument(
+        "--trend-days", type=int, default=30, metavar="N", help="days of the trend charts (default: 30)"
+    )
+    report.set_defaults(func=cmd_report)
 
     model = sub.add_parser("model", help="assemble and verify the embedded ASR model in the cache")
     model.add_argument("--rebuild", action="store_true", help="assemble again even if the cache verifies")

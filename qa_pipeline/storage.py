@@ -86,6 +86,10 @@ _CALL_COLUMNS = (
 VERDICTS = ("pass", "fail", "na")
 
 
+class OutdatedDatabaseError(RuntimeError):
+    """A database file lacks tables this version's KPI views read."""
+
+
 class ReviewError(ValueError):
     """A review that cannot be stored: the message names the call or check and the problem."""
 
@@ -203,8 +207,19 @@ class QaDatabase:
         self.path = str(path)
         if not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        if read_only and not Path(self.path).is_file():
+            raise FileNotFoundError(f"database {self.path} does not exist")
         self.connection = duckdb.connect(self.path, read_only=read_only)
-        if not read_only:
+        if read_only:
+            try:
+                create_views(self.connection, temporary=True)
+            except duckdb.CatalogException as error:
+                self.connection.close()
+                raise OutdatedDatabaseError(
+                    f"{self.path} was written by an older qa-pipeline ({error}); any command that writes to it"
+                    " (run, score, review) brings its tables up to date"
+                ) from error
+        else:
             self.connection.execute(_sql("schema.sql"))
             self._write_check_catalogue()
             create_views(self.connection)
@@ -308,9 +323,7 @@ class QaDatabase:
         self.connection.executemany("INSERT OR REPLACE INTO kpi_settings VALUES (?, ?)", settings.rows())
 
     # -- reviews ------------------------------------------------------------------------------------
-    def add_review(
-        self, call_id: str, check_id: str, verdict: str, reviewer: str, note: str | None = None
-    ) -> Review:
+    def add_review(self, call_id: str, check_id: str, verdict: str, reviewer: str, note: str | None = None) -> Review:
         """Store a QA lead's verdict; it overrides the machine's in KPIs and scores from now on."""
         if verdict not in VERDICTS:
             raise ReviewError(f"verdict must be one of {', '.join(VERDICTS)}, got {verdict!r}")

@@ -29,7 +29,9 @@ DEFAULT_SEGMENTS = (
 )
 
 
-def check_result(check_id: str, verdict: bool | None, evidence: tuple[float, float] = (0.5, 3.0)) -> CheckResult:
+def check_result(
+    check_id: str, verdict: bool | None, evidence: tuple[float, float] = (0.5, 3.0), detail: dict | None = None
+) -> CheckResult:
     """A check result: verdict True = pass, False = fail, None = not applicable."""
     weight, fatal = CHECK_WEIGHTS.get(check_id, (10.0, False))
     applicable = verdict is not None
@@ -43,6 +45,7 @@ def check_result(check_id: str, verdict: bool | None, evidence: tuple[float, flo
         evidence[0] if applicable else None,
         evidence[1] if applicable else None,
         "证据" if applicable else None,
+        detail or {},
     )
 
 
@@ -63,6 +66,7 @@ def make_call(
     caller_number: str | None = None,
     case_id: str | None = None,
     survey: float | None = None,
+    inferred_satisfaction: int | None = None,
     verdicts: Mapping[str, bool | None] | None = None,
     segments: Iterable[tuple[str, float, float, str]] = DEFAULT_SEGMENTS,
     audio_path: str | None = None,
@@ -70,9 +74,16 @@ def make_call(
     pass_score: float = 80.0,
 ) -> ScoredCall:
     """A scored call with the given KPI inputs. `verdicts` maps check ids to pass/fail/None (n/a);
-    default: greeting and closing_thanks pass, forbidden_phrase passes."""
-    verdicts = verdicts if verdicts is not None else {"greeting": True, "closing_thanks": True, "forbidden_phrase": True}
+    default: greeting and closing_thanks pass, forbidden_phrase passes. `inferred_satisfaction` is the
+    customer's answer to the satisfaction question (a passed satisfaction_question result carries it)."""
+    verdicts = (
+        verdicts if verdicts is not None else {"greeting": True, "closing_thanks": True, "forbidden_phrase": True}
+    )
     results = [check_result(check_id, verdict) for check_id, verdict in verdicts.items()]
+    if inferred_satisfaction is not None:
+        detail = {"inferred_satisfaction": inferred_satisfaction}
+        results = [r for r in results if r.check_id != "satisfaction_question"]
+        results.append(check_result("satisfaction_question", True, detail=detail))
     meta = CallMetadata(
         audio_file=f"{call_id}.wav",
         call_id=call_id,
@@ -106,9 +117,7 @@ def make_call(
     )
 
 
-def write_calls(
-    path: Path | str, calls: Iterable[ScoredCall], kpi_settings: KpiSettings | None = None
-) -> QaDatabase:
+def write_calls(path: Path | str, calls: Iterable[ScoredCall], kpi_settings: KpiSettings | None = None) -> QaDatabase:
     """A DuckDB file holding `calls` as one run; the database is returned open (close it, or use `with`)."""
     db = QaDatabase(path)
     run_id = db.start_run("test-flow-run", "test-model", "test", "test", "/calls")

@@ -53,9 +53,16 @@ class KpiSettings:
         return [(f.name, float(getattr(self, f.name))) for f in fields(self)]
 
 
-def create_views(connection: duckdb.DuckDBPyConnection) -> None:
+def create_views(connection: duckdb.DuckDBPyConnection, temporary: bool = False) -> None:
+    """(Re)create every view and macro. `temporary`: as TEMP objects of this connection only, which a
+    read-only connection may create: readers always get this version's formulas, even on a file an
+    older version wrote, and never need the write lock a running flow holds."""
     for name in SQL_FILES:
-        connection.execute((resources.files("qa_pipeline") / "kpis" / name).read_text(encoding="utf-8"))
+        sql = (resources.files("qa_pipeline") / "kpis" / name).read_text(encoding="utf-8")
+        if temporary:
+            sql = sql.replace("CREATE OR REPLACE VIEW ", "CREATE OR REPLACE TEMP VIEW ")
+            sql = sql.replace("CREATE OR REPLACE MACRO ", "CREATE OR REPLACE TEMP MACRO ")
+        connection.execute(sql)
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,11 @@
 -- counts are 0 and their averages and rates NULL.
 --   calls                  = count(*)
 --   answered_calls         = calls with answered (call_facts)
---   aht_s                  = avg(handle_s) = avg(talk_s + hold_s + acw_s)                  (seconds)
---   aht_basis              = 'talk+hold+acw' when every call has after-call work in metadata,
+--   aht_s                  = avg(handle_s) = avg(talk_s + hold_s + acw_s) over answered calls (seconds)
+--   aht_basis              = 'talk+hold+acw' when every answered call has after-call work in metadata,
 --                            'talk+hold' when none has, 'mixed' otherwise (aht_acw_calls says how many)
---   avg_talk_s, avg_ring_s = avg(talk_s), avg(ring_s)                                       (seconds)
+--   avg_talk_s             = avg(talk_s) over answered calls                                  (seconds)
+--   avg_ring_s             = avg(ring_s) over calls whose rings were measured or given        (seconds)
 --   answer_within_rings_rate = answer_within_rings passed / applicable                     (003 三声内接听)
 --   avg_qa_score           = avg(qa_score) over calls with a verdict                           (0-100)
 --   qa_pass_rate           = calls with qa_passed / calls with a verdict
@@ -55,14 +56,16 @@ totals AS (
         dimension_value,
         count(*) AS calls,
         count(*) FILTER (WHERE answered) AS answered_calls,
-        round(avg(handle_s), 1) AS aht_s,
-        CASE count(*) FILTER (WHERE handle_has_acw)
-            WHEN count(*) THEN 'talk+hold+acw'
-            WHEN 0 THEN 'talk+hold'
+        round(avg(handle_s) FILTER (WHERE answered), 1) AS aht_s,
+        CASE
+            WHEN count(*) FILTER (WHERE answered) = 0 THEN NULL
+            WHEN count(*) FILTER (WHERE answered AND handle_has_acw) = count(*) FILTER (WHERE answered)
+                THEN 'talk+hold+acw'
+            WHEN count(*) FILTER (WHERE answered AND handle_has_acw) = 0 THEN 'talk+hold'
             ELSE 'mixed'
         END AS aht_basis,
-        count(*) FILTER (WHERE handle_has_acw) AS aht_acw_calls,
-        round(avg(talk_s), 1) AS avg_talk_s,
+        count(*) FILTER (WHERE answered AND handle_has_acw) AS aht_acw_calls,
+        round(avg(talk_s) FILTER (WHERE answered), 1) AS avg_talk_s,
         round(avg(ring_s), 1) AS avg_ring_s,
         round(avg(qa_score), 1) AS avg_qa_score,
         round(count(*) FILTER (WHERE qa_passed) / nullif(count(qa_passed), 0), 3) AS qa_pass_rate,

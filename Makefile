@@ -51,7 +51,7 @@ samples: install
 	$(BIN)/python sample_audio/generate.py
 
 clean:
-	rm -rf $(VENV) $(DB) .pytest_cache .mypy_cache .ruff_cache .diarization-eval
+	rm -rf $(VENV) $(DB) $(basename $(DB))_report .pytest_cache .mypy_cache .ruff_cache .diarization-eval
 
 # Per-check agreement with the sample calls' ground truth (after `make run`).
 eval: install

@@ -189,6 +189,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             agent_channel=args.agent_channel,
             diarization=args.diarization,
             pyannote_pipeline=args.pyannote_pipeline,
+            report_dir="" if args.no_report else args.report,
         )
     except (ScorecardError, MetadataError, ModelError, NotADirectoryError) as error:
         console.print(f"[red]error:[/red] {error}")
@@ -198,6 +199,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     console.print(
         f"{summary.calls_ok} calls scored, {summary.calls_failed} failed; results in {args.db} (run {summary.run_id})"
     )
+    if summary.report_path:
+        console.print(f"report: {summary.report_path}")
     return 1 if summary.calls_failed else 0
 
 
@@ -522,6 +525,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="channel carrying the agent on stereo recordings (default: 0; metadata agent_channel wins)",
     )
+    run.add_argument(
+        "--report",
+        metavar="DIR",
+        help="where the HTML report goes after the run (default: beside the database, qa.duckdb -> qa_report/)",
+    )
+    run.add_argument("--no-report", action="store_true", help="do not write the HTML report")
     run.set_defaults(func=cmd_run)
 
     score = sub.add_parser("score", help="score transcripts produced elsewhere (JSON Lines, one call per line)")

@@ -21,7 +21,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_link_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
@@ -49,6 +49,7 @@ class RunSummary:
     calls_failed: int = 0
     audio_s: float = 0.0
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # (path, stage, error)
+    report_path: str | None = None  # the HTML report written after the run
 
 
 class StageError(Exception):
@@ -204,6 +205,38 @@ def process_call(
     )
 
 
+def default_report_dir(db_path: str) -> Path:
+    """qa.duckdb -> qa_report/ beside it."""
+    path = Path(db_path)
+    return path.with_name(f"{path.stem}_report")
+
+
+@task(name="report", cache_policy=NO_CACHE)
+def report_task(db_path: str, out_dir: str) -> str:
+    from qa_pipeline.report import write_report
+
+    return str(write_report(db_path, out_dir))
+
+
+def _write_report(db_path: str, report_dir: str | None) -> str | None:
+    """The morning report over the whole database, linked from the run. A report that cannot be written
+    is logged and the run still succeeds: the scores are in the database already."""
+    out_dir = Path(report_dir) if report_dir else default_report_dir(db_path)
+    try:
+        path = Path(report_task(db_path, str(out_dir))).resolve()
+    except Exception as error:  # any report problem: the run's results stand
+        get_run_logger().error("report not written to %s: %s", out_dir, error)
+        return None
+    create_link_artifact(
+        key="qa-report",
+        link=path.as_uri(),
+        link_text=f"QA report ({path})",
+        description="The morning report: KPIs, trends, agents, checks failed most, calls to review.",
+    )
+    get_run_logger().info("report: %s", path)
+    return str(path)
+
+
 @flow(name="qa-batch")
 def qa_batch(
     input_dir: str,
@@ -215,8 +248,12 @@ def qa_batch(
     agent_channel: int = 0,
     diarization: str = "auto",
     pyannote_pipeline: str | None = None,
+    report_dir: str | None = None,
 ) -> RunSummary:
     """Score every recording under `input_dir` and write the results to the DuckDB file `db_path`.
+
+    report_dir: where the HTML report (qa_pipeline/report.py) is written after the run, linked from the
+    run's artifacts; default: next to the database (qa.duckdb -> qa_report/index.html); "" = no report.
 
     diarization: how mono recordings are split into speakers: auto (pyannote when `pyannote_pipeline`
     or QA_PYANNOTE_PIPELINE names one, else embedded), embedded, pyannote or none.
@@ -267,12 +304,16 @@ def qa_batch(
             summary.audio_s += scored.audio.duration_s if scored.audio else 0.0
         db.finish_run(run_id, summary.calls_ok, summary.calls_failed)
 
+    if report_dir != "":
+        summary.report_path = _write_report(db_path, report_dir)
+
     summary_rows: list[dict[str, Any]] = [
         {"metric": "calls scored", "value": summary.calls_ok},
         {"metric": "calls failed", "value": summary.calls_failed},
         {"metric": "audio hours", "value": round(summary.audio_s / 3600, 3)},
         {"metric": "run_id", "value": run_id},
         {"metric": "database", "value": str(Path(db_path).resolve())},
+        {"metric": "report", "value": summary.report_path or "not written"},
     ]
     create_table_artifact(
         key="qa-batch-summary",

@@ -263,6 +263,27 @@ def test_run_summary_artifact_is_published(sample_run: SampleRun) -> None:
     assert {"metric": "calls scored", "value": len(LABELS["calls"])} in table
 
 
+def test_report_is_written_after_the_run_and_linked(sample_run: SampleRun) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    report = Path(sample_run.summary.report_path)
+    assert report == sample_run.db_path.with_name("qa_report") / "index.html"
+    html = report.read_text(encoding="utf-8")
+    # Self-contained: plotly.js is inlined, and the calls to review carry their audio.
+    assert "Plotly.newPlot" in html and "<script src=" not in html
+    assert "<audio" in html and "data:audio/ogg;base64," in html
+    [(worst_call,)] = sample_run.query(
+        "SELECT call_id FROM call_facts WHERE call_date = (SELECT max(call_date) FROM call_facts)"
+        " ORDER BY qa_score NULLS LAST LIMIT 1"
+    )
+    assert worst_call in html
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["qa-report"])))
+    assert artifacts and artifacts[0].type == "markdown"
+    assert report.as_uri() in str(artifacts[0].data)
+
+
 def test_rerun_replaces_rows_instead_of_duplicating(sample_run: SampleRun, tmp_path: Path) -> None:
     from qa_pipeline.flow import qa_batch
 
@@ -273,7 +294,12 @@ def test_rerun_replaces_rows_instead_of_duplicating(sample_run: SampleRun, tmp_p
     before = sample_run.query(
         "SELECT count(*), (SELECT count(*) FROM segments), (SELECT count(*) FROM check_results) FROM calls"
     )
-    summary = qa_batch(input_dir=str(one_call), db_path=str(sample_run.db_path), device="cpu")
+    # The report directory is a file here: the report fails, the run's results still stand.
+    (tmp_path / "blocked").write_text("not a directory")
+    summary = qa_batch(
+        input_dir=str(one_call), db_path=str(sample_run.db_path), device="cpu", report_dir=str(tmp_path / "blocked")
+    )
+    assert summary.report_path is None
     after = sample_run.query(
         "SELECT count(*), (SELECT count(*) FROM segments), (SELECT count(*) FROM check_results) FROM calls"
     )

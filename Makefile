@@ -37,7 +37,7 @@ test: install
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check qa_pipeline flows tests benchmarks sample_audio
+	$(BIN)/ruff check qa_pipeline flows tests benchmarks sample_audio notebooks
 	$(BIN)/mypy qa_pipeline flows
 
 bench: install

@@ -73,8 +73,8 @@ totals AS (
         round(avg(satisfaction), 2) AS csat,
         count(*) FILTER (WHERE satisfaction IS NOT NULL AND satisfaction_source = 'survey') AS csat_survey_calls,
         count(*) FILTER (WHERE satisfaction IS NOT NULL AND satisfaction_source = 'inferred') AS csat_inferred_calls,
-        sum(fatal_failed) AS fatal_failures,
-        sum(overrides) AS overrides
+        CAST(sum(fatal_failed) AS BIGINT) AS fatal_failures,
+        CAST(sum(overrides) AS BIGINT) AS overrides
     FROM facts
     GROUP BY dimension_value
 ),

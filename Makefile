@@ -7,7 +7,7 @@ DB     ?= qa.duckdb
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
-.PHONY: install run test lint bench samples eval eval-diarization clean
+.PHONY: install run test lint bench samples screenshots eval eval-diarization clean
 
 $(STAMP): pyproject.toml constraints.txt
 	# ffmpeg's libraries for torchcodec (pyannote's audio reader); Debian's package.
@@ -43,6 +43,13 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/asr_accuracy.py
 	$(BIN)/python benchmarks/timing_overhead.py
+	$(BIN)/python benchmarks/kpi_speed.py
+
+# docs/report/*.png: the report's browser test saves its screenshots there. Chinese needs a CJK font in
+# the browser (the test itself does not).
+screenshots: install
+	dpkg -s fonts-noto-cjk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null)
+	QA_SCREENSHOT_DIR=docs/report $(BIN)/python -m pytest -q tests/test_report.py
 
 # Regenerating the synthetic sample calls needs a TTS that is not part of the product.
 samples: install

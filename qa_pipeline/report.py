@@ -29,7 +29,7 @@ import plotly.graph_objects as go
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from qa_pipeline.kpis import query_kpis
+from qa_pipeline.kpis import create_views, query_kpis
 
 # Why a call's machine verdicts need a human ear (docs/report.md).
 LOW_DIARIZATION_CONFIDENCE = 0.3  # docs/schema.md: below 0.3 the flow already warns the verdicts need review
@@ -40,7 +40,7 @@ LOW_ASR_CONFIDENCE = 0.6
 MONO_DIARIZATIONS = ("embedded", "pyannote", "none")
 
 # Recordings are embedded as Ogg/Opus: 16 kbit/s keeps telephone speech clear (stereo kept, so each party
-# stays on its own side) at about 120 KB a minute, 1/20 of 8 kHz PCM.
+# stays on its own side) at about 120 KB a minute (160 KB once base64-encoded), 1/16 of 8 kHz stereo PCM.
 AUDIO_BITRATE = "16k"
 FFMPEG_TIMEOUT_S = 120
 AUDIO_WORKERS = 4
@@ -48,7 +48,8 @@ AUDIO_WORKERS = 4
 SPEAKER_LABELS = {"agent": "坐席", "customer": "客户", "unknown": "未知"}
 TEMPLATE = "report.html.j2"
 
-BIG_CHART_CONFIG = {"displaylogo": False, "responsive": True}
+# No mode bar: its zoom icons would clutter small charts (drag still zooms, a double click resets).
+BIG_CHART_CONFIG = {"displayModeBar": False, "responsive": True}
 SPARKLINE_CONFIG = {"staticPlot": True}
 
 
@@ -73,8 +74,8 @@ class Period:
         return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
 
     def last_days(self, days: int) -> Period:
-        """`days` days ending at this period's end (the trend window)."""
-        return Period(self.end - timedelta(days=days - 1), self.end)
+        """`days` days ending at this period's end, and never less than the period (the trend window)."""
+        return Period(min(self.start, self.end - timedelta(days=days - 1)), self.end)
 
     def __str__(self) -> str:
         return str(self.start) if self.start == self.end else f"{self.start} – {self.end} ({self.days} days)"
@@ -144,6 +145,10 @@ TILE_SPECS = (
 )
 
 
+# Half of the last digit each unit shows: a change that does not show in the figures is no change.
+NO_CHANGE_BELOW = {"count": 0.5, "seconds": 0.05, "score": 0.05, "rate": 0.0005, "csat": 0.005}
+
+
 @dataclass(frozen=True)
 class Tile:
     """One KPI of the period against the previous period."""
@@ -151,7 +156,7 @@ class Tile:
     label: str
     column: str
     value: str  # formatted; "no calls" for an empty period, "n/a" when not measurable
-    change: str  # "▲ +2.0 pts", "no change", or why there is nothing to compare
+    change: str  # "▲ +2.0 pts", "= no change", "nothing to compare", or "" when either period has no calls
     previous: str  # the previous period's value, formatted
     tone: str  # good | bad | neutral: whether the change is welcome
     note: str = ""
@@ -324,7 +329,9 @@ def write_report(
         raise ReportError(f"max_review_items must not be negative, got {max_review_items}")
     connection = open_database(db_path)
     try:
-        report = build_report(connection, str(Path(db_path).resolve()), date_from, date_to, trend_days, max_review_items)
+        report = build_report(
+            connection, str(Path(db_path).resolve()), date_from, date_to, trend_days, max_review_items
+        )
     finally:
         connection.close()
     target = Path(out_dir)
@@ -345,24 +352,23 @@ def open_database(db_path: str | Path) -> duckdb.DuckDBPyConnection:
     try:
         connection = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as error:
-        raise ReportError(f"cannot open {path} as a DuckDB database: {error}") from error
+        # Also raised while a writer holds the file: another process (a running flow), or a read-write
+        # connection of this same process that has not been closed.
+        raise ReportError(
+            f"cannot open {path} read-only: {error} (is it a DuckDB file, and has every writer closed it?)"
+        ) from error
     tables = {name for (name,) in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    macros = {
-        name
-        for (name,) in connection.execute(
-            "SELECT function_name FROM duckdb_functions() WHERE function_type = 'table_macro'"
-        ).fetchall()
-    }
     if "calls" not in tables:
         connection.close()
         raise ReportError(f"{path} has no calls table: not a qa-pipeline database, or no run has written it yet")
-    missing = sorted(({"call_facts", "check_verdicts", "review_agreement"} - tables) | ({"kpi_by"} - macros))
-    if missing:
+    try:
+        create_views(connection, temporary=True)  # this version's formulas, whichever version wrote the file
+    except duckdb.CatalogException as error:
         connection.close()
         raise ReportError(
-            f"{path} lacks the KPI views {', '.join(missing)}: it was written by an older qa-pipeline;"
-            " any write with this version (e.g. `qa-pipeline run`) creates them"
-        )
+            f"{path} was written by an older qa-pipeline ({error}); any write with this version"
+            " (e.g. `qa-pipeline run`) brings its tables up to date"
+        ) from error
     return connection
 
 
@@ -462,7 +468,7 @@ def format_value(unit: str, value: Any) -> str:
 
 def format_delta(unit: str, delta: float) -> str:
     if unit == "count":
-        return f"{int(round(delta)):+,}"
+        return f"{round(delta):+,}"
     if unit == "seconds":
         return f"{delta:+.1f} s"
     if unit == "score":
@@ -480,13 +486,12 @@ def kpi_tile(spec: KpiSpec, current: dict[str, Any], previous: dict[str, Any]) -
     if not current["calls"]:
         return Tile(spec.label, spec.column, "no calls", "", shown_previous, "neutral", "")
     shown = format_value(spec.unit, value)
-    if not previous["calls"]:
-        return Tile(spec.label, spec.column, shown, "previous period: no calls", shown_previous, "neutral", note)
+    if not previous["calls"]:  # the previous line says "no calls": nothing to compare with
+        return Tile(spec.label, spec.column, shown, "", shown_previous, "neutral", note)
     if value is None or before is None:
         return Tile(spec.label, spec.column, shown, "nothing to compare", shown_previous, "neutral", note)
     delta = float(value) - float(before)
-    # Half of the last shown digit: a change that does not show in the figures is no change.
-    if abs(delta) < {"count": 0.5, "seconds": 0.05, "score": 0.05, "rate": 0.0005, "csat": 0.005}[spec.unit]:
+    if abs(delta) < NO_CHANGE_BELOW[spec.unit]:
         return Tile(spec.label, spec.column, shown, "= no change", shown_previous, "neutral", note)
     arrow = "▲" if delta > 0 else "▼"
     welcome = spec.better * (1 if delta > 0 else -1)
@@ -545,51 +550,63 @@ def _figure_html(figure: go.Figure, div_id: str, config: dict[str, Any]) -> Mark
     return Markup(figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=config))
 
 
-def trend_figure(div_id: str, title: str, days: list[str], values: list[float | None], *, bar: bool,
-                 y_suffix: str, period: Period) -> Markup:  # fmt: skip
-    figure = go.Figure(
-        go.Bar(x=days, y=values, marker_color="#3b6ea5", name=title)
-        if bar
-        else go.Scatter(
-            x=days, y=values, mode="lines+markers", line={"color": "#3b6ea5", "width": 2}, marker={"size": 5}, name=title
-        )
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class TrendSpec:
+    """One daily chart: a kpi_daily column."""
+
+    div_id: str
+    title: str
+    column: str
+    bar: bool = False
+    scale: float = 1.0  # rates are drawn as percentages
+    suffix: str = ""
+
+
+TREND_SPECS = (
+    TrendSpec("trend-calls", "Calls per day", "calls", bar=True),
+    TrendSpec("trend-qa-score", "Avg QA score", "avg_qa_score"),
+    TrendSpec("trend-pass-rate", "QA pass rate", "qa_pass_rate", scale=100.0, suffix="%"),
+    TrendSpec("trend-aht", "Average handle time", "aht_s", suffix=" s"),
+    TrendSpec("trend-csat", "CSAT (1-5)", "csat"),
+)
+
+
+def trend_figure(spec: TrendSpec, days: list[str], values: list[float | None], period: Period) -> Markup:
+    color = "#3b6ea5"
+    trace = (
+        # An explicit width (ms on a date axis): with a single day plotly cannot infer one and draws no bar.
+        go.Bar(x=days, y=values, marker_color=color, name=spec.title, width=0.8 * DAY_MS)
+        if spec.bar
+        else go.Scatter(x=days, y=values, mode="lines+markers", line={"color": color, "width": 2}, name=spec.title)
     )
+    figure = go.Figure(trace)
     _period_band(figure, period)
     figure.update_layout(
         template="plotly_white",
-        title={"text": title, "font": {"size": 14}, "x": 0.02},
+        title={"text": spec.title, "font": {"size": 14}, "x": 0.02},
         height=230,
         margin={"l": 48, "r": 12, "t": 36, "b": 32},
         showlegend=False,
         font={"family": "Noto Sans CJK SC, sans-serif", "size": 11},
     )
     figure.update_xaxes(type="date", tickformat="%m-%d")
-    figure.update_yaxes(ticksuffix=y_suffix, rangemode="tozero")
-    return _figure_html(figure, div_id, BIG_CHART_CONFIG)
-
-
-TREND_SPECS = (
-    # div id, title, kpi column, bar chart, y scale, y suffix
-    ("trend-calls", "Calls per day", "calls", True, 1.0, ""),
-    ("trend-qa-score", "Avg QA score", "avg_qa_score", False, 1.0, ""),
-    ("trend-pass-rate", "QA pass rate", "qa_pass_rate", False, 100.0, "%"),
-    ("trend-aht", "Average handle time", "aht_s", False, 1.0, " s"),
-    ("trend-csat", "CSAT (1-5)", "csat", False, 1.0, ""),
-)
+    figure.update_yaxes(ticksuffix=spec.suffix, rangemode="tozero")
+    return _figure_html(figure, spec.div_id, BIG_CHART_CONFIG)
 
 
 def trend_charts(connection: duckdb.DuckDBPyConnection, window: Period, period: Period) -> tuple[TrendChart, ...]:
-    daily = query_kpis(connection, "day", window.start, window.end).records()
-    days = [str(row["call_date"]) for row in daily if row["call_date"] is not None]
-    rows = [row for row in daily if row["call_date"] is not None]
+    rows = [row for row in query_kpis(connection, "day", window.start, window.end).records() if row["call_date"]]
+    days = [str(row["call_date"]) for row in rows]
     charts = []
-    for div_id, title, column, bar, scale, suffix in TREND_SPECS:
-        values = [None if row[column] is None else round(float(row[column]) * scale, 3) for row in rows]
-        if all(v is None for v in values) or (bar and not any(values)):
-            charts.append(TrendChart(title, None, f"no {title.lower()} in {window}"))
-            continue
-        charts.append(TrendChart(title, trend_figure(div_id, title, days, values, bar=bar, y_suffix=suffix,
-                                                     period=period), ""))  # fmt: skip
+    for spec in TREND_SPECS:
+        values = [None if row[spec.column] is None else round(float(row[spec.column]) * spec.scale, 3) for row in rows]
+        if all(v is None for v in values) or (spec.bar and not any(values)):
+            charts.append(TrendChart(spec.title, None, f"no {spec.title.lower()} in {window}"))
+        else:
+            charts.append(TrendChart(spec.title, trend_figure(spec, days, values, period), ""))
     return tuple(charts)
 
 
@@ -642,15 +659,15 @@ def failed_checks(connection: duckdb.DuckDBPyConnection, period: Period) -> tupl
     rows = connection.execute(
         """
         SELECT v.check_id, coalesce(any_value(ch.title), v.check_id), coalesce(any_value(ch.category), ''),
-               count(*) FILTER (WHERE v.applicable AND v.passed = false) AS fails,
-               count(*) FILTER (WHERE v.applicable) AS applicable
+               count(*) FILTER (WHERE v.applicable AND v.passed = false) AS failed_calls,
+               count(*) FILTER (WHERE v.applicable) AS applicable_calls
         FROM check_verdicts AS v
         JOIN call_facts AS f USING (call_id)
         LEFT JOIN checks AS ch USING (check_id)
         WHERE f.call_date BETWEEN ? AND ?
         GROUP BY v.check_id
-        HAVING fails > 0
-        ORDER BY fails DESC, fails / applicable DESC, v.check_id
+        HAVING failed_calls > 0
+        ORDER BY failed_calls DESC, failed_calls / applicable_calls DESC, v.check_id
         """,
         [period.start, period.end],
     ).fetchall()
@@ -761,8 +778,8 @@ def review_reasons(call: dict[str, Any], evidence: tuple[Evidence, ...]) -> tupl
         fatal_checks = ", ".join(e.check_id for e in evidence if e.fatal) or "a fatal check"
         reasons.append(ReviewReason("fatal", f"fatal failure: {fatal_checks}"))
     elif call["failed_qa"]:
-        score = "no score" if call["qa_score"] is None else f"QA score {call['qa_score']:.1f}"
-        mark = f" (pass mark {call['pass_score']:g})" if call["pass_score"] is not None else ""
+        score = "no score" if call["qa_score"] is None else f"score {call['qa_score']:.1f}"
+        mark = f" < pass mark {call['pass_score']:g}" if call["pass_score"] is not None else ""
         reasons.append(ReviewReason("low_score", f"failed QA: {score}{mark}"))
     if call["low_diarization"]:
         reasons.append(
@@ -816,7 +833,9 @@ def review_items(connection: duckdb.DuckDBPyConnection, calls: list[dict[str, An
     return tuple(items)
 
 
-def failed_check_evidence(connection: duckdb.DuckDBPyConnection, call_ids: list[str]) -> dict[str, tuple[Evidence, ...]]:
+def failed_check_evidence(
+    connection: duckdb.DuckDBPyConnection, call_ids: list[str]
+) -> dict[str, tuple[Evidence, ...]]:
     """The failed checks (verdicts in force) of each call, fatal ones first, in recording order."""
     rows = connection.execute(
         """
@@ -863,8 +882,9 @@ def embed_audio(audio_path: str) -> EmbeddedAudio:
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         return EmbeddedAudio(audio_path, None, "ffmpeg is not installed")
-    command = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(source), "-vn", "-map_metadata",
-               "-1", "-c:a", "libopus", "-b:a", AUDIO_BITRATE, "-application", "voip", "-f", "ogg", "pipe:1"]  # fmt: skip
+    command = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(source), "-vn"]
+    command += ["-map_metadata", "-1", "-c:a", "libopus", "-b:a", AUDIO_BITRATE, "-application", "voip"]
+    command += ["-f", "ogg", "pipe:1"]
     try:
         result = subprocess.run(command, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
     except (OSError, subprocess.TimeoutExpired) as error:
@@ -880,8 +900,14 @@ def clock(seconds: float | None) -> str:
     """Seconds into a recording as m:ss.s (what a player shows)."""
     if seconds is None:
         return "–"
-    minutes, rest = divmod(max(0.0, float(seconds)), 60)
-    return f"{int(minutes)}:{rest:04.1f}"
+    # Rounded to tenths before splitting, so 59.96 s reads 1:00.0, not 0:60.0.
+    minutes, tenths = divmod(round(max(0.0, float(seconds)) * 10), 600)
+    return f"{minutes}:{tenths / 10:04.1f}"
+
+
+def when(value: datetime | None) -> str:
+    """A timestamp to the second (review times carry microseconds nobody reads)."""
+    return "–" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def percent(value: Any) -> str:
@@ -896,7 +922,7 @@ def render(report: Report) -> str:
     environment = jinja2.Environment(
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
-    environment.filters.update(clock=clock, percent=percent, number=number)
+    environment.filters.update(clock=clock, percent=percent, number=number, when=when)
     template = environment.from_string((resources.files("qa_pipeline") / TEMPLATE).read_text(encoding="utf-8"))
     return template.render(
         report=report,

@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from qa_pipeline.calls import ScoredCall
 from qa_pipeline.checks.base import REGISTRY
 from qa_pipeline.kpis import KpiSettings, create_views
+
+if TYPE_CHECKING:
+    from qa_pipeline.calls import ScoredCall
 
 _CALL_COLUMNS = (
     "call_id",

@@ -9,6 +9,7 @@ report.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, fields
 from datetime import date
 from importlib import resources
@@ -90,17 +91,25 @@ def query_kpis(
     if date_from and date_to and date_from > date_to:
         raise ValueError(f"--from {date_from} is after --to {date_to}")
     _view, macro = GROUPINGS[by]
-    extra = ", true" if by == "case" else ""
-    cursor = connection.execute(f"SELECT * FROM {macro}(?, ?{extra})", [date_from, date_to])
+    if by == "case":
+        rows_sql = f"SELECT * FROM {macro}(?, ?, true)"
+        total_sql = f"SELECT * EXCLUDE (case_date) FROM {macro}(?, ?, false)"
+    else:
+        # The per-check map crosses as JSON text: turning 20-odd-entry DuckDB maps into dicts row by row
+        # is most of the time of a big agent_day answer.
+        as_json = "REPLACE (CAST(to_json(check_pass_rates) AS VARCHAR) AS check_pass_rates)"
+        rows_sql = f"SELECT * {as_json} FROM {macro}(?, ?)"
+        total_sql = f"SELECT * EXCLUDE (dimension_value) {as_json} FROM kpi_by('total', ['total'], ?, ?)"
+    columns, rows = _fetch(connection, rows_sql, [date_from, date_to])
+    total_columns, [total_row] = _fetch(connection, total_sql, [date_from, date_to])
+    return KpiTable(by, columns, rows, dict(zip(total_columns, total_row, strict=True)))
+
+
+def _fetch(connection: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> tuple[list[str], list[tuple]]:
+    cursor = connection.execute(sql, params)
     columns = [d[0] for d in cursor.description or []]
     rows = cursor.fetchall()
-    if by == "case":
-        cursor = connection.execute("SELECT * FROM kpi_case_between(?, ?, false)", [date_from, date_to])
-    else:
-        cursor = connection.execute("SELECT * FROM kpi_by('total', ['total'], ?, ?)", [date_from, date_to])
-    total_columns = [d[0] for d in cursor.description or []]
-    total_row = cursor.fetchone() or ()
-    total = dict(zip(total_columns, total_row, strict=True))
-    total.pop("dimension_value", None)
-    total.pop("case_date", None)
-    return KpiTable(by, columns, rows, total)
+    if "check_pass_rates" in columns:
+        at = columns.index("check_pass_rates")
+        rows = [(*row[:at], None if row[at] is None else json.loads(row[at]), *row[at + 1 :]) for row in rows]
+    return columns, rows

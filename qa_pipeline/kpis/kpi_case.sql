@@ -17,7 +17,10 @@
 -- the whole period (case_date NULL). Cases are formed over all calls, so a case's later calls count even
 -- when they fall after date_to.
 CREATE OR REPLACE MACRO kpi_case_between(date_from, date_to, per_day) AS TABLE
-WITH settings AS (
+WITH cc AS MATERIALIZED (
+    SELECT * FROM call_cases  -- read four times below: computed once
+),
+settings AS (
     SELECT max(value) FILTER (WHERE name = 'quick_solve_s') AS quick_solve_s FROM kpi_settings
 ),
 cases AS (
@@ -29,7 +32,7 @@ cases AS (
         arg_min(talk_s, started_at) AS first_talk_s,
         count(*) FILTER (WHERE inbound AND started_at > first_started_at) AS later_inbound,
         date_diff('second', min(started_at), max(end_at)) / 3600.0 AS case_hours
-    FROM (SELECT *, min(started_at) OVER (PARTITION BY case_key) AS first_started_at FROM call_cases)
+    FROM (SELECT *, min(started_at) OVER (PARTITION BY case_key) AS first_started_at FROM cc)
     WHERE started_at IS NOT NULL
     GROUP BY case_key
 ),
@@ -58,7 +61,7 @@ call_figures AS (
         round(count(*) FILTER (WHERE repeat_call) / nullif(count(repeat_call), 0), 3) AS repeat_call_rate,
         count(called_back) AS complaints,
         round(count(*) FILTER (WHERE called_back) / nullif(count(called_back), 0), 3) AS complaint_callback_rate
-    FROM call_cases
+    FROM cc
     WHERE started_at IS NOT NULL
       AND (CAST(date_from AS DATE) IS NULL OR call_date >= CAST(date_from AS DATE))
       AND (CAST(date_to AS DATE) IS NULL OR call_date <= CAST(date_to AS DATE))
@@ -67,8 +70,8 @@ call_figures AS (
 spine AS (
     SELECT CAST(d.day AS DATE) AS day
     FROM range(
-        coalesce(CAST(date_from AS DATE), (SELECT min(call_date) FROM call_cases)),
-        coalesce(CAST(date_to AS DATE), (SELECT max(call_date) FROM call_cases)) + INTERVAL 1 DAY,
+        coalesce(CAST(date_from AS DATE), (SELECT min(call_date) FROM cc)),
+        coalesce(CAST(date_to AS DATE), (SELECT max(call_date) FROM cc)) + INTERVAL 1 DAY,
         INTERVAL 1 DAY
     ) AS d(day)
     WHERE per_day

@@ -367,13 +367,16 @@ def cmd_eval_diarization(args: argparse.Namespace) -> int:
 
 
 def cmd_kpis(args: argparse.Namespace) -> int:
-    from qa_pipeline.kpis import query_kpis
-    from qa_pipeline.storage import OutdatedDatabaseError, QaDatabase
+    from qa_pipeline.kpis import UnreadableDatabaseError, connect_read_only, query_kpis
 
     try:
-        with QaDatabase(args.db, read_only=True) as db:
-            table = query_kpis(db.connection, args.by, args.date_from, args.date_to)
-    except (FileNotFoundError, OutdatedDatabaseError, ValueError) as error:
+        # Not through QaDatabase: a reader needs none of the pipeline's stages (a quicker start).
+        connection = connect_read_only(args.db)
+        try:
+            table = query_kpis(connection, args.by, args.date_from, args.date_to)
+        finally:
+            connection.close()
+    except (UnreadableDatabaseError, ValueError) as error:
         console.print(f"[red]error:[/red] {error}")
         return 2
     if args.format == "table":

@@ -29,7 +29,7 @@ import plotly.graph_objects as go
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from qa_pipeline.kpis import create_views, query_kpis
+from qa_pipeline.kpis import UnreadableDatabaseError, connect_read_only, query_kpis
 
 # Why a call's machine verdicts need a human ear (docs/report.md).
 LOW_DIARIZATION_CONFIDENCE = 0.3  # docs/schema.md: below 0.3 the flow already warns the verdicts need review
@@ -346,30 +346,10 @@ def write_report(
 
 def open_database(db_path: str | Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to a qa-pipeline database, or a ReportError saying what is wrong with it."""
-    path = Path(db_path)
-    if not path.is_file():
-        raise ReportError(f"database not found: {path} (`qa-pipeline run ... --db {path}` writes it)")
     try:
-        connection = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as error:
-        # Also raised while a writer holds the file: another process (a running flow), or a read-write
-        # connection of this same process that has not been closed.
-        raise ReportError(
-            f"cannot open {path} read-only: {error} (is it a DuckDB file, and has every writer closed it?)"
-        ) from error
-    tables = {name for (name,) in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    if "calls" not in tables:
-        connection.close()
-        raise ReportError(f"{path} has no calls table: not a qa-pipeline database, or no run has written it yet")
-    try:
-        create_views(connection, temporary=True)  # this version's formulas, whichever version wrote the file
-    except duckdb.CatalogException as error:
-        connection.close()
-        raise ReportError(
-            f"{path} was written by an older qa-pipeline ({error}); any write with this version"
-            " (e.g. `qa-pipeline run`) brings its tables up to date"
-        ) from error
-    return connection
+        return connect_read_only(db_path)
+    except UnreadableDatabaseError as error:
+        raise ReportError(str(error)) from error
 
 
 def build_report(

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from qa_pipeline.checks.base import REGISTRY
-from qa_pipeline.kpis import KpiSettings, create_views
+from qa_pipeline.kpis import KpiSettings, connect_read_only, create_views
 
 if TYPE_CHECKING:
     from qa_pipeline.calls import ScoredCall
@@ -86,10 +86,6 @@ _CALL_COLUMNS = (
 
 
 VERDICTS = ("pass", "fail", "na")
-
-
-class OutdatedDatabaseError(RuntimeError):
-    """A database file lacks tables this version's KPI views read."""
 
 
 class ReviewError(ValueError):
@@ -207,21 +203,11 @@ class QaDatabase:
 
     def __init__(self, path: Path | str, read_only: bool = False) -> None:
         self.path = str(path)
-        if not read_only:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        if read_only and not Path(self.path).is_file():
-            raise FileNotFoundError(f"database {self.path} does not exist")
-        self.connection = duckdb.connect(self.path, read_only=read_only)
         if read_only:
-            try:
-                create_views(self.connection, temporary=True)
-            except duckdb.CatalogException as error:
-                self.connection.close()
-                raise OutdatedDatabaseError(
-                    f"{self.path} was written by an older qa-pipeline ({error}); any command that writes to it"
-                    " (run, score, review) brings its tables up to date"
-                ) from error
+            self.connection = connect_read_only(self.path)
         else:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self.connection = duckdb.connect(self.path)
             self.connection.execute(_sql("schema.sql"))
             self._write_check_catalogue()
             create_views(self.connection)

@@ -429,7 +429,7 @@ def test_no_reviews_yet_is_said_plainly(tmp_path: Path) -> None:
 
 
 def test_bad_databases_and_arguments_raise_report_error(db_path: Path, tmp_path: Path) -> None:
-    with pytest.raises(ReportError, match="database not found"):
+    with pytest.raises(ReportError, match="does not exist"):
         write_report(tmp_path / "absent.duckdb", tmp_path)
     other = tmp_path / "other.duckdb"
     with duckdb.connect(str(other)) as connection:

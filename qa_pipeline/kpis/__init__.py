@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, fields
 from datetime import date
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -64,6 +65,38 @@ def create_views(connection: duckdb.DuckDBPyConnection, temporary: bool = False)
             sql = sql.replace("CREATE OR REPLACE VIEW ", "CREATE OR REPLACE TEMP VIEW ")
             sql = sql.replace("CREATE OR REPLACE MACRO ", "CREATE OR REPLACE TEMP MACRO ")
         connection.execute(sql)
+
+
+class UnreadableDatabaseError(ValueError):
+    """A database file the KPI views cannot read: the message names the file and what is wrong."""
+
+
+def connect_read_only(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection with this version's views (TEMP objects of the connection): what every
+    reader (kpis, report, eval) opens. Refuses a missing file, a file no run has written, one written by
+    an older version that lacks tables the views read, and one a writer holds (DuckDB allows one writer
+    process or many readers)."""
+    if not Path(path).is_file():
+        raise UnreadableDatabaseError(f"database {path} does not exist (`qa-pipeline run ... --db {path}` writes it)")
+    try:
+        connection = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as error:
+        raise UnreadableDatabaseError(
+            f"cannot open {path} read-only: {error} (is it a DuckDB file, and has every writer closed it?)"
+        ) from error
+    tables = {name for (name,) in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "calls" not in tables:
+        connection.close()
+        raise UnreadableDatabaseError(f"{path} has no calls table: not a qa-pipeline database, or nothing written yet")
+    try:
+        create_views(connection, temporary=True)
+    except duckdb.CatalogException as error:
+        connection.close()
+        raise UnreadableDatabaseError(
+            f"{path} was written by an older qa-pipeline ({error}); any command that writes to it"
+            " (run, score, review) brings its tables up to date"
+        ) from error
+    return connection
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ FROM kpi_by(
         SELECT list({'agent_id': a.agent_id, 'call_date': CAST(d.day AS DATE)})
         FROM (SELECT agent_id FROM agents UNION SELECT agent_id FROM calls WHERE agent_id IS NOT NULL) AS a
         CROSS JOIN range(
-            coalesce(CAST(date_from AS DATE), (SELECT min(call_date) FROM call_facts)),
-            coalesce(CAST(date_to AS DATE), (SELECT max(call_date) FROM call_facts)) + INTERVAL 1 DAY,
+            coalesce(CAST(date_from AS DATE), (SELECT CAST(min(started_at) AS DATE) FROM calls)),
+            coalesce(CAST(date_to AS DATE), (SELECT CAST(max(started_at) AS DATE) FROM calls)) + INTERVAL 1 DAY,
             INTERVAL 1 DAY
         ) AS d(day)
     ),

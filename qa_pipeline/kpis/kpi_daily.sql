@@ -8,8 +8,8 @@ FROM kpi_by(
     (
         SELECT list(CAST(day AS DATE))
         FROM range(
-            coalesce(CAST(date_from AS DATE), (SELECT min(call_date) FROM call_facts)),
-            coalesce(CAST(date_to AS DATE), (SELECT max(call_date) FROM call_facts)) + INTERVAL 1 DAY,
+            coalesce(CAST(date_from AS DATE), (SELECT CAST(min(started_at) AS DATE) FROM calls)),
+            coalesce(CAST(date_to AS DATE), (SELECT CAST(max(started_at) AS DATE) FROM calls)) + INTERVAL 1 DAY,
             INTERVAL 1 DAY
         ) AS days(day)
     ),

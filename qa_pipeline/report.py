@@ -29,7 +29,7 @@ import plotly.graph_objects as go
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from qa_pipeline.kpis import UnreadableDatabaseError, connect_read_only, query_kpis
+from qa_pipeline.kpis import UnreadableDatabaseError, connect_read_only, kpi_rows, kpi_total
 
 # Why a call's machine verdicts need a human ear (docs/report.md).
 LOW_DIARIZATION_CONFIDENCE = 0.3  # docs/schema.md: below 0.3 the flow already warns the verdicts need review
@@ -419,11 +419,17 @@ def latest_run(connection: duckdb.DuckDBPyConnection) -> RunSummary | None:
     )
 
 
+def group_records(connection: duckdb.DuckDBPyConnection, by: str, period: Period) -> list[dict[str, Any]]:
+    """The rows of a KPI grouping over the period, as dicts (without the total the CLI shows)."""
+    columns, rows = kpi_rows(connection, by, period.start, period.end)
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
 # -- KPI tiles -------------------------------------------------------------------------------------------
 def period_kpis(connection: duckdb.DuckDBPyConnection, period: Period) -> dict[str, Any]:
     """kpi_by over the whole period, plus the case figures of kpi_case (first-contact resolution)."""
-    kpis = dict(query_kpis(connection, "day", period.start, period.end).total)
-    cases = query_kpis(connection, "case", period.start, period.end).total
+    kpis = kpi_total(connection, "day", period.start, period.end)
+    cases = kpi_total(connection, "case", period.start, period.end)
     kpis["first_contact_resolution_rate"] = cases.get("first_contact_resolution_rate")
     kpis["cases"] = cases.get("cases", 0)
     return kpis
@@ -578,7 +584,7 @@ def trend_figure(spec: TrendSpec, days: list[str], values: list[float | None], p
 
 
 def trend_charts(connection: duckdb.DuckDBPyConnection, window: Period, period: Period) -> tuple[TrendChart, ...]:
-    rows = [row for row in query_kpis(connection, "day", window.start, window.end).records() if row["call_date"]]
+    rows = [row for row in group_records(connection, "day", window) if row["call_date"]]
     days = [str(row["call_date"]) for row in rows]
     charts = []
     for spec in TREND_SPECS:
@@ -617,8 +623,8 @@ def sparkline(div_id: str, days: list[str], scores: list[float | None]) -> Marku
 
 
 def agent_rows(connection: duckdb.DuckDBPyConnection, period: Period, window: Period) -> tuple[AgentRow, ...]:
-    agents = query_kpis(connection, "agent", period.start, period.end).records()
-    daily = query_kpis(connection, "agent_day", window.start, window.end).records()
+    agents = group_records(connection, "agent", period)
+    daily = group_records(connection, "agent_day", window)
     scores: dict[str | None, dict[str, float | None]] = {}
     for row in daily:
         if row["call_date"] is not None:

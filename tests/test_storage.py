@@ -12,26 +12,11 @@ import pytest
 from qa_pipeline.asr.transcript import Segment, Transcript
 from qa_pipeline.calls import AudioFacts, CallJob, ScoredCall, Verdicts
 from qa_pipeline.calltype import CallType
-from qa_pipeline.checks.base import CheckResult
 from qa_pipeline.metadata import CallMetadata
 from qa_pipeline.scoring import score_call
 from qa_pipeline.storage import QaDatabase
 from qa_pipeline.timing import Hangup, Measures, Overtalk, Silence
-
-
-def _result(check_id: str, passed: bool | None, weight: float = 10.0, fatal: bool = False) -> CheckResult:
-    applicable = passed is not None
-    return CheckResult(
-        check_id,
-        applicable,
-        passed,
-        None if passed is None else float(passed),
-        weight,
-        fatal,
-        1.0 if applicable else None,
-        2.0 if applicable else None,
-        "证据" if applicable else None,
-    )
+from tests.factories import check_result
 
 
 def _call(
@@ -48,9 +33,9 @@ def _call(
     diarization: str = "channel",
 ) -> ScoredCall:
     results = [
-        _result("greeting", greeting),
-        _result("closing_thanks", closing),
-        _result("forbidden_phrase", forbidden, weight=20.0, fatal=True),
+        check_result("greeting", greeting),
+        check_result("closing_thanks", closing),
+        check_result("forbidden_phrase", forbidden),  # weight 20, fatal
     ]
     speaker = "agent" if diarization == "channel" else "unknown"
     meta = CallMetadata(

@@ -22,6 +22,7 @@ import duckdb
 SQL_FILES = (
     "check_verdicts.sql",
     "call_facts.sql",
+    "period_days.sql",
     "kpi_by.sql",
     "kpi_daily.sql",
     "kpi_agent.sql",
@@ -118,24 +119,45 @@ def query_kpis(
     date_from: date | None = None,
     date_to: date | None = None,
 ) -> KpiTable:
-    """The KPIs grouped `by` (a GROUPINGS key) over calls dated date_from..date_to (None: open)."""
+    """The KPIs grouped `by` (a GROUPINGS key) over calls dated date_from..date_to (None: open), with the
+    total over the period."""
+    columns, rows = kpi_rows(connection, by, date_from, date_to)
+    return KpiTable(by, columns, rows, kpi_total(connection, by, date_from, date_to))
+
+
+# The per-check map crosses as JSON text: turning 20-odd-entry DuckDB maps into dicts row by row is most of
+# the time of a big agent_day answer.
+_MAP_AS_JSON = "REPLACE (CAST(to_json(check_pass_rates) AS VARCHAR) AS check_pass_rates)"
+
+
+def kpi_rows(
+    connection: duckdb.DuckDBPyConnection, by: str, date_from: date | None = None, date_to: date | None = None
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """(columns, rows): one row per group of `by` over the period."""
+    _view, macro = _grouping(by, date_from, date_to)
+    sql = f"SELECT * FROM {macro}(?, ?, true)" if by == "case" else f"SELECT * {_MAP_AS_JSON} FROM {macro}(?, ?)"
+    return _fetch(connection, sql, [date_from, date_to])
+
+
+def kpi_total(
+    connection: duckdb.DuckDBPyConnection, by: str, date_from: date | None = None, date_to: date | None = None
+) -> dict[str, Any]:
+    """The KPIs of `by`'s view over the whole period, computed from the calls (not averaged from rows)."""
+    _grouping(by, date_from, date_to)
+    if by == "case":
+        sql = "SELECT * EXCLUDE (case_date) FROM kpi_case_between(?, ?, false)"
+    else:
+        sql = f"SELECT * EXCLUDE (dimension_value) {_MAP_AS_JSON} FROM kpi_by('total', ['total'], ?, ?)"
+    columns, [row] = _fetch(connection, sql, [date_from, date_to])
+    return dict(zip(columns, row, strict=True))
+
+
+def _grouping(by: str, date_from: date | None, date_to: date | None) -> tuple[str, str]:
     if by not in GROUPINGS:
         raise ValueError(f"unknown grouping {by!r}: choose one of {', '.join(GROUPINGS)}")
     if date_from and date_to and date_from > date_to:
         raise ValueError(f"--from {date_from} is after --to {date_to}")
-    _view, macro = GROUPINGS[by]
-    if by == "case":
-        rows_sql = f"SELECT * FROM {macro}(?, ?, true)"
-        total_sql = f"SELECT * EXCLUDE (case_date) FROM {macro}(?, ?, false)"
-    else:
-        # The per-check map crosses as JSON text: turning 20-odd-entry DuckDB maps into dicts row by row
-        # is most of the time of a big agent_day answer.
-        as_json = "REPLACE (CAST(to_json(check_pass_rates) AS VARCHAR) AS check_pass_rates)"
-        rows_sql = f"SELECT * {as_json} FROM {macro}(?, ?)"
-        total_sql = f"SELECT * EXCLUDE (dimension_value) {as_json} FROM kpi_by('total', ['total'], ?, ?)"
-    columns, rows = _fetch(connection, rows_sql, [date_from, date_to])
-    total_columns, [total_row] = _fetch(connection, total_sql, [date_from, date_to])
-    return KpiTable(by, columns, rows, dict(zip(total_columns, total_row, strict=True)))
+    return GROUPINGS[by]
 
 
 def _fetch(connection: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> tuple[list[str], list[tuple]]:

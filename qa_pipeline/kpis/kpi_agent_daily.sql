@@ -6,13 +6,9 @@ SELECT dimension_value.agent_id AS agent_id, dimension_value.call_date AS call_d
 FROM kpi_by(
     {'agent_id': agent_id, 'call_date': call_date},
     (
-        SELECT list({'agent_id': a.agent_id, 'call_date': CAST(d.day AS DATE)})
+        SELECT list({'agent_id': a.agent_id, 'call_date': d.day})
         FROM (SELECT agent_id FROM agents UNION SELECT agent_id FROM calls WHERE agent_id IS NOT NULL) AS a
-        CROSS JOIN range(
-            coalesce(CAST(date_from AS DATE), (SELECT CAST(min(started_at) AS DATE) FROM calls)),
-            coalesce(CAST(date_to AS DATE), (SELECT CAST(max(started_at) AS DATE) FROM calls)) + INTERVAL 1 DAY,
-            INTERVAL 1 DAY
-        ) AS d(day)
+        CROSS JOIN period_days(date_from, date_to) AS d
     ),
     date_from,
     date_to

@@ -18,7 +18,7 @@
 -- when they fall after date_to.
 CREATE OR REPLACE MACRO kpi_case_between(date_from, date_to, per_day) AS TABLE
 WITH cc AS MATERIALIZED (
-    SELECT * FROM call_cases  -- read four times below: computed once
+    SELECT * FROM call_cases  -- read twice below: computed once
 ),
 settings AS (
     SELECT max(value) FILTER (WHERE name = 'quick_solve_s') AS quick_solve_s FROM kpi_settings
@@ -68,13 +68,7 @@ call_figures AS (
     GROUP BY ALL
 ),
 spine AS (
-    SELECT CAST(d.day AS DATE) AS day
-    FROM range(
-        coalesce(CAST(date_from AS DATE), (SELECT min(call_date) FROM cc)),
-        coalesce(CAST(date_to AS DATE), (SELECT max(call_date) FROM cc)) + INTERVAL 1 DAY,
-        INTERVAL 1 DAY
-    ) AS d(day)
-    WHERE per_day
+    SELECT day FROM period_days(date_from, date_to) WHERE per_day
     UNION
     SELECT CAST(NULL AS DATE) WHERE NOT per_day
 )

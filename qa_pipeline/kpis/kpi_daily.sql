@@ -5,14 +5,7 @@ CREATE OR REPLACE MACRO kpi_daily_between(date_from, date_to) AS TABLE
 SELECT dimension_value AS call_date, * EXCLUDE (dimension_value)
 FROM kpi_by(
     call_date,
-    (
-        SELECT list(CAST(day AS DATE))
-        FROM range(
-            coalesce(CAST(date_from AS DATE), (SELECT CAST(min(started_at) AS DATE) FROM calls)),
-            coalesce(CAST(date_to AS DATE), (SELECT CAST(max(started_at) AS DATE) FROM calls)) + INTERVAL 1 DAY,
-            INTERVAL 1 DAY
-        ) AS days(day)
-    ),
+    (SELECT list(day) FROM period_days(date_from, date_to)),
     date_from,
     date_to
 )

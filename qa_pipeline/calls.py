@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from qa_pipeline.asr.transcript import Transcript
@@ -23,6 +24,9 @@ class CallJob:
     audio_path: str  # absolute
     relative_path: str  # relative to the input directory, as in the metadata CSV
     metadata: CallMetadata
+    # What the call is scored from (qa_pipeline.incremental); set once the file is hashed, stored in
+    # calls.input_fingerprint so that the next run can tell an unchanged call from one to re-score.
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,15 +80,71 @@ class ScoredCall:
         return None, None
 
 
+_DAYS_AGO = re.compile(r"-(\d+)d")
+
+
+class DateWindowError(ValueError):
+    """A date-window bound that is not a date: the message names the value and what is accepted."""
+
+
+def parse_day(text: str, today: date | None = None) -> date:
+    """A date-window bound: YYYY-MM-DD, `today`, `yesterday` or `-Nd` (N days before today)."""
+    today = today or date.today()
+    value = text.strip().lower()
+    if value == "today":
+        return today
+    if value == "yesterday":
+        return today - timedelta(days=1)
+    if match := _DAYS_AGO.fullmatch(value):
+        return today - timedelta(days=int(match.group(1)))
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise DateWindowError(f"date {text!r}: expected YYYY-MM-DD, today, yesterday or -Nd (N days ago)") from None
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """The calls a run takes, by day (both ends inclusive; None = open). A call's day is the date of its
+    metadata started_at (the switch's local time), else the day the file was last written (local time)."""
+
+    first: date | None = None
+    last: date | None = None
+
+    @classmethod
+    def parse(cls, first: str | None, last: str | None, today: date | None = None) -> DateWindow:
+        window = cls(parse_day(first, today) if first else None, parse_day(last, today) if last else None)
+        if window.first and window.last and window.first > window.last:
+            raise DateWindowError(f"date window starts {window.first} after it ends {window.last}")
+        return window
+
+    def __contains__(self, day: date) -> bool:
+        return (self.first is None or day >= self.first) and (self.last is None or day <= self.last)
+
+    def __str__(self) -> str:
+        if self.first is None and self.last is None:
+            return "all dates"
+        return f"{self.first or '…'} to {self.last or '…'}"
+
+
+def call_day(path: Path, meta: CallMetadata) -> date:
+    """The day a call belongs to: its metadata start, else the file's modification time."""
+    if meta.started_at is not None:
+        return meta.started_at.date()
+    return datetime.fromtimestamp(path.stat().st_mtime).date()
+
+
 @dataclass(frozen=True)
 class Batch:
     jobs: list[CallJob]
     problems: list[RowProblem]  # metadata rows with bad values (calls still processed)
     skipped: list[tuple[str, str]]  # (audio path, reason): listed but absent, or a duplicate call_id
+    outside_window: int = 0  # recordings (and metadata rows) left out by the date window
 
 
-def discover_calls(input_dir: Path | str, metadata: Metadata | None = None) -> Batch:
-    """Every audio file under `input_dir` (recursively, sorted), joined with its metadata row."""
+def discover_calls(input_dir: Path | str, metadata: Metadata | None = None, window: DateWindow = DateWindow()) -> Batch:
+    """Every audio file under `input_dir` (recursively, sorted) whose day is in `window`, joined with its
+    metadata row."""
     root = Path(input_dir).resolve()
     rows = metadata.by_audio_file if metadata else {}
     problems = list(metadata.problems) if metadata else []
@@ -92,9 +152,13 @@ def discover_calls(input_dir: Path | str, metadata: Metadata | None = None) -> B
     jobs: list[CallJob] = []
     seen_ids: dict[str, str] = {}
     skipped: list[tuple[str, str]] = []
+    outside = 0
     for path in files:
         relative = path.relative_to(root).as_posix()
         meta = rows.get(relative, CallMetadata(audio_file=relative))
+        if call_day(path, meta) not in window:
+            outside += 1
+            continue
         call_id = meta.call_id or os.path.splitext(relative)[0].replace("/", "_")
         if call_id in seen_ids:
             skipped.append((str(path), f"call_id {call_id!r} already used by {seen_ids[call_id]}; file skipped"))
@@ -104,8 +168,11 @@ def discover_calls(input_dir: Path | str, metadata: Metadata | None = None) -> B
     present = {job.relative_path for job in jobs}
     for relative, meta in rows.items():
         if relative not in present and not (root / relative).is_file():
+            if meta.started_at is not None and meta.started_at.date() not in window:
+                outside += 1
+                continue
             skipped.append((str(root / relative), f"listed in metadata line {meta.row} but no such file"))
-    return Batch(jobs, problems, skipped)
+    return Batch(jobs, problems, skipped, outside)
 
 
 def check_call(job: CallJob, transcript: Transcript, measures: Measures, scorecard: Scorecard) -> Verdicts:

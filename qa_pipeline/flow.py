@@ -9,8 +9,10 @@ Runs with no Prefect server configured: Prefect then starts an ephemeral local s
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,20 +25,41 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
 from prefect.runtime import flow_run
+from prefect.states import Completed, State
 
 from qa_pipeline.asr.diarize import Diarization, DiarizationSettings, get_diarizer
 from qa_pipeline.asr.models import ModelChoice, resolve_model
 from qa_pipeline.asr.speakers import build_transcript
-from qa_pipeline.asr.transcribe import call_prompt, get_transcriber
+from qa_pipeline.asr.transcribe import AsrSettings, call_prompt, get_transcriber
 from qa_pipeline.asr.transcript import Transcript
-from qa_pipeline.audio import DecodedAudio, decode_audio
-from qa_pipeline.calls import AudioFacts, CallJob, ScoredCall, Verdicts, check_call, discover_calls, measure
+from qa_pipeline.audio import DecodedAudio, decode_audio, file_sha256
+from qa_pipeline.calls import (
+    AudioFacts,
+    Batch,
+    CallJob,
+    DateWindow,
+    ScoredCall,
+    Verdicts,
+    check_call,
+    discover_calls,
+    measure,
+)
 from qa_pipeline.checks import Scorecard, load_scorecard
+from qa_pipeline.incremental import ScoringInputs, plan_batch
 from qa_pipeline.metadata import read_metadata
 from qa_pipeline.scoring import CallScore, score_call
 from qa_pipeline.storage import QaDatabase, now
 from qa_pipeline.timing import Measures
+from qa_pipeline.workers import (
+    WorkerPlan,
+    is_transient,
+    plan_workers,
+    prefect_api_for_workers,
+    task_runner,
+    use_threads,
+)
 
 T = TypeVar("T")
 
@@ -47,9 +70,21 @@ class RunSummary:
     db_path: str
     calls_ok: int = 0
     calls_failed: int = 0
+    calls_unchanged: int = 0  # already scored from the same inputs: skipped
+    outside_window: int = 0  # recordings left out by the date window
+    reasons: dict[str, int] = field(default_factory=dict)  # why calls were scored: new, scorecard changed, ...
     audio_s: float = 0.0
+    wall_s: float = 0.0
+    workers: str = ""
+    avg_qa_score: float | None = None  # of the calls scored in this run
+    qa_pass_rate: float | None = None
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # (path, stage, error)
     report_path: str | None = None  # the HTML report written after the run
+
+    @property
+    def throughput(self) -> float:
+        """Seconds of audio scored per second of wall time (x real time)."""
+        return self.audio_s / self.wall_s if self.wall_s else 0.0
 
 
 class StageError(Exception):
@@ -59,8 +94,24 @@ class StageError(Exception):
         self.error = error
 
 
+def _retry_if_transient(task: Any, task_run: Any, state: State[Any]) -> bool:
+    """Prefect retry condition: retry only errors that may go away (a busy or briefly lost file share);
+    a corrupt recording fails the same way every time."""
+    try:
+        state.result()
+    except Exception as error:
+        return is_transient(error)
+    return False
+
+
 # Big inputs (audio arrays, a DuckDB connection) must not be hashed for Prefect's cache: NO_CACHE.
-@task(name="decode", cache_policy=NO_CACHE)
+@task(
+    name="decode",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=_retry_if_transient,
+)
 def decode_task(job: CallJob) -> DecodedAudio:
     audio = decode_audio(job.audio_path)
     get_run_logger().info(
@@ -103,11 +154,12 @@ def transcribe_task(
     prompt: str,
     diarization: Diarization | None = None,
     scorecard: Scorecard | None = None,
+    asr: AsrSettings | None = None,
 ) -> Transcript:
     channel = job.metadata.agent_channel if job.metadata.agent_channel is not None else agent_channel
     transcript = build_transcript(
         audio,
-        get_transcriber(choice),
+        get_transcriber(choice, asr or AsrSettings()),
         agent_channel=channel,
         prompt=prompt,
         diarization=diarization,
@@ -179,17 +231,43 @@ def _stage(name: str, fn: Callable[..., T], *args: Any) -> T:
         raise StageError(name, error) from error
 
 
-def process_call(
-    job: CallJob,
-    choice: ModelChoice,
-    scorecard: Scorecard,
-    agent_channel: int,
-    diarization_settings: DiarizationSettings | None = None,
-) -> ScoredCall:
+@dataclass(frozen=True)
+class CallSettings:
+    """Everything a worker needs to score a call, sent with each call to whichever process scores it."""
+
+    choice: ModelChoice
+    scorecard: Scorecard
+    agent_channel: int = 0
+    diarization: DiarizationSettings = field(default_factory=DiarizationSettings)
+    asr: AsrSettings = field(default_factory=AsrSettings)
+    threads: int = 0  # CPU threads of the worker's torch (0 = default); the ASR's are in `asr`
+
+    def speaker_settings(self) -> dict[str, Any]:
+        """The settings that change a call's transcript besides model and scorecard (its fingerprint)."""
+        return {
+            "agent_channel": self.agent_channel,
+            "diarization": self.diarization.resolved_backend(),
+            "pyannote_pipeline": self.diarization.pipeline_source(),
+        }
+
+
+@dataclass(frozen=True)
+class CallFailure:
+    """A call that could not be scored: the stage it stopped at and why."""
+
+    job: CallJob
+    stage: str
+    error: str
+
+
+def process_call(job: CallJob, settings: CallSettings) -> ScoredCall:
+    scorecard, choice, agent_channel = settings.scorecard, settings.choice, settings.agent_channel
     audio = _stage("decode", decode_task, job)
-    turns = _stage("diarize", diarize_task, job, audio, diarization_settings or DiarizationSettings())
+    turns = _stage("diarize", diarize_task, job, audio, settings.diarization)
     prompt = call_prompt(scorecard.organisations, scorecard.asr_prompt)
-    transcript = _stage("transcribe", transcribe_task, job, audio, choice, agent_channel, prompt, turns, scorecard)
+    transcript = _stage(
+        "transcribe", transcribe_task, job, audio, choice, agent_channel, prompt, turns, scorecard, settings.asr
+    )
     measures = _stage("measure", measure_task, job, audio, transcript, scorecard, agent_channel)
     verdicts = _stage("check", check_task, job, transcript, measures, scorecard)
     score = _stage("score", score_task, job, verdicts, scorecard)
@@ -203,6 +281,34 @@ def process_call(
         scorecard_hash=scorecard.sha256,
         processed_at=now(),
     )
+
+
+@task(name="score-call", task_run_name="score {job.call_id}", cache_policy=NO_CACHE)
+def score_call_task(job: CallJob, settings: CallSettings) -> ScoredCall | CallFailure:
+    """One call, decode to score, in whichever process runs it. A failure comes back as a value (not an
+    exception): any exception type can then be reported, even one that cannot cross processes."""
+    use_threads(settings.threads)
+    try:
+        return process_call(job, settings)
+    except StageError as failure:
+        get_run_logger().error("%s: failed at %s: %s", job.call_id, failure.stage, failure.error)
+        return CallFailure(job, failure.stage, str(failure.error))
+
+
+def score_calls(jobs: list[CallJob], settings: CallSettings, plan: WorkerPlan) -> Iterator[ScoredCall | CallFailure]:
+    """Every job's result, as each call finishes (in any order with workers)."""
+    runner = task_runner(plan)
+    if runner is None:
+        for job in jobs:
+            yield score_call_task(job, settings)
+        return
+    with prefect_api_for_workers(), runner:
+        futures = {runner.submit(score_call_task, {"job": job, "settings": settings}): job for job in jobs}
+        for future in as_completed(list(futures)):
+            try:
+                yield future.result()
+            except Exception as error:  # the worker itself died (killed, out of memory): only this call is lost
+                yield CallFailure(futures[future], "worker", f"{type(error).__name__}: {error}")
 
 
 def default_report_dir(db_path: str) -> Path:
@@ -237,6 +343,80 @@ def _write_report(db_path: str, report_dir: str | None) -> str | None:
     return str(path)
 
 
+ProgressListener = Callable[[int, int, str], None]  # (calls done, calls to score, last call_id or "")
+_progress_listeners: list[ProgressListener] = []
+
+
+@contextlib.contextmanager
+def reporting_progress(listener: ProgressListener) -> Iterator[None]:
+    """Call `listener` as the flow scores calls in this process (the CLI's progress bar)."""
+    _progress_listeners.append(listener)
+    try:
+        yield
+    finally:
+        _progress_listeners.remove(listener)
+
+
+def _progress(done: int, total: int, call_id: str) -> None:
+    for listener in _progress_listeners:
+        listener(done, total, call_id)
+
+
+def _hash_jobs(
+    jobs: list[CallJob], settings: CallSettings
+) -> tuple[list[tuple[CallJob, ScoringInputs]], list[tuple[CallJob, str]]]:
+    """Each job with what it would be scored from; a file that cannot be read is a failure (stage read)."""
+    hashed: list[tuple[CallJob, ScoringInputs]] = []
+    unreadable: list[tuple[CallJob, str]] = []
+    speaker_settings = settings.speaker_settings()
+    for job in jobs:
+        try:
+            sha256 = file_sha256(job.audio_path)
+        except OSError as error:
+            unreadable.append((job, f"{job.audio_path}: cannot read: {error.strerror or error}"))
+            continue
+        inputs = ScoringInputs(sha256, settings.choice.label, settings.scorecard.sha256, speaker_settings)
+        hashed.append((job, inputs))
+    return hashed, unreadable
+
+
+def _final_state(summary: RunSummary) -> State[RunSummary]:
+    """Completed, or PartialFailure (a Completed state) naming how many recordings failed: one bad
+    recording never fails the run, but the run's state shows it."""
+    if summary.calls_failed:
+        message = (
+            f"{summary.calls_failed} of {summary.calls_ok + summary.calls_failed} recordings failed;"
+            " see the failures table"
+        )
+        return Completed(name="PartialFailure", message=message, data=summary)
+    return Completed(message=f"{summary.calls_ok} calls scored, {summary.calls_unchanged} unchanged", data=summary)
+
+
+def _publish_summary(summary: RunSummary) -> None:
+    rows: list[dict[str, Any]] = [
+        {"metric": "calls scored", "value": summary.calls_ok},
+        {"metric": "calls failed", "value": summary.calls_failed},
+        {"metric": "calls unchanged (skipped)", "value": summary.calls_unchanged},
+        {"metric": "recordings outside the date window", "value": summary.outside_window},
+        *({"metric": f"scored because: {reason}", "value": n} for reason, n in sorted(summary.reasons.items())),
+        {"metric": "audio hours", "value": round(summary.audio_s / 3600, 3)},
+        {"metric": "wall time (s)", "value": round(summary.wall_s, 1)},
+        {"metric": "throughput (audio s per wall s)", "value": round(summary.throughput, 2)},
+        {"metric": "workers", "value": summary.workers},
+        {"metric": "avg QA score (calls scored)", "value": summary.avg_qa_score},
+        {"metric": "QA pass rate (calls scored)", "value": summary.qa_pass_rate},
+        {"metric": "run_id", "value": summary.run_id},
+        {"metric": "database", "value": str(Path(summary.db_path).resolve())},
+        {"metric": "report", "value": summary.report_path or "not written"},
+    ]
+    create_table_artifact(
+        key="qa-batch-summary",
+        table=rows,
+        description=f"qa-batch run {summary.run_id}: calls scored, failed and skipped, throughput, KPI headline"
+        " (no transcript text here).",
+    )
+
+
 @flow(name="qa-batch")
 def qa_batch(
     input_dir: str,
@@ -249,8 +429,24 @@ def qa_batch(
     diarization: str = "auto",
     pyannote_pipeline: str | None = None,
     report_dir: str | None = None,
-) -> RunSummary:
-    """Score every recording under `input_dir` and write the results to the DuckDB file `db_path`.
+    date_from: str | None = None,
+    date_to: str | None = None,
+    force: bool = False,
+    workers: int = 1,
+    dask: bool = False,
+    dask_address: str | None = None,
+    db_wait_s: float = 600.0,
+) -> State[RunSummary]:
+    """Score the recordings under `input_dir` not yet scored from the same inputs; write the results to
+    the DuckDB file `db_path`. Calling the flow returns the RunSummary; its final state is Completed, or
+    PartialFailure (of type Completed) when some recordings failed (see the failures table).
+
+    date_from, date_to: only recordings of these days (inclusive): YYYY-MM-DD, today, yesterday or -Nd
+    (N days ago); a call's day is its metadata started_at, else the file's modification time.
+    force: re-score calls even when audio, model, scorecard, metadata and settings are unchanged.
+    workers: calls scored at once, each worker process with its own ASR model (1 = in the flow's process).
+    dask: spread the workers over a Dask LocalCluster; dask_address: use the Dask cluster at this address.
+    db_wait_s: how long to wait for the database while another process has it open.
 
     report_dir: where the HTML report (qa_pipeline/report.py) is written after the run, linked from the
     run's artifacts; default: next to the database (qa.duckdb -> qa_report/index.html); "" = no report.
@@ -259,20 +455,41 @@ def qa_batch(
     or QA_PYANNOTE_PIPELINE names one, else embedded), embedded, pyannote or none.
     """
     logger = get_run_logger()
+    started = time.monotonic()
     # Configuration errors stop the run before any audio is processed.
     scorecard = load_scorecard(scorecard_path)
     metadata = read_metadata(metadata_csv, input_dir) if metadata_csv else None
     if not Path(input_dir).is_dir():
         raise NotADirectoryError(f"input directory {input_dir} does not exist")
-    batch = discover_calls(input_dir, metadata)
+    window = DateWindow.parse(date_from, date_to)
+    worker_plan = plan_workers(workers, dask, dask_address)
     choice = resolve_model(asr_model, device)
     diarization_settings = DiarizationSettings(backend=diarization, pyannote_pipeline=pyannote_pipeline, device=device)
     diarization_settings.resolved_backend()  # an unknown backend stops the run before any audio
+    settings = CallSettings(
+        choice,
+        scorecard,
+        agent_channel,
+        diarization_settings,
+        AsrSettings(cpu_threads=worker_plan.threads_per_worker),
+        worker_plan.threads_per_worker,
+    )
+    batch = discover_calls(input_dir, metadata, window)
     logger.info(
-        "%d recordings, model %s on %s, scorecard %s", len(batch.jobs), choice.label, choice.device, scorecard.name
+        "%d recordings (%s; %d outside), model %s on %s, scorecard %s, workers: %s",
+        len(batch.jobs),
+        window,
+        batch.outside_window,
+        choice.label,
+        choice.device,
+        scorecard.name,
+        worker_plan.describe(),
     )
 
-    with QaDatabase(db_path) as db:
+    def waiting(error: str) -> None:
+        logger.warning("database %s is busy, waiting (up to %.0f s): %s", db_path, db_wait_s, error)
+
+    with QaDatabase.open_writer(db_path, db_wait_s, waiting) as db:
         run_id = db.start_run(
             str(flow_run.id) if flow_run.id else None,
             choice.label,
@@ -280,45 +497,91 @@ def qa_batch(
             scorecard.name,
             str(Path(input_dir).resolve()),
         )
-        db.write_kpi_settings(scorecard.kpis)
-        summary = RunSummary(run_id=run_id, db_path=db_path)
-        for problem in batch.problems:
-            logger.warning("metadata: %s", problem)
-            db.record_failure(run_id, problem.source, "metadata", str(problem))
-        for path, reason in batch.skipped:
-            logger.warning("%s: %s", path, reason)
-            db.record_failure(run_id, path, "discover", reason)
-            summary.failures.append((path, "discover", reason))
-            summary.calls_failed += 1
-        for job in batch.jobs:
-            try:
-                scored = process_call(job, choice, scorecard, agent_channel, diarization_settings)
-                _stage("store", store_task, db, scored, run_id)
-            except StageError as failure:
-                logger.error("%s: failed at %s: %s", job.call_id, failure.stage, failure.error)
-                db.record_failure(run_id, job.audio_path, failure.stage, str(failure.error))
-                summary.failures.append((job.audio_path, failure.stage, str(failure.error)))
-                summary.calls_failed += 1
-                continue
-            summary.calls_ok += 1
-            summary.audio_s += scored.audio.duration_s if scored.audio else 0.0
-        db.finish_run(run_id, summary.calls_ok, summary.calls_failed)
+        summary = RunSummary(
+            run_id=run_id, db_path=db_path, outside_window=batch.outside_window, workers=worker_plan.describe()
+        )
+        try:
+            _run_batch(db, batch, settings, worker_plan, force, summary)
+        except BaseException:
+            db.finish_run(
+                run_id,
+                summary.calls_ok,
+                summary.calls_failed,
+                summary.calls_unchanged,
+                summary.audio_s,
+                status="failed",
+            )
+            raise
+        summary.wall_s = time.monotonic() - started
+        db.finish_run(run_id, summary.calls_ok, summary.calls_failed, summary.calls_unchanged, summary.audio_s)
+        _, [(summary.avg_qa_score, summary.qa_pass_rate)] = db.query(
+            "SELECT round(avg(qa_score), 1), round(avg(qa_passed::INTEGER), 3) FROM calls WHERE run_id = ?", [run_id]
+        )
 
     if report_dir != "":
         summary.report_path = _write_report(db_path, report_dir)
-
-    summary_rows: list[dict[str, Any]] = [
-        {"metric": "calls scored", "value": summary.calls_ok},
-        {"metric": "calls failed", "value": summary.calls_failed},
-        {"metric": "audio hours", "value": round(summary.audio_s / 3600, 3)},
-        {"metric": "run_id", "value": run_id},
-        {"metric": "database", "value": str(Path(db_path).resolve())},
-        {"metric": "report", "value": summary.report_path or "not written"},
-    ]
-    create_table_artifact(
-        key="qa-batch-summary",
-        table=summary_rows,
-        description=f"qa-batch run {run_id}: calls scored and failed (no transcript text here).",
+    _publish_summary(summary)
+    logger.info(
+        "run %s: %d scored, %d failed, %d unchanged; %.2f h of audio in %.0f s (%.1f x real time)",
+        run_id,
+        summary.calls_ok,
+        summary.calls_failed,
+        summary.calls_unchanged,
+        summary.audio_s / 3600,
+        summary.wall_s,
+        summary.throughput,
     )
-    logger.info("run %s: %d scored, %d failed", run_id, summary.calls_ok, summary.calls_failed)
-    return summary
+    return _final_state(summary)
+
+
+def _run_batch(
+    db: QaDatabase, batch: Batch, settings: CallSettings, worker_plan: WorkerPlan, force: bool, summary: RunSummary
+) -> None:
+    """Record the batch's problems, skip unchanged calls, score the rest and store each as it finishes."""
+    logger = get_run_logger()
+    run_id = summary.run_id
+    db.write_kpi_settings(settings.scorecard.kpis)
+
+    def fail(audio_path: str, stage: str, error: str) -> None:
+        db.record_failure(run_id, audio_path, stage, error)
+        summary.failures.append((audio_path, stage, error))
+        summary.calls_failed += 1
+
+    for problem in batch.problems:
+        logger.warning("metadata: %s", problem)
+        db.record_failure(run_id, problem.source, "metadata", str(problem))
+    for path, reason in batch.skipped:
+        logger.warning("%s: %s", path, reason)
+        fail(path, "discover", reason)
+
+    hashed, unreadable = _hash_jobs(batch.jobs, settings)
+    for job, error in unreadable:
+        logger.error("%s: %s", job.call_id, error)
+        fail(job.audio_path, "read", error)
+    plan = plan_batch(hashed, db.stored_calls(job.call_id for job, _ in hashed), force)
+    summary.calls_unchanged = len(plan.unchanged)
+    summary.reasons = plan.reasons()
+    logger.info(
+        "%d calls to score (%s), %d unchanged since they were scored",
+        len(plan.to_score),
+        ", ".join(f"{reason}: {n}" for reason, n in sorted(summary.reasons.items())) or "none",
+        len(plan.unchanged),
+    )
+
+    jobs = [job for job, _ in plan.to_score]
+    reasons = {job.call_id: reason for job, reason in plan.to_score}
+    _progress(0, len(jobs), "")
+    for done, result in enumerate(score_calls(jobs, settings, worker_plan), start=1):
+        if isinstance(result, CallFailure):
+            fail(result.job.audio_path, result.stage, result.error)
+        else:
+            try:
+                _stage("store", store_task, db, result, run_id)
+            except StageError as failure:
+                logger.error("%s: failed at store: %s", result.job.call_id, failure.error)
+                fail(result.job.audio_path, "store", str(failure.error))
+            else:
+                summary.calls_ok += 1
+                summary.audio_s += result.audio.duration_s if result.audio else 0.0
+                logger.info("%s: stored (%s)", result.job.call_id, reasons[result.job.call_id])
+        _progress(done, len(jobs), result.job.call_id)

@@ -175,3 +175,13 @@ CREATE TABLE IF NOT EXISTS kpi_settings (
 );
 INSERT OR IGNORE INTO kpi_settings VALUES
     ('case_window_hours', 72), ('repeat_window_days', 7), ('callback_window_hours', 24), ('quick_solve_s', 60);
+
+-- Incremental runs (qa_pipeline/incremental.py): the digest of what the call was scored from (audio,
+-- ASR model, scorecard, metadata row, speaker settings). A run skips a call whose digest is unchanged.
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS input_fingerprint VARCHAR;
+
+-- How a run ended: running (or killed: the next run marks it interrupted), completed, partial (some
+-- recordings failed), failed (the run itself stopped on an error).
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS status VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS calls_unchanged INTEGER;  -- skipped: already scored from the same inputs
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS audio_s DOUBLE;           -- seconds of audio scored

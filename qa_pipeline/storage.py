@@ -8,7 +8,9 @@ crash mid-write leaves the previous version intact. KPI views are (re)created fr
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from qa_pipeline.checks.base import REGISTRY
+from qa_pipeline.incremental import StoredCall
 from qa_pipeline.kpis import KpiSettings, connect_read_only, create_views
 
 if TYPE_CHECKING:
@@ -82,10 +85,13 @@ _CALL_COLUMNS = (
     "speakers_found",
     "role_note",
     "pass_score",
+    "input_fingerprint",
 )
 
 
 VERDICTS = ("pass", "fail", "na")
+LOCK_RETRY_S = 5.0  # how often a writer waiting for the file tries again
+RUN_STATUSES = ("running", "completed", "partial", "failed", "interrupted")
 
 
 class ReviewError(ValueError):
@@ -179,6 +185,7 @@ def call_row(scored: ScoredCall, run_id: str) -> dict[str, Any]:
         "speakers_found": transcript.speakers_found,
         "role_note": transcript.role_note,
         "pass_score": scored.score.pass_score,
+        "input_fingerprint": job.fingerprint,
     }
 
 
@@ -212,6 +219,23 @@ class QaDatabase:
             self._write_check_catalogue()
             create_views(self.connection)
 
+    @classmethod
+    def open_writer(
+        cls, path: Path | str, wait_s: float = 0.0, on_wait: Callable[[str], None] | None = None
+    ) -> QaDatabase:
+        """Open for writing, waiting up to `wait_s` while another process holds the file (DuckDB lets one
+        process write, or many read: a QA lead's notebook left open blocks the nightly run)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                return cls(path)
+            except duckdb.IOException as error:
+                if "lock" not in str(error).lower() or time.monotonic() >= deadline:
+                    raise
+                if on_wait:
+                    on_wait(str(error))
+                time.sleep(min(LOCK_RETRY_S, max(0.0, deadline - time.monotonic())))
+
     def close(self) -> None:
         self.connection.close()
 
@@ -231,18 +255,37 @@ class QaDatabase:
     def start_run(
         self, flow_run_id: str | None, asr_model: str, scorecard_hash: str, scorecard_name: str, input_dir: str
     ) -> str:
+        # This connection holds the only write lock, so a run still 'running' is one whose process died
+        # (killed, machine lost): its finished calls stand, the rest are picked up by this run.
+        self.connection.execute(
+            "UPDATE runs SET status = 'interrupted'"
+            " WHERE finished_at IS NULL AND coalesce(status, 'running') = 'running'"
+        )
         run_id = uuid.uuid4().hex
         self.connection.execute(
-            "INSERT INTO runs (run_id, flow_run_id, started_at, asr_model, scorecard_hash, scorecard_name, input_dir)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs (run_id, flow_run_id, started_at, asr_model, scorecard_hash, scorecard_name, input_dir,"
+            " status) VALUES (?, ?, ?, ?, ?, ?, ?, 'running')",
             [run_id, flow_run_id, now(), asr_model, scorecard_hash, scorecard_name, input_dir],
         )
         return run_id
 
-    def finish_run(self, run_id: str, calls_ok: int, calls_failed: int) -> None:
+    def finish_run(
+        self,
+        run_id: str,
+        calls_ok: int,
+        calls_failed: int,
+        calls_unchanged: int = 0,
+        audio_s: float = 0.0,
+        status: str | None = None,
+    ) -> None:
+        """Close the run; status defaults to completed, or partial when some recordings failed."""
+        status = status or ("partial" if calls_failed else "completed")
+        if status not in RUN_STATUSES:
+            raise ValueError(f"run status must be one of {', '.join(RUN_STATUSES)}, got {status!r}")
         self.connection.execute(
-            "UPDATE runs SET finished_at = ?, calls_ok = ?, calls_failed = ? WHERE run_id = ?",
-            [now(), calls_ok, calls_failed, run_id],
+            "UPDATE runs SET finished_at = ?, calls_ok = ?, calls_failed = ?, calls_unchanged = ?, audio_s = ?,"
+            " status = ? WHERE run_id = ?",
+            [now(), calls_ok, calls_failed, calls_unchanged, round(audio_s, 3), status, run_id],
         )
 
     def record_failure(self, run_id: str, audio_path: str, stage: str, error: str) -> None:
@@ -252,6 +295,15 @@ class QaDatabase:
         )
 
     # -- calls --------------------------------------------------------------------------------------
+    def stored_calls(self, call_ids: Iterable[str]) -> dict[str, StoredCall]:
+        """What is stored for these calls: the inputs they were scored from (incremental runs)."""
+        _, rows = self.query(
+            "SELECT call_id, audio_sha256, asr_model, scorecard_hash, input_fingerprint FROM calls"
+            " WHERE call_id IN (SELECT unnest(?::VARCHAR[]))",
+            [list(call_ids)],
+        )
+        return {call_id: StoredCall(*stored) for call_id, *stored in rows}
+
     def write_call(self, scored: ScoredCall, run_id: str) -> None:
         """Replace every row of this call in one transaction (all or nothing)."""
         call_id = scored.job.call_id

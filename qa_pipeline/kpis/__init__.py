@@ -31,6 +31,7 @@ SQL_FILES = (
     "call_cases.sql",
     "kpi_case.sql",
     "review_agreement.sql",
+    "open_failures.sql",
 )
 
 # `qa-pipeline kpis --by X`: the view and the macro that computes it over a period.

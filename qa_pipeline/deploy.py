@@ -37,14 +37,16 @@ def project_root() -> Path:
 
 def local_timezone() -> str:
     """The IANA name of this machine's time zone (TZ, /etc/timezone, /etc/localtime), else UTC."""
-    if os.environ.get("TZ", "").strip(":"):
-        return os.environ["TZ"].strip(":")
+    tz = os.environ.get("TZ", "").lstrip(":")
+    if tz and not tz.startswith("/"):
+        return tz
     etc_timezone = Path("/etc/timezone")
-    if etc_timezone.is_file() and etc_timezone.read_text().strip():
+    if not tz and etc_timezone.is_file() and etc_timezone.read_text().strip():
         return etc_timezone.read_text().strip()
-    localtime = Path("/etc/localtime")
-    if localtime.is_symlink() and "zoneinfo/" in str(localtime.resolve()):
-        return str(localtime.resolve()).split("zoneinfo/", 1)[1]
+    # TZ=:/etc/localtime (or another file): the zone is the zoneinfo file the path links to.
+    zone_file = Path(tz or "/etc/localtime").resolve()
+    if "zoneinfo/" in str(zone_file):
+        return str(zone_file).split("zoneinfo/", 1)[1]
     return "UTC"
 
 

@@ -558,7 +558,8 @@ def _run_batch(
     for job, error in unreadable:
         logger.error("%s: %s", job.call_id, error)
         fail(job.audio_path, "read", error)
-    plan = plan_batch(hashed, db.stored_calls(job.call_id for job, _ in hashed), force)
+    stored = db.stored_calls(job.call_id for job, _ in hashed)
+    plan = plan_batch(hashed, stored, force, db.open_failure_paths())
     summary.calls_unchanged = len(plan.unchanged)
     summary.reasons = plan.reasons()
     logger.info(

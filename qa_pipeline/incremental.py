@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,8 +52,13 @@ class StoredCall:
     input_fingerprint: str | None
 
 
-def rescore_reason(inputs: ScoringInputs, fingerprint: str, stored: StoredCall | None, force: bool) -> str | None:
-    """Why the call must be scored (None: unchanged, skip it)."""
+def rescore_reason(
+    inputs: ScoringInputs, fingerprint: str, stored: StoredCall | None, force: bool, failed_before: bool = False
+) -> str | None:
+    """Why the call must be scored (None: unchanged, skip it). A recording whose last attempt failed is
+    always tried again: the failure may have been the file share's, or the file was fixed."""
+    if failed_before:  # even a call scored earlier: its open failure is closed only by scoring it again
+        return "failed before"
     if stored is None:
         return "new"
     if force:
@@ -87,13 +92,18 @@ class Plan:
 
 
 def plan_batch(
-    jobs: Iterable[tuple[CallJob, ScoringInputs]], stored: Mapping[str, StoredCall], force: bool = False
+    jobs: Iterable[tuple[CallJob, ScoringInputs]],
+    stored: Mapping[str, StoredCall],
+    force: bool = False,
+    failed_paths: Collection[str] = (),
 ) -> Plan:
-    """Split hashed jobs into to-score and unchanged; every job to score carries its fingerprint."""
+    """Split hashed jobs into to-score and unchanged; every job to score carries its fingerprint.
+    failed_paths: audio paths whose latest attempt failed (the open_failures view)."""
     plan = Plan()
     for job, inputs in jobs:
         fingerprint = inputs.fingerprint(job)
-        reason = rescore_reason(inputs, fingerprint, stored.get(job.call_id), force)
+        failed_before = job.audio_path in failed_paths
+        reason = rescore_reason(inputs, fingerprint, stored.get(job.call_id), force, failed_before)
         if reason is None:
             plan.unchanged.append(job)
         else:

@@ -304,6 +304,11 @@ class QaDatabase:
         )
         return {call_id: StoredCall(*stored) for call_id, *stored in rows}
 
+    def open_failure_paths(self) -> set[str]:
+        """Recordings whose latest attempt failed and that were not scored since (view open_failures)."""
+        _, rows = self.query("SELECT audio_path FROM open_failures")
+        return {path for (path,) in rows}
+
     def write_call(self, scored: ScoredCall, run_id: str) -> None:
         """Replace every row of this call in one transaction (all or nothing)."""
         call_id = scored.job.call_id

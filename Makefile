@@ -7,7 +7,7 @@ DB     ?= qa.duckdb
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
-.PHONY: install run test lint bench samples screenshots eval eval-diarization clean
+.PHONY: install run test lint bench deploy samples screenshots eval eval-diarization clean
 
 $(STAMP): pyproject.toml constraints.txt
 	# ffmpeg's libraries for torchcodec (pyannote's audio reader); Debian's package.
@@ -44,6 +44,13 @@ bench: install
 	$(BIN)/python benchmarks/asr_accuracy.py
 	$(BIN)/python benchmarks/timing_overhead.py
 	$(BIN)/python benchmarks/kpi_speed.py
+	$(BIN)/python benchmarks/runners.py
+
+# The nightly deployment qa-batch/nightly on the Prefect server PREFECT_API_URL names (README, Nightly runs):
+#   make deploy INPUT=/data/recordings DB=/data/qa.duckdb [METADATA=...] [DEPLOY_ARGS="--cron '0 3 * * *'"]
+deploy: install
+	@test -n "$(INPUT)" || (echo "make deploy needs INPUT=<recordings directory> (and DB=<database>)"; exit 2)
+	$(BIN)/qa-pipeline deploy $(INPUT) --db $(abspath $(DB)) $(if $(METADATA),--metadata $(METADATA)) $(DEPLOY_ARGS)
 
 # docs/report/*.png: the report's browser test saves its screenshots there. Chinese needs a CJK font in
 # the browser (the test itself does not).

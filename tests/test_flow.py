@@ -304,6 +304,7 @@ def test_rerun_replaces_rows_instead_of_duplicating(sample_run: SampleRun, tmp_p
         "SELECT count(*), (SELECT count(*) FROM segments), (SELECT count(*) FROM check_results) FROM calls"
     )
     assert summary.calls_ok == 1
+    assert summary.reasons == {"metadata or settings changed": 1}  # run without the metadata CSV this time
     assert after == before
     [(run_id,)] = sample_run.query("SELECT run_id FROM calls WHERE call_id = ?", [stereo["call_id"]])
     assert run_id == summary.run_id

@@ -83,19 +83,26 @@ class Reference:
     rows: dict[str, list[tuple[Any, ...]]]
 
 
-@pytest.fixture(scope="session")
-def reference(prefect_harness: None, ops_input: Path, tmp_path_factory: pytest.TempPathFactory) -> Reference:
+def run_flow(input_dir: Path, db_path: Path, **options: Any) -> Any:
+    """The qa-batch flow in this process over `input_dir` with its metadata, on CPU, no report: its state."""
     from qa_pipeline.flow import qa_batch
 
-    db_path = tmp_path_factory.mktemp("reference") / "qa.duckdb"
-    state = qa_batch(
-        input_dir=str(ops_input),
+    metadata = input_dir / "calls.csv"
+    return qa_batch(
+        input_dir=str(input_dir),
         db_path=str(db_path),
-        metadata_csv=str(ops_input / "calls.csv"),
+        metadata_csv=str(metadata) if metadata.is_file() else None,
         device="cpu",
         report_dir="",
         return_state=True,
+        **options,
     )
+
+
+@pytest.fixture(scope="session")
+def reference(prefect_harness: None, ops_input: Path, tmp_path_factory: pytest.TempPathFactory) -> Reference:
+    db_path = tmp_path_factory.mktemp("reference") / "qa.duckdb"
+    state = run_flow(ops_input, db_path)
     return Reference(db_path, state, snapshot(db_path))
 
 
@@ -116,27 +123,25 @@ def test_a_failed_recording_leaves_the_run_completed_as_partial_failure(referenc
 def test_rerun_skips_unchanged_calls_and_rescores_when_the_scorecard_changes(
     reference: Reference, ops_input: Path, tmp_path: Path
 ) -> None:
-    from qa_pipeline.flow import qa_batch
-
     db_path = tmp_path / "qa.duckdb"
     shutil.copy(reference.db_path, db_path)
-    common = {"input_dir": str(ops_input), "db_path": str(db_path), "device": "cpu", "report_dir": ""}
-    common["metadata_csv"] = str(ops_input / "calls.csv")
 
-    again = qa_batch(**common)
+    again = run_flow(ops_input, db_path).result()
     assert (again.calls_ok, again.calls_unchanged, again.calls_failed) == (0, 3, 1)  # the corrupt file is retried
     assert snapshot(db_path) == reference.rows
     assert query(db_path, "SELECT DISTINCT run_id FROM calls") == query(reference.db_path, "SELECT run_id FROM runs")
 
     stricter = tmp_path / "stricter.toml"
     stricter.write_text("[scorecard]\npass_score = 95\n", encoding="utf-8")
-    rescored = qa_batch(**common, scorecard_path=str(stricter))
+    rescored = run_flow(ops_input, db_path, scorecard_path=str(stricter)).result()
     assert (rescored.calls_ok, rescored.calls_unchanged) == (3, 0)
     assert rescored.reasons == {"scorecard changed": 3, "failed before": 1}
     assert query(db_path, "SELECT DISTINCT pass_score FROM calls") == [(95.0,)]
     assert query(db_path, "SELECT count(*) FROM calls") == [(3,)]  # replaced, not added
 
-    window = qa_batch(**common, scorecard_path=str(stricter), date_from="2026-11-21", date_to="2026-11-21")
+    window = run_flow(
+        ops_input, db_path, scorecard_path=str(stricter), date_from="2026-11-21", date_to="2026-11-21"
+    ).result()
     # call_019 is of 2026-11-21 and unchanged; the other two calls and the corrupt file (dated by its file
     # time, today) are outside the window.
     assert (window.calls_ok, window.calls_unchanged, window.calls_failed, window.outside_window) == (0, 1, 0, 3)
@@ -163,9 +168,7 @@ def test_transient_read_errors_are_retried_and_corrupt_files_are_not(
     calls.mkdir()
     shutil.copy(ops_input / "call_019.wav", calls / "call_019.wav")
     shutil.copy(ops_input / "corrupt.wav", calls / "corrupt.wav")
-    summary = flow_module.qa_batch(
-        input_dir=str(calls), db_path=str(tmp_path / "qa.duckdb"), device="cpu", report_dir=""
-    )
+    summary = run_flow(calls, tmp_path / "qa.duckdb").result()
     assert attempts == {"call_019.wav": 2, "corrupt.wav": 1}
     assert (summary.calls_ok, summary.calls_failed) == (1, 1)
     assert [stage for _, stage, _ in summary.failures] == ["decode"]
@@ -178,19 +181,8 @@ def test_worker_processes_and_dask_give_the_rows_of_the_default_runner(
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    from qa_pipeline.flow import qa_batch
-
     db_path = tmp_path / "qa.duckdb"
-    state = qa_batch(
-        input_dir=str(ops_input),
-        db_path=str(db_path),
-        metadata_csv=str(ops_input / "calls.csv"),
-        device="cpu",
-        report_dir="",
-        workers=2,
-        dask=runner == "dask",
-        return_state=True,
-    )
+    state = run_flow(ops_input, db_path, workers=2, dask=runner == "dask")
     summary = state.result()
     assert summary.workers.startswith("2 local processes" if runner == "processes" else "2 Dask LocalCluster")
     assert (summary.calls_ok, summary.calls_failed) == (3, 1)

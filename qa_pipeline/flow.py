@@ -239,8 +239,8 @@ class CallSettings:
     scorecard: Scorecard
     agent_channel: int = 0
     diarization: DiarizationSettings = field(default_factory=DiarizationSettings)
+    # cpu_threads: the worker's share of the cores, for its ASR and its torch (0 = the libraries' default)
     asr: AsrSettings = field(default_factory=AsrSettings)
-    threads: int = 0  # CPU threads of the worker's torch (0 = default); the ASR's are in `asr`
 
     def speaker_settings(self) -> dict[str, Any]:
         """The settings that change a call's transcript besides model and scorecard (its fingerprint)."""
@@ -287,7 +287,7 @@ def process_call(job: CallJob, settings: CallSettings) -> ScoredCall:
 def score_call_task(job: CallJob, settings: CallSettings) -> ScoredCall | CallFailure:
     """One call, decode to score, in whichever process runs it. A failure comes back as a value (not an
     exception): any exception type can then be reported, even one that cannot cross processes."""
-    use_threads(settings.threads)
+    use_threads(settings.asr.cpu_threads)
     try:
         return process_call(job, settings)
     except StageError as failure:
@@ -472,7 +472,6 @@ def qa_batch(
         agent_channel,
         diarization_settings,
         AsrSettings(cpu_threads=worker_plan.threads_per_worker),
-        worker_plan.threads_per_worker,
     )
     batch = discover_calls(input_dir, metadata, window)
     logger.info(

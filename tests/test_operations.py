@@ -174,17 +174,36 @@ def test_transient_read_errors_are_retried_and_corrupt_files_are_not(
     assert [stage for _, stage, _ in summary.failures] == ["decode"]
 
 
-@pytest.mark.parametrize("runner", ["processes", "dask"])
+@contextlib.contextmanager
+def dask_cluster_elsewhere(api_url: str) -> Iterator[str]:
+    """A Dask cluster the flow did not start (as one over several machines would be): its workers get the
+    Prefect server's address the way docs/operations.md says (PREFECT_API_URL in their environment)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, env={"PREFECT_API_URL": api_url}
+    ) as cluster:
+        yield str(cluster.scheduler_address)
+
+
+@pytest.mark.parametrize("runner", ["processes", "dask", "dask-address"])
 def test_worker_processes_and_dask_give_the_rows_of_the_default_runner(
     reference: Reference, ops_input: Path, tmp_path: Path, runner: str
 ) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
+    with get_client(sync_client=True) as client:
+        api_url = str(client.api_url)
     db_path = tmp_path / "qa.duckdb"
-    state = run_flow(ops_input, db_path, workers=2, dask=runner == "dask")
+    with contextlib.ExitStack() as stack:
+        options: dict[str, Any] = {"workers": 2, "dask": runner == "dask"}
+        if runner == "dask-address":
+            options["dask_address"] = stack.enter_context(dask_cluster_elsewhere(api_url))
+        state = run_flow(ops_input, db_path, **options)
     summary = state.result()
-    assert summary.workers.startswith("2 local processes" if runner == "processes" else "2 Dask LocalCluster")
+    expected = {"processes": "2 local processes", "dask": "2 Dask LocalCluster", "dask-address": "on the Dask cluster"}
+    assert summary.workers.startswith(expected[runner])
     assert (summary.calls_ok, summary.calls_failed) == (3, 1)
     assert snapshot(db_path) == reference.rows
     # The workers reported their task runs to the flow's own server (not to servers of their own).

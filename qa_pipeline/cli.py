@@ -645,7 +645,7 @@ def _add_run_options(parser: argparse.ArgumentParser, nightly: bool = False) -> 
     parser.add_argument(
         "--dask-address",
         metavar="ADDR",
-        help="run on the existing Dask cluster at ADDR (tcp://host:8786); see README, Scaling out",
+        help="run on the existing Dask cluster at ADDR (tcp://host:8786); see docs/operations.md",
     )
     parser.add_argument(
         "--db-wait",
@@ -700,7 +700,7 @@ def build_parser() -> argparse.ArgumentParser:
     deploy = sub.add_parser(
         "deploy",
         help="register the nightly deployment qa-batch/nightly with the Prefect server (PREFECT_API_URL)",
-        description="Register qa-batch/nightly: the run below on a cron schedule, in a process work pool. "
+        description="Register qa-batch/nightly: a run with these options on a cron schedule, in a process work pool. "
         "Then start a worker (prefect worker start --pool POOL) and trigger extra runs with "
         "prefect deployment run 'qa-batch/nightly' --param date_from=YYYY-MM-DD ...",
     )

@@ -5,4 +5,19 @@ audio -> speech and speaker turns (asr/) -> transcript -> checks (checks/) -> ca
 -> DuckDB (storage) -> KPIs (kpis/*.sql).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+
 __version__ = "0.1.0"
+
+
+def open_read_only(db_path: str) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to a qa-pipeline database with this version's KPI views: what QA leads and
+    notebooks use. Writes through it fail; many readers may hold one at once (not while the flow writes)."""
+    from qa_pipeline.kpis import connect_read_only
+
+    return connect_read_only(db_path)

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa_pipeline.asr.transcript import Transcript
 from qa_pipeline.audio import AUDIO_EXTENSIONS, DecodedAudio
@@ -15,7 +16,11 @@ from qa_pipeline.checks import Scorecard, run_checks
 from qa_pipeline.checks.base import CallContext, CheckResult
 from qa_pipeline.metadata import CallMetadata, Metadata, RowProblem
 from qa_pipeline.scoring import CallScore
+from qa_pipeline.screening import clipped_fraction
 from qa_pipeline.timing import Measures, measure_call
+
+if TYPE_CHECKING:
+    from qa_pipeline.privacy import Redaction
 
 
 @dataclass(frozen=True)
@@ -38,10 +43,18 @@ class AudioFacts:
     sample_rate: int  # the file's own rate
     codec: str
     duration_s: float
+    clipped_fraction: float = 0.0  # samples at full scale (qa_pipeline.screening.clipped_fraction)
 
     @classmethod
     def of(cls, audio: DecodedAudio) -> AudioFacts:
-        return cls(audio.sha256, audio.channels, audio.source_sample_rate, audio.codec, round(audio.duration_s, 3))
+        return cls(
+            audio.sha256,
+            audio.channels,
+            audio.source_sample_rate,
+            audio.codec,
+            round(audio.duration_s, 3),
+            clipped_fraction(audio),
+        )
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,8 @@ class ScoredCall:
     score: CallScore
     scorecard_hash: str
     processed_at: datetime
+    # Personal data masked by the privacy stage (qa_pipeline.privacy) before the call may be stored.
+    redactions: tuple[Redaction, ...] = ()
 
     @property
     def results(self) -> list[CheckResult]:

@@ -218,6 +218,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from qa_pipeline.asr.models import ModelError
     from qa_pipeline.checks import ScorecardError
     from qa_pipeline.metadata import MetadataError
+    from qa_pipeline.privacy import PrivacyError
 
     if problem := _check_run_options(args):
         console.print(f"[red]error:[/red] {problem}")
@@ -230,7 +231,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         with _progress_bar(progress):
             state = qa_batch(**flow_parameters(args), return_state=True)
         summary = state.result()
-    except (ScorecardError, MetadataError, ModelError, NotADirectoryError) as error:
+    except (ScorecardError, MetadataError, ModelError, NotADirectoryError, PrivacyError) as error:
         console.print(f"[red]error:[/red] {error}")
         return 2
     assert isinstance(summary, RunSummary)
@@ -240,6 +241,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{summary.calls_ok} calls scored, {summary.calls_failed} failed, {summary.calls_unchanged} unchanged "
         f"(already scored from the same inputs; --force re-scores); results in {args.db} (run {summary.run_id})"
     )
+    if summary.duplicates:
+        console.print(f"{summary.duplicates} files held audio another file holds: scored once (see recording_files)")
     if summary.report_path:
         console.print(f"report: {summary.report_path}")
     return 1 if summary.calls_failed else 0
@@ -278,6 +281,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     from qa_pipeline.checks import ScorecardError, load_scorecard
+    from qa_pipeline.privacy import PrivacyError
     from qa_pipeline.transcripts import score_transcript_file
 
     try:
@@ -287,7 +291,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     except (ScorecardError, FileNotFoundError) as error:
         console.print(f"[red]error:[/red] {error}")
         return 2
-    summary = score_transcript_file(args.transcripts, args.db, scorecard)
+    try:
+        summary = score_transcript_file(args.transcripts, args.db, scorecard)
+    except PrivacyError as error:
+        console.print(f"[red]error:[/red] {error}")
+        return 2
     print_run_scores(args.db, summary.run_id)
     console.print(f"{summary.calls_ok} calls scored, {summary.calls_failed} lines failed; results in {args.db}")
     return 1 if summary.calls_failed else 0
@@ -455,6 +463,41 @@ def cmd_kpis(args: argparse.Namespace) -> int:
         _print_kpi_table(table)
     else:
         write_kpis(table, args.format, sys.stdout, args.date_from, args.date_to)
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    """Run SQL on a read-only connection: QA leads read the database while only the flow writes to it."""
+    import duckdb
+
+    from qa_pipeline.kpis import UnreadableDatabaseError, connect_read_only
+
+    try:
+        connection = connect_read_only(args.db)
+    except UnreadableDatabaseError as error:
+        console.print(f"[red]error:[/red] {error}")
+        return 2
+    try:
+        cursor = connection.execute(args.sql)
+        columns = [d[0] for d in cursor.description or []]
+        rows = cursor.fetchall()
+    except duckdb.Error as error:
+        read_only = "read-only" in str(error).lower()
+        hint = " (qa-pipeline query opens the database read-only: only the flow writes)" if read_only else ""
+        console.print(f"[red]error:[/red] {error}{hint}")
+        return 2
+    finally:
+        connection.close()
+    if args.format == "table":
+        console.print(_table(f"{len(rows)} rows", columns, rows))
+    elif args.format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([_csv_value(v) for v in row] for row in rows)
+    else:
+        records = [{c: _json_value(v) for c, v in zip(columns, row, strict=True)} for row in rows]
+        json.dump(records, sys.stdout, ensure_ascii=False, indent=2, default=str)
+        sys.stdout.write("\n")
     return 0
 
 
@@ -822,6 +865,17 @@ def build_parser() -> argparse.ArgumentParser:
         "as pass_rate.<check_id>) or json (rows and total) (default: table)",
     )
     kpis.set_defaults(func=cmd_kpis)
+
+    query = sub.add_parser(
+        "query",
+        help="run SQL on the database opened read-only (tables and KPI views; writing is refused)",
+        description="Run one SQL statement on a read-only connection to the database, with this version's KPI"
+        " views. Nothing can be changed through it: only the flow (run, score) and review write.",
+    )
+    query.add_argument("sql", metavar="SQL", help='e.g. "SELECT call_id, qa_score FROM calls ORDER BY qa_score"')
+    query.add_argument("--db", required=True, metavar="PATH", help="DuckDB file to read")
+    query.add_argument("--format", choices=["table", "csv", "json"], default="table", help="(default: table)")
+    query.set_defaults(func=cmd_query)
 
     review = sub.add_parser(
         "review",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -47,9 +49,11 @@ from qa_pipeline.calls import (
     measure,
 )
 from qa_pipeline.checks import Scorecard, load_scorecard
-from qa_pipeline.incremental import ScoringInputs, plan_batch
+from qa_pipeline.incremental import ScoringInputs, StoredCall, plan_batch
 from qa_pipeline.metadata import read_metadata
+from qa_pipeline.privacy import caller_salt, protect_call, protect_message, salt_id
 from qa_pipeline.scoring import CallScore, score_call
+from qa_pipeline.screening import clipped_fraction, require_speech, screen_audio
 from qa_pipeline.storage import QaDatabase, now
 from qa_pipeline.timing import Measures
 from qa_pipeline.workers import (
@@ -72,6 +76,7 @@ class RunSummary:
     calls_failed: int = 0
     calls_unchanged: int = 0  # already scored from the same inputs: skipped
     outside_window: int = 0  # recordings left out by the date window
+    duplicates: int = 0  # files holding audio another file of the batch holds: listed, scored once
     reasons: dict[str, int] = field(default_factory=dict)  # why calls were scored: new, scorecard changed, ...
     audio_s: float = 0.0
     wall_s: float = 0.0
@@ -125,6 +130,14 @@ def decode_task(job: CallJob) -> DecodedAudio:
     return audio
 
 
+@task(name="screen", cache_policy=NO_CACHE)
+def screen_task(job: CallJob, audio: DecodedAudio, scorecard: Scorecard) -> None:
+    """A recording too short to be a call, or a dead line, is a failure with the reason (qa_pipeline.screening)."""
+    screen_audio(audio, scorecard.input)
+    if (clipped := clipped_fraction(audio)) >= 0.001:
+        get_run_logger().warning("%s: %.1f%% of samples clipped at full scale", job.call_id, clipped * 100)
+
+
 @task(name="diarize", cache_policy=NO_CACHE)
 def diarize_task(job: CallJob, audio: DecodedAudio, settings: DiarizationSettings) -> Diarization | None:
     """Speaker turns of a mono recording (stereo needs none: one party per channel)."""
@@ -174,6 +187,7 @@ def transcribe_task(
         transcript.diarization,
         f", roles: {transcript.role_note}" if transcript.role_note else "",
     )
+    require_speech(audio, transcript)  # tone, music or noise only: nothing to check
     return transcript
 
 
@@ -219,9 +233,44 @@ def score_task(job: CallJob, verdicts: Verdicts, scorecard: Scorecard) -> CallSc
     return score
 
 
+@task(name="redact", cache_policy=NO_CACHE)
+def redact_task(job: CallJob, scored: ScoredCall, scorecard: Scorecard, salt: str | None) -> ScoredCall:
+    """Personal data out of every text the call stores, in the process that scored it (qa_pipeline.privacy)."""
+    protected = protect_call(scored, scorecard.privacy, salt)
+    kinds: dict[str, int] = {}
+    for redaction in protected.redactions:
+        kinds[redaction.kind] = kinds.get(redaction.kind, 0) + 1
+    get_run_logger().info(
+        "%s: masked %s", job.call_id, ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "nothing"
+    )
+    return protected
+
+
+def _is_transient_db_error(error: BaseException) -> bool:
+    """A write that may succeed if tried again: another transaction in the way, or the file briefly locked."""
+    message = str(error).lower()
+    return isinstance(error, duckdb.TransactionException | duckdb.IOException) and (
+        "conflict" in message or "lock" in message
+    )
+
+
+STORE_ATTEMPTS = 3
+STORE_RETRY_S = 1.0
+
+
 @task(name="store", cache_policy=NO_CACHE)
 def store_task(db: QaDatabase, scored: ScoredCall, run_id: str) -> None:
-    db.write_call(scored, run_id)
+    """One transaction per call; tried again on a lock or conflict. Any other write error (disk full) fails
+    the call: its transaction rolled back, so nothing of it is stored, and the next run scores it again."""
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        try:
+            db.write_call(scored, run_id)
+            return
+        except duckdb.Error as error:
+            if attempt == STORE_ATTEMPTS or not _is_transient_db_error(error):
+                raise
+            get_run_logger().warning("%s: write attempt %d failed, retrying: %s", scored.job.call_id, attempt, error)
+            time.sleep(STORE_RETRY_S * attempt)
 
 
 def _stage(name: str, fn: Callable[..., T], *args: Any) -> T:
@@ -241,13 +290,15 @@ class CallSettings:
     diarization: DiarizationSettings = field(default_factory=DiarizationSettings)
     # cpu_threads: the worker's share of the cores, for its ASR and its torch (0 = the libraries' default)
     asr: AsrSettings = field(default_factory=AsrSettings)
+    salt: str | None = None  # the caller-number hash key (qa_pipeline.privacy.caller_salt); None = not hashed
 
     def speaker_settings(self) -> dict[str, Any]:
-        """The settings that change a call's transcript besides model and scorecard (its fingerprint)."""
+        """The settings that change a call's stored rows besides model and scorecard (its fingerprint)."""
         return {
             "agent_channel": self.agent_channel,
             "diarization": self.diarization.resolved_backend(),
             "pyannote_pipeline": self.diarization.pipeline_source(),
+            "salt": salt_id(self.salt),
         }
 
 
@@ -263,6 +314,7 @@ class CallFailure:
 def process_call(job: CallJob, settings: CallSettings) -> ScoredCall:
     scorecard, choice, agent_channel = settings.scorecard, settings.choice, settings.agent_channel
     audio = _stage("decode", decode_task, job)
+    _stage("screen", screen_task, job, audio, scorecard)
     turns = _stage("diarize", diarize_task, job, audio, settings.diarization)
     prompt = call_prompt(scorecard.organisations, scorecard.asr_prompt)
     transcript = _stage(
@@ -271,7 +323,7 @@ def process_call(job: CallJob, settings: CallSettings) -> ScoredCall:
     measures = _stage("measure", measure_task, job, audio, transcript, scorecard, agent_channel)
     verdicts = _stage("check", check_task, job, transcript, measures, scorecard)
     score = _stage("score", score_task, job, verdicts, scorecard)
-    return ScoredCall(
+    scored = ScoredCall(
         job=job,
         audio=AudioFacts.of(audio),
         transcript=transcript,
@@ -281,6 +333,7 @@ def process_call(job: CallJob, settings: CallSettings) -> ScoredCall:
         scorecard_hash=scorecard.sha256,
         processed_at=now(),
     )
+    return _stage("redact", redact_task, job, scored, scorecard, settings.salt)
 
 
 @task(name="score-call", task_run_name="score {job.call_id}", cache_policy=NO_CACHE)
@@ -380,6 +433,31 @@ def _hash_jobs(
     return hashed, unreadable
 
 
+def _one_job_per_recording(
+    hashed: list[tuple[CallJob, ScoringInputs]], stored: dict[str, StoredCall]
+) -> tuple[list[tuple[CallJob, ScoringInputs]], list[tuple[CallJob, tuple[CallJob, ScoringInputs]]]]:
+    """One job per distinct audio (sha256) and the other files holding the same audio. The one scored: the
+    file already stored with that audio (so a re-run never scores a copy as a second call), else one with
+    a metadata row, else the first by path."""
+    by_audio: dict[str, list[tuple[CallJob, ScoringInputs]]] = defaultdict(list)
+    for job, inputs in hashed:
+        by_audio[inputs.audio_sha256].append((job, inputs))
+    kept: list[tuple[CallJob, ScoringInputs]] = []
+    copies: list[tuple[CallJob, tuple[CallJob, ScoringInputs]]] = []
+    for sha256, group in by_audio.items():
+
+        def rank(item: tuple[CallJob, ScoringInputs], sha256: str = sha256) -> tuple[bool, bool, str]:
+            job = item[0]
+            already = job.call_id in stored and stored[job.call_id].audio_sha256 == sha256
+            return (not already, job.metadata.row is None, job.relative_path)
+
+        first, *others = sorted(group, key=rank)
+        kept.append(first)
+        copies.extend((job, first) for job, _ in others)
+    order = {id(job): n for n, (job, _) in enumerate(hashed)}
+    return sorted(kept, key=lambda item: order[id(item[0])]), copies
+
+
 def _final_state(summary: RunSummary) -> State[RunSummary]:
     """Completed, or PartialFailure (a Completed state) naming how many recordings failed: one bad
     recording never fails the run, but the run's state shows it."""
@@ -398,6 +476,7 @@ def _publish_summary(summary: RunSummary) -> None:
         {"metric": "calls failed", "value": summary.calls_failed},
         {"metric": "calls unchanged (skipped)", "value": summary.calls_unchanged},
         {"metric": "recordings outside the date window", "value": summary.outside_window},
+        {"metric": "duplicate files (same audio, scored once)", "value": summary.duplicates},
         *({"metric": f"scored because: {reason}", "value": n} for reason, n in sorted(summary.reasons.items())),
         {"metric": "audio hours", "value": round(summary.audio_s / 3600, 3)},
         {"metric": "wall time (s)", "value": round(summary.wall_s, 1)},
@@ -472,6 +551,7 @@ def qa_batch(
         agent_channel,
         diarization_settings,
         AsrSettings(cpu_threads=worker_plan.threads_per_worker),
+        salt=caller_salt(scorecard.privacy, db_path),
     )
     batch = discover_calls(input_dir, metadata, window)
     logger.info(
@@ -541,14 +621,25 @@ def _run_batch(
     run_id = summary.run_id
     db.write_kpi_settings(settings.scorecard.kpis)
 
+    def record(audio_path: str, stage: str, error: str) -> None:
+        # A failure that cannot be written (the disk is full) is still in the log and the run's summary;
+        # the call is not in the database either, so the next run scores it: nothing is lost.
+        try:
+            db.record_failure(run_id, audio_path, stage, error)
+        except duckdb.Error as db_error:
+            logger.error("%s: failure (%s) not recorded in the database: %s", audio_path, stage, db_error)
+
     def fail(audio_path: str, stage: str, error: str) -> None:
-        db.record_failure(run_id, audio_path, stage, error)
+        record(audio_path, stage, error)
         summary.failures.append((audio_path, stage, error))
         summary.calls_failed += 1
 
+    # A metadata problem quotes the bad cell, which may be a phone number: masked like transcripts.
+    privacy = settings.scorecard.privacy.redaction
     for problem in batch.problems:
-        logger.warning("metadata: %s", problem)
-        db.record_failure(run_id, problem.source, "metadata", str(problem))
+        message = protect_message(str(problem), privacy)
+        logger.warning("metadata: %s", message)
+        record(problem.source, "metadata", message)
     for path, reason in batch.skipped:
         logger.warning("%s: %s", path, reason)
         fail(path, "discover", reason)
@@ -558,6 +649,17 @@ def _run_batch(
         logger.error("%s: %s", job.call_id, error)
         fail(job.audio_path, "read", error)
     stored = db.stored_calls(job.call_id for job, _ in hashed)
+    hashed, duplicates = _one_job_per_recording(hashed, stored)
+    for copy, (scored_job, inputs) in duplicates:
+        logger.warning(
+            "%s: same audio as %s (sha256 %s…): scored once, as %s",
+            copy.audio_path,
+            scored_job.audio_path,
+            inputs.audio_sha256[:12],
+            scored_job.call_id,
+        )
+        db.record_duplicate(run_id, copy.audio_path, inputs.audio_sha256, copy.call_id, scored_job)
+    summary.duplicates = len(duplicates)
     plan = plan_batch(hashed, stored, force, db.open_failure_paths())
     summary.calls_unchanged = len(plan.unchanged)
     summary.reasons = plan.reasons()

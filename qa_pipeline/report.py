@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import shutil
 import subprocess
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -794,8 +795,9 @@ def review_items(connection: duckdb.DuckDBPyConnection, calls: list[dict[str, An
     call_ids = [call["call_id"] for call in calls]
     evidence = failed_check_evidence(connection, call_ids)
     segments = call_segments(connection, call_ids)
+    muted = redacted_spans(connection, call_ids)
     with ThreadPoolExecutor(max_workers=AUDIO_WORKERS) as pool:
-        audio = list(pool.map(embed_audio, [call["audio_path"] for call in calls]))
+        audio = list(pool.map(lambda call: embed_audio(call["audio_path"], muted.get(call["call_id"], ())), calls))
     items = []
     for number, (call, recording) in enumerate(zip(calls, audio, strict=True), start=1):
         failed = evidence.get(call["call_id"], ())
@@ -860,8 +862,28 @@ def transcript_lines(segments: list[tuple[Any, ...]], evidence: tuple[Evidence, 
     return tuple(lines)
 
 
-def embed_audio(audio_path: str) -> EmbeddedAudio:
-    """The recording as an Ogg/Opus data URI, or why it cannot be played (never raises)."""
+def redacted_spans(connection: duckdb.DuckDBPyConnection, call_ids: list[str]) -> dict[str, list[tuple[float, float]]]:
+    """Where each call's personal data was said (the `redactions` with times): muted in the embedded audio."""
+    try:
+        rows = connection.execute(
+            "SELECT call_id, start_s, end_s FROM redactions WHERE list_contains(?, call_id) AND start_s IS NOT NULL"
+            " ORDER BY call_id, start_s",
+            [call_ids],
+        ).fetchall()
+    except duckdb.CatalogException:  # a database no run of this version has written: nothing was redacted
+        return {}
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for call_id, start_s, end_s in rows:
+        spans.setdefault(call_id, []).append((start_s, end_s))
+    return spans
+
+
+MUTE_MARGIN_S = 0.3  # word timestamps are approximate: mute a little before and after
+
+
+def embed_audio(audio_path: str, mute: Sequence[tuple[float, float]] = ()) -> EmbeddedAudio:
+    """The recording as an Ogg/Opus data URI with the `mute` stretches (personal data) silenced, or why it
+    cannot be played (never raises)."""
     source = Path(audio_path)
     if not source.is_file():
         return EmbeddedAudio(audio_path, None, "file not found")
@@ -869,6 +891,11 @@ def embed_audio(audio_path: str) -> EmbeddedAudio:
     if ffmpeg is None:
         return EmbeddedAudio(audio_path, None, "ffmpeg is not installed")
     command = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(source), "-vn"]
+    if mute:
+        spans = "+".join(
+            f"between(t,{max(0.0, start - MUTE_MARGIN_S):.2f},{end + MUTE_MARGIN_S:.2f})" for start, end in mute
+        )
+        command += ["-af", f"volume=enable='{spans}':volume=0"]
     command += ["-map_metadata", "-1", "-c:a", "libopus", "-b:a", AUDIO_BITRATE, "-application", "voip"]
     command += ["-f", "ogg", "pipe:1"]
     try:

@@ -185,3 +185,34 @@ ALTER TABLE calls ADD COLUMN IF NOT EXISTS input_fingerprint VARCHAR;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS status VARCHAR;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS calls_unchanged INTEGER;  -- skipped: already scored from the same inputs
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS audio_s DOUBLE;           -- seconds of audio scored
+
+-- Personal data masked before the call was stored (qa_pipeline/privacy.py): where each masked entity was
+-- and its kind, never its characters. location: segments:<seq>, check_results:<check_id>[:detail],
+-- call_events:<kind>@<start_s>, calls.topic_text, calls.extra, pace@<start_s>; start_char/end_char: its
+-- characters in that text (-1 inside JSON).
+CREATE TABLE IF NOT EXISTS redactions (
+    call_id    VARCHAR NOT NULL,
+    location   VARCHAR NOT NULL,
+    kind       VARCHAR NOT NULL,
+    start_char INTEGER NOT NULL,
+    end_char   INTEGER NOT NULL,
+    start_s    DOUBLE,            -- seconds where it was said (segments): muted in the report's audio
+    end_s      DOUBLE
+);
+
+-- Every audio file a run took, by name, and the call its audio was scored as. The same recording
+-- exported twice under different names (same sha256) is scored once; its second name is listed here
+-- with duplicate_of = the file that was scored.
+CREATE TABLE IF NOT EXISTS recording_files (
+    audio_path    VARCHAR PRIMARY KEY,
+    audio_sha256  VARCHAR NOT NULL,
+    call_id       VARCHAR NOT NULL,  -- the call this file's audio is scored as
+    listed_as     VARCHAR,           -- the call_id this file would have had (metadata row or file name)
+    duplicate_of  VARCHAR,           -- NULL for the file that was scored
+    run_id        VARCHAR NOT NULL,  -- the last run that saw the file
+    seen_at       TIMESTAMP NOT NULL
+);
+
+-- Share of the recording's samples at full scale (qa_pipeline/screening.py): a recording made too hot.
+-- Its loudness-based measures (raised voice) and ASR suffer; the call is still scored.
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS clipped_fraction DOUBLE;

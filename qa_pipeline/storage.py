@@ -7,6 +7,7 @@ crash mid-write leaves the previous version intact. KPI views are (re)created fr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -24,7 +25,7 @@ from qa_pipeline.incremental import StoredCall
 from qa_pipeline.kpis import KpiSettings, connect_read_only, create_views
 
 if TYPE_CHECKING:
-    from qa_pipeline.calls import ScoredCall
+    from qa_pipeline.calls import CallJob, ScoredCall
 
 _CALL_COLUMNS = (
     "call_id",
@@ -86,6 +87,7 @@ _CALL_COLUMNS = (
     "role_note",
     "pass_score",
     "input_fingerprint",
+    "clipped_fraction",
 )
 
 
@@ -186,6 +188,7 @@ def call_row(scored: ScoredCall, run_id: str) -> dict[str, Any]:
         "role_note": transcript.role_note,
         "pass_score": scored.score.pass_score,
         "input_fingerprint": job.fingerprint,
+        "clipped_fraction": audio.clipped_fraction if audio else None,
     }
 
 
@@ -309,9 +312,18 @@ class QaDatabase:
         _, rows = self.query("SELECT audio_path FROM open_failures")
         return {path for (path,) in rows}
 
+    def record_duplicate(self, run_id: str, audio_path: str, sha256: str, listed_as: str, scored: CallJob) -> None:
+        """A second file holding audio already scored as `scored`: listed, not scored again."""
+        self.connection.execute(
+            "INSERT OR REPLACE INTO recording_files VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [audio_path, sha256, scored.call_id, listed_as, scored.audio_path, run_id, now()],
+        )
+
     def write_call(self, scored: ScoredCall, run_id: str) -> None:
-        """Replace every row of this call in one transaction (all or nothing)."""
-        call_id = scored.job.call_id
+        """Replace every row of this call in one transaction (all or nothing). The call must have been
+        through the privacy stage (qa_pipeline.privacy.protect_call): this writes what it is given."""
+        job = scored.job
+        call_id = job.call_id
         row = call_row(scored, run_id)
         segments = [
             (call_id, seq, s.speaker, s.start_s, s.end_s, s.text, s.confidence)
@@ -336,7 +348,7 @@ class QaDatabase:
         con = self.connection
         con.execute("BEGIN TRANSACTION")
         try:
-            for table in ("segments", "check_results", "call_events", "speaker_turns", "calls"):
+            for table in ("segments", "check_results", "call_events", "speaker_turns", "redactions", "calls"):
                 con.execute(f"DELETE FROM {table} WHERE call_id = ?", [call_id])
             placeholders = ", ".join("?" for _ in _CALL_COLUMNS)
             con.execute(
@@ -358,9 +370,20 @@ class QaDatabase:
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     results,
                 )
+            redactions = [(call_id, r.location, r.kind, r.start, r.end, r.start_s, r.end_s) for r in scored.redactions]
+            if redactions:
+                con.executemany("INSERT INTO redactions VALUES (?, ?, ?, ?, ?, ?, ?)", redactions)
+            if scored.audio is not None:
+                con.execute(
+                    "INSERT OR REPLACE INTO recording_files VALUES (?, ?, ?, ?, NULL, ?, ?)",
+                    [job.audio_path, scored.audio.sha256, call_id, call_id, run_id, now()],
+                )
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            # A COMMIT that failed (disk full, file too large) has ended the transaction already; its error,
+            # not ROLLBACK's "no transaction is active", is the one to report.
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
             raise
 
     def write_kpi_settings(self, settings: KpiSettings) -> None:

@@ -26,6 +26,7 @@ from qa_pipeline.asr.transcript import SPEAKERS, Segment, Transcript
 from qa_pipeline.calls import CallJob, ScoredCall, check_call, measure
 from qa_pipeline.checks import Scorecard
 from qa_pipeline.metadata import CallMetadata, RowProblem, parse_fields
+from qa_pipeline.privacy import caller_salt, protect_call, protect_message
 from qa_pipeline.scoring import score_call
 from qa_pipeline.storage import QaDatabase, now
 
@@ -112,6 +113,7 @@ def parse_line(text: str, line: int, source: str) -> TranscriptCall:
 def score_transcript_file(path: Path | str, db_path: Path | str, scorecard: Scorecard) -> ScoreSummary:
     """Score every call of a JSONL transcript file into the DuckDB file, one transaction per call."""
     source = str(path)
+    salt = caller_salt(scorecard.privacy, str(db_path))
     with QaDatabase(db_path) as db, open(path, encoding="utf-8-sig") as handle:
         run_id = db.start_run(None, EXTERNAL_MODEL, scorecard.sha256, scorecard.name, source)
         db.write_kpi_settings(scorecard.kpis)
@@ -134,22 +136,20 @@ def score_transcript_file(path: Path | str, db_path: Path | str, scorecard: Scor
                 summary.calls_failed += 1
                 continue
             for problem in call.problems:
-                db.record_failure(run_id, source, "metadata", str(problem))
+                db.record_failure(run_id, source, "metadata", protect_message(str(problem)))
             measures = measure(call.job, None, call.transcript, scorecard)
             verdicts = check_call(call.job, call.transcript, measures, scorecard)
-            db.write_call(
-                ScoredCall(
-                    job=call.job,
-                    audio=None,
-                    transcript=call.transcript,
-                    measures=measures,
-                    verdicts=verdicts,
-                    score=score_call(verdicts.results, scorecard.pass_score),
-                    scorecard_hash=scorecard.sha256,
-                    processed_at=now(),
-                ),
-                run_id,
+            scored = ScoredCall(
+                job=call.job,
+                audio=None,
+                transcript=call.transcript,
+                measures=measures,
+                verdicts=verdicts,
+                score=score_call(verdicts.results, scorecard.pass_score),
+                scorecard_hash=scorecard.sha256,
+                processed_at=now(),
             )
+            db.write_call(protect_call(scored, scorecard.privacy, salt), run_id)
             summary.calls_ok += 1
         db.finish_run(run_id, summary.calls_ok, summary.calls_failed)
     return summary

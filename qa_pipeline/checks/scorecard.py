@@ -32,6 +32,9 @@ from qa_pipeline.asr.roles import RoleSettings
 from qa_pipeline.checks.base import REGISTRY, Check, CheckSettings
 from qa_pipeline.kpis import KpiSettings
 from qa_pipeline.metadata import CALL_TYPES
+from qa_pipeline.privacy import PrivacySettings
+from qa_pipeline.redact import ENTITY_KINDS, RedactionSettings
+from qa_pipeline.screening import InputSettings
 from qa_pipeline.timing import TimingSettings
 
 DEFAULT_SCORECARD = "default_scorecard.toml"
@@ -83,6 +86,8 @@ class Scorecard:
     timing: TimingSettings = field(default_factory=TimingSettings)
     roles: RoleSettings = field(default_factory=RoleSettings)
     kpis: KpiSettings = field(default_factory=KpiSettings)
+    input: InputSettings = field(default_factory=InputSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
     def enabled_checks(self) -> list[Check]:
         return [REGISTRY[cid](settings) for cid, settings in self.checks.items() if settings.enabled]
@@ -241,9 +246,56 @@ def _kpis(data: dict[str, Any], source: str) -> KpiSettings:
     return KpiSettings(**values)
 
 
+def _input(data: dict[str, Any], source: str) -> InputSettings:
+    """The optional [input] table: what counts as a call (qa_pipeline.screening)."""
+    table = _table(data, "input", {"min_duration_s", "silence_dbfs"}, source)
+    defaults = InputSettings()
+    min_duration_s = _coerce(
+        table.get("min_duration_s", defaults.min_duration_s), float, "input.min_duration_s", source
+    )
+    silence_dbfs = _coerce(table.get("silence_dbfs", defaults.silence_dbfs), float, "input.silence_dbfs", source)
+    if not 0.0 <= min_duration_s <= 600.0:
+        raise ScorecardError(f"{source}: input.min_duration_s must be between 0 and 600")
+    if not -120.0 <= silence_dbfs <= 0.0:
+        raise ScorecardError(f"{source}: input.silence_dbfs must be between -120 and 0")
+    return InputSettings(min_duration_s, silence_dbfs)
+
+
+def _privacy(data: dict[str, Any], source: str) -> PrivacySettings:
+    """The optional [privacy] table: redaction and the caller-number hash (qa_pipeline.privacy)."""
+    keys = {"redact", "redact_kinds", "min_digits", "keep_leading", "hash_caller_number", "salt_file"}
+    table = _table(data, "privacy", keys, source)
+    base, defaults = RedactionSettings(), PrivacySettings()
+    kinds = _coerce(table.get("redact_kinds", list(base.kinds)), tuple[str, ...], "privacy.redact_kinds", source)
+    unknown = [kind for kind in kinds if kind not in ENTITY_KINDS]
+    if unknown:
+        raise ScorecardError(
+            f"{source}: privacy.redact_kinds: unknown kind {unknown[0]!r} (known: {', '.join(ENTITY_KINDS)})"
+        )
+    min_digits = _coerce(table.get("min_digits", base.min_digits), int, "privacy.min_digits", source)
+    keep_leading = _coerce(table.get("keep_leading", base.keep_leading), int, "privacy.keep_leading", source)
+    if not 3 <= min_digits <= 32:
+        raise ScorecardError(f"{source}: privacy.min_digits must be between 3 and 32")
+    if not 0 <= keep_leading <= 4:
+        raise ScorecardError(f"{source}: privacy.keep_leading must be between 0 and 4")
+    redaction = RedactionSettings(
+        enabled=_coerce(table.get("redact", base.enabled), bool, "privacy.redact", source),
+        kinds=kinds,
+        min_digits=min_digits,
+        keep_leading=keep_leading,
+    )
+    return PrivacySettings(
+        redaction=redaction,
+        hash_caller_number=_coerce(
+            table.get("hash_caller_number", defaults.hash_caller_number), bool, "privacy.hash_caller_number", source
+        ),
+        salt_file=_coerce(table.get("salt_file", defaults.salt_file), str, "privacy.salt_file", source),
+    )
+
+
 def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
     for key in data:
-        if key not in ("scorecard", "center", "matching", "checks", "timing", "roles", "kpis"):
+        if key not in ("scorecard", "center", "matching", "checks", "timing", "roles", "kpis", "input", "privacy"):
             raise ScorecardError(f"{source}: unknown top-level key {key!r}")
     head = _table(data, "scorecard", {"name", "pass_score"}, source)
     center = _table(data, "center", {"organisations", "asr_prompt"}, source)
@@ -276,6 +328,8 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
     timing = _timing(data, source)
     roles = _roles(data, min_similarity, source)
     kpis = _kpis(data, source)
+    input_settings = _input(data, source)
+    privacy = _privacy(data, source)
 
     canonical = json.dumps(
         {
@@ -288,6 +342,8 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
             "timing": dataclasses.asdict(timing),
             "roles": dataclasses.asdict(roles),
             "kpis": dataclasses.asdict(kpis),
+            "input": dataclasses.asdict(input_settings),
+            "privacy": dataclasses.asdict(privacy),
         },
         ensure_ascii=False,
         sort_keys=True,
@@ -304,6 +360,8 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
         timing=timing,
         roles=roles,
         kpis=kpis,
+        input=input_settings,
+        privacy=privacy,
     )
 
 

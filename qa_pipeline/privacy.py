@@ -1,0 +1,181 @@
+"""The privacy stage, between scoring and storing: personal data out of everything the database keeps.
+
+Customers say phone, ID-card and bank-card numbers, addresses and names. The checks need the words as
+said (ask_surname looks for 我姓王), so redaction comes after them, in the worker that scored the call:
+the flow, the only database writer, never holds unredacted text. What is masked (qa_pipeline.redact):
+every transcript segment, every check's evidence text and detail, the text of the timed stretches
+(hold notices, interruptions, cut-offs, the call's purpose), and the metadata's unknown columns. The
+caller number is replaced by a keyed hash (HMAC-SHA256 with the center's salt): equal numbers give
+equal hashes, so the KPIs that link a customer's calls (kpis/call_cases.sql) still work, and nobody
+holding the database alone can read or recompute the number. The `redactions` table records where each
+masked entity was and its kind, never its characters.
+
+Word timestamps are dropped from the protected transcript: the database never stored them, and a
+number spread over several words could not be masked word by word.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qa_pipeline.redact import RedactionSettings, hash_caller_number, redact_text, redact_value
+
+if TYPE_CHECKING:
+    from qa_pipeline.asr.transcript import Segment
+    from qa_pipeline.calls import ScoredCall
+
+SALT_ENV = "QA_PIPELINE_SALT"  # the salt itself, e.g. from the deployment's secret store
+SALT_BYTES = 32
+
+
+class PrivacyError(ValueError):
+    """The privacy settings cannot be used (an unreadable or empty salt file): names the file."""
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """The scorecard's [privacy] table."""
+
+    redaction: RedactionSettings = field(default_factory=RedactionSettings)
+    hash_caller_number: bool = True
+    salt_file: str = ""  # "" = <database>.salt beside the database, created on first use
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """One masked entity (a `redactions` row): where it was and what kind, not what it said."""
+
+    location: str  # segments:<seq> | check_results:<check_id> | call_events:<kind>@<start_s> | calls.extra
+    kind: str
+    start: int  # character offsets in that text (-1 inside JSON detail or extra)
+    end: int
+    # Seconds of the recording where it was said (segments only; from word timestamps, else the whole
+    # segment): the report mutes these stretches in the audio it embeds.
+    start_s: float | None = None
+    end_s: float | None = None
+
+
+def caller_salt(settings: PrivacySettings, db_path: str) -> str | None:
+    """The key caller numbers are hashed with: $QA_PIPELINE_SALT, else the salt file ([privacy] salt_file,
+    else <database stem>.salt beside the database, created with a random salt readable by its owner only).
+    The same salt must be used for every run into one database, or a customer's calls stop linking."""
+    if not settings.hash_caller_number:
+        return None
+    if salt := os.environ.get(SALT_ENV, "").strip():
+        return salt
+    path = Path(settings.salt_file) if settings.salt_file else default_salt_file(db_path)
+    if not settings.salt_file and not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first: use theirs
+            pass
+        else:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_hex(SALT_BYTES) + "\n")
+    try:
+        salt = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise PrivacyError(f"salt file {path}: cannot read it: {error}") from error
+    if not salt:
+        raise PrivacyError(f"salt file {path} is empty: write a long random string into it, or set ${SALT_ENV}")
+    return salt
+
+
+def default_salt_file(db_path: str) -> Path:
+    """qa.duckdb -> qa.salt beside it."""
+    path = Path(db_path)
+    return path.with_name(f"{path.stem}.salt")
+
+
+def salt_id(salt: str | None) -> str | None:
+    """A digest naming the salt (in the call fingerprint: a new salt re-scores, so hashes stay comparable);
+    the salt cannot be recovered from it."""
+    return hashlib.sha256(f"qa-pipeline salt:{salt}".encode()).hexdigest()[:16] if salt else None
+
+
+class _Collector:
+    def __init__(self, settings: RedactionSettings) -> None:
+        self.settings = settings
+        self.found: list[Redaction] = []
+
+    def text(self, text: str | None, location: str) -> str | None:
+        if not text:
+            return text
+        redacted = redact_text(text, self.settings)
+        self.found.extend(Redaction(location, e.kind, e.start, e.end) for e in redacted.entities)
+        return redacted.text
+
+    def segment(self, segment: Segment, location: str) -> str:
+        redacted = redact_text(segment.text, self.settings)
+        for e in redacted.entities:
+            start_s, end_s = segment.span_times(e.start, e.end)
+            self.found.append(Redaction(location, e.kind, e.start, e.end, round(start_s, 3), round(end_s, 3)))
+        return redacted.text
+
+    def value(self, value: Any, location: str) -> Any:
+        new, count = redact_value(value, self.settings)
+        self.found.extend(Redaction(location, "json", -1, -1) for _ in range(count))
+        return new
+
+
+def protect_call(scored: ScoredCall, settings: PrivacySettings, salt: str | None) -> ScoredCall:
+    """The scored call as it may be stored: texts redacted, the caller number hashed, and the list of what
+    was masked in `redactions`. Verdicts, scores and timings are untouched."""
+    replace = dataclasses.replace
+    mask = _Collector(settings.redaction)
+    transcript = scored.transcript
+    segments = tuple(
+        replace(s, text=mask.segment(s, f"segments:{seq}"), words=()) for seq, s in enumerate(transcript.segments)
+    )
+    results = [
+        replace(
+            r,
+            evidence_text=mask.text(r.evidence_text, f"check_results:{r.check_id}"),
+            detail=mask.value(r.detail, f"check_results:{r.check_id}:detail"),
+        )
+        for r in scored.verdicts.results
+    ]
+    m = scored.measures
+    measures = replace(
+        m,
+        silences=tuple(
+            replace(s, hold_notice=mask.text(s.hold_notice, f"call_events:hold@{s.start_s}")) for s in m.silences
+        ),
+        interruptions=None
+        if m.interruptions is None
+        else tuple(
+            replace(o, agent_text=mask.text(o.agent_text, f"call_events:interruption@{o.start_s}") or "")
+            for o in m.interruptions
+        ),
+        pace=tuple(replace(p, text=mask.text(p.text, f"pace@{p.start_s}") or "") for p in m.pace),
+        topic_text=mask.text(m.topic_text, "calls.topic_text"),
+        hangup=None
+        if m.hangup is None
+        else replace(m.hangup, cut_off_text=mask.text(m.hangup.cut_off_text, "call_events:cut_off")),
+    )
+    meta = scored.job.metadata
+    caller = meta.caller_number
+    if caller is not None and salt is not None:
+        caller = hash_caller_number(caller, salt)
+    metadata = replace(meta, caller_number=caller, extra=mask.value(dict(meta.extra), "calls.extra"))
+    return replace(
+        scored,
+        job=replace(scored.job, metadata=metadata),
+        transcript=replace(transcript, segments=segments),
+        measures=measures,
+        verdicts=replace(scored.verdicts, results=results),
+        redactions=tuple(mask.found),
+    )
+
+
+def protect_message(text: str, settings: RedactionSettings | None = None) -> str:
+    """A log line or failure message with any personal number masked (a metadata problem quotes the bad
+    cell, which may be a caller number)."""
+    return redact_text(text, settings or RedactionSettings()).text

@@ -1,0 +1,90 @@
+"""Is this recording a call at all? Refuse, with the reason, what would otherwise get a score.
+
+A switch records hang-ups before anyone spoke, lines that were never connected (digital silence), hold
+music and test tones. Scored like calls, they would fail the greeting and every mandated phrase and drag
+the agent's KPIs down for something the agent never handled. So a recording too short to hold a
+conversation, one that is digitally silent, and one where speech recognition found no words at all go
+to `failures` with a reason a person can check by listening, and the batch goes on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa_pipeline.asr.transcript import Transcript
+from qa_pipeline.audio import DecodedAudio
+
+_BLOCK = 1 << 20  # samples per block when scanning levels: bounded memory on hours-long recordings
+
+
+@dataclass(frozen=True)
+class InputSettings:
+    """The scorecard's [input] table."""
+
+    min_duration_s: float = 2.0  # shorter: a hang-up or a misdial, not a call
+    silence_dbfs: float = -60.0  # peak below this on every channel: digital silence, the line was dead
+
+
+class NotACallError(Exception):
+    """The recording holds no call to score; the message says why in terms a person can check."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def peak_dbfs(audio: DecodedAudio) -> float:
+    """The loudest sample of any channel, in dB below full scale (-inf for all zeros)."""
+    samples = audio.samples
+    peak = 0.0
+    for start in range(0, samples.shape[1], _BLOCK):
+        peak = max(peak, float(np.abs(samples[:, start : start + _BLOCK]).max(initial=0.0)))
+    return 20 * float(np.log10(peak)) if peak > 0 else float("-inf")
+
+
+CLIPPED_LEVEL = 0.99  # |sample| at or above this: flattened at full scale (PCM16 full scale is 0.99997)
+
+
+def clipped_fraction(audio: DecodedAudio) -> float:
+    """Share of samples (all channels) at full scale: a recording made too hot, whose loudness and pitch
+    measurements (raised voice) and ASR suffer; stored so QA leads can see why a verdict may be off."""
+    samples = audio.samples
+    clipped = 0
+    for start in range(0, samples.shape[1], _BLOCK):
+        clipped += int(np.count_nonzero(np.abs(samples[:, start : start + _BLOCK]) >= CLIPPED_LEVEL))
+    return round(clipped / samples.size, 4) if samples.size else 0.0
+
+
+def _level(dbfs: float) -> str:
+    return "no signal at all" if dbfs == float("-inf") else f"peak {dbfs:.0f} dBFS"
+
+
+def screen_audio(audio: DecodedAudio, settings: InputSettings) -> None:
+    """Raise NotACallError for a recording too short to be a call or digitally silent."""
+    if audio.duration_s < settings.min_duration_s:
+        raise NotACallError(
+            audio.path,
+            f"recording is {audio.duration_s:.1f} s long: too short to be a call"
+            f" (scorecard [input] min_duration_s = {settings.min_duration_s:g})",
+        )
+    level = peak_dbfs(audio)
+    if level < settings.silence_dbfs:
+        raise NotACallError(
+            audio.path,
+            f"recording is silent ({_level(level)} over {audio.duration_s:.1f} s, below"
+            f" [input] silence_dbfs = {settings.silence_dbfs:g}): the line carried no sound",
+        )
+
+
+def require_speech(audio: DecodedAudio, transcript: Transcript) -> None:
+    """Raise NotACallError when speech recognition found no words in the whole recording."""
+    if any(segment.text.strip() for segment in transcript.segments):
+        return
+    raise NotACallError(
+        audio.path,
+        f"no speech found in {audio.duration_s:.1f} s of sound ({_level(peak_dbfs(audio))}): tone, music or"
+        " noise only, no words to check",
+    )

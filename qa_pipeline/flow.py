@@ -336,6 +336,15 @@ def process_call(job: CallJob, settings: CallSettings) -> ScoredCall:
     return _stage("redact", redact_task, job, scored, scorecard, settings.salt)
 
 
+def failure_message(job: CallJob, error: BaseException) -> str:
+    """The error as stored in `failures`: our own errors name the file already; anything unexpected
+    (a library's bug, an out-of-memory) gets the file and the exception type in front."""
+    message = str(error)
+    if Path(job.audio_path).name in message:
+        return message
+    return f"{job.audio_path}: {type(error).__name__}: {message}"
+
+
 @task(name="score-call", task_run_name="score {job.call_id}", cache_policy=NO_CACHE)
 def score_call_task(job: CallJob, settings: CallSettings) -> ScoredCall | CallFailure:
     """One call, decode to score, in whichever process runs it. A failure comes back as a value (not an
@@ -345,7 +354,7 @@ def score_call_task(job: CallJob, settings: CallSettings) -> ScoredCall | CallFa
         return process_call(job, settings)
     except StageError as failure:
         get_run_logger().error("%s: failed at %s: %s", job.call_id, failure.stage, failure.error)
-        return CallFailure(job, failure.stage, str(failure.error))
+        return CallFailure(job, failure.stage, failure_message(job, failure.error))
 
 
 def score_calls(jobs: list[CallJob], settings: CallSettings, plan: WorkerPlan) -> Iterator[ScoredCall | CallFailure]:
@@ -361,7 +370,10 @@ def score_calls(jobs: list[CallJob], settings: CallSettings, plan: WorkerPlan) -
             try:
                 yield future.result()
             except Exception as error:  # the worker itself died (killed, out of memory): only this call is lost
-                yield CallFailure(futures[future], "worker", f"{type(error).__name__}: {error}")
+                job = futures[future]
+                yield CallFailure(
+                    job, "worker", f"{job.audio_path}: the worker process died: {type(error).__name__}: {error}"
+                )
 
 
 def default_report_dir(db_path: str) -> Path:
@@ -681,7 +693,7 @@ def _run_batch(
                 _stage("store", store_task, db, result, run_id)
             except StageError as failure:
                 logger.error("%s: failed at store: %s", result.job.call_id, failure.error)
-                fail(result.job.audio_path, "store", str(failure.error))
+                fail(result.job.audio_path, "store", failure_message(result.job, failure.error))
             else:
                 summary.calls_ok += 1
                 summary.audio_s += result.audio.duration_s if result.audio else 0.0

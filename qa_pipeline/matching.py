@@ -215,13 +215,21 @@ def find_phrase(text: str, phrase: str, min_similarity: float = 0.85, start: int
     alignment = fuzz.partial_ratio_alignment(phrase_pinyin, text_pinyin, score_cutoff=min_similarity * 100)
     if alignment is None or alignment.dest_end <= alignment.dest_start:
         return None
-    # partial_ratio also aligns a text *shorter* than the phrase inside it; score the aligned span
-    # against the whole phrase so a fragment never counts as the phrase.
-    similarity = fuzz.ratio(phrase_pinyin, text_pinyin[alignment.dest_start : alignment.dest_end]) / 100.0
-    if similarity < min_similarity:
-        return None
     first = owner[alignment.dest_start]
     last = owner[alignment.dest_end - 1]
+    # partial_ratio also aligns a text *shorter* than the phrase inside it; score the aligned span
+    # against the whole phrase so a fragment never counts as the phrase. The span may also start or
+    # end inside a syllable (the 'an' of 关 guan): the syllables it touches are scored whole too, and
+    # the lower score counts, so 关慰您的 is not 安慰您的 at similarity 1.0.
+    similarity = (
+        min(
+            fuzz.ratio(phrase_pinyin, text_pinyin[alignment.dest_start : alignment.dest_end]),
+            fuzz.ratio(phrase_pinyin, " ".join(text_syllables[first : last + 1])),
+        )
+        / 100.0
+    )
+    if similarity < min_similarity:
+        return None
     # The alignment may leave phrase characters uncovered at either end; widen the span by that many
     # characters so a negation it skipped over (我不很满意 vs 我很满意) is still seen.
     slack = max(0, len(target) - (last - first + 1))

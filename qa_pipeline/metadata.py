@@ -4,12 +4,20 @@ Every column is optional except `audio_file` (a path relative to the input direc
 reported as a `RowProblem` naming the row, column and value; the field is left empty (NULL) and the call
 is still processed, so one bad cell never stops a batch or loses a call. Unknown columns are kept in
 `extra` and stored as JSON.
+
+CRM exports write numbers as text. Harmless forms are normalized: full-width characters (１２, Ｉｎｂｏｕｎｄ)
+become ASCII (NFKC) in every known column but `audio_file` (a file name is taken as written); the seconds
+columns (`*_s`) accept a seconds unit (30秒, 30s, 30 sec) and thousands separators (1,200). Destroyed
+values are refused: an ID column (call_id, agent_id, caller_number, case_id) in Excel's scientific
+notation (1.38001E+10) has lost its digits, so it is a problem and NULL, never a wrong ID.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -82,21 +90,55 @@ class Metadata:
     problems: list[RowProblem]
 
 
+# Columns holding identifiers: kept as text (a leading 0 matters), checked for Excel's damage.
+ID_COLUMNS = ("call_id", "agent_id", "caller_number", "case_id")
+# Excel shows a number of 12 or more digits in scientific notation, and a CSV saved from Excel keeps only
+# what it showed: 13800138000 becomes 1.38001E+10, the last digits gone for good.
+_EXCEL_SCIENTIFIC = re.compile(r"[0-9]+(?:\.[0-9]+)?[eE]\+[0-9]+")
+# A plain decimal number, ASCII digits only (after NFKC); no '_', 'inf' or 'nan' as float() would take.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+_THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+_SECONDS_UNIT = re.compile(r"\s*(?:秒钟|秒|seconds|second|secs|sec|s)\Z", re.IGNORECASE)
+
+
+def _normalized(value: str) -> str:
+    """`value` with full-width and other compatibility forms as their plain characters (１２ -> 12)."""
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+def _number(value: str) -> float | None:
+    """The plain decimal number `value` (already normalized) spells, or None."""
+    return float(value) if _NUMBER.fullmatch(value) else None
+
+
 def _parse_time(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("/", "-"))
+    text = _normalized(value)
+    try:
+        parsed = datetime.fromisoformat(text.replace("/", "-"))
+    except ValueError as error:
+        if str(error).startswith("Invalid isoformat string"):
+            raise ValueError(f"not a date-time like 2024-05-01 09:30:00: {value!r}") from None
+        raise ValueError(f"not a valid date-time: {error}") from None  # month must be in 1..12
     # Wall-clock time at the center is what daily KPIs group by, so an offset is dropped, not converted.
     return parsed.replace(tzinfo=None)
 
 
 def _parse_seconds(value: str) -> float:
-    number = float(value)
-    if not math.isfinite(number) or number < 0:
-        raise ValueError("must be a non-negative number of seconds")
+    text = _normalized(value)
+    text = _SECONDS_UNIT.sub("", text, count=1)
+    if _THOUSANDS.fullmatch(text):
+        text = text.replace(",", "")
+    number = _number(text)
+    if number is None or not math.isfinite(number) or number < 0:
+        raise ValueError("must be a non-negative number of seconds (like 30, 30.5, 30秒, 1,200)")
     return number
 
 
 def _parse_survey(value: str) -> float:
-    number = float(value)
+    number = _number(_normalized(value))
+    if number is None:
+        raise ValueError(f"survey score must be a number between 0 and 10, not {value!r}")
     if not math.isfinite(number) or not 0 <= number <= 10:
         raise ValueError("survey score must be between 0 and 10")
     return number
@@ -104,35 +146,55 @@ def _parse_survey(value: str) -> float:
 
 def _parse_direction(value: str) -> str:
     try:
-        return DIRECTIONS[value.strip().lower()]
+        return DIRECTIONS[_normalized(value).lower()]
     except KeyError:
         raise ValueError(f"direction must be one of {sorted(set(DIRECTIONS.values()))}") from None
 
 
 def _parse_call_type(value: str) -> str:
-    lowered = value.strip().lower()
+    lowered = _normalized(value).lower()
     if lowered not in CALL_TYPES:
         raise ValueError(f"unknown call type; known: {', '.join(CALL_TYPES)}")
     return lowered
 
 
+def _whole_number(value: str) -> int:
+    text = _normalized(value)
+    if not _WHOLE_NUMBER.fullmatch(text):
+        raise ValueError(f"must be a whole number, not {value!r}")
+    return int(text)
+
+
 def _parse_channel(value: str) -> int:
-    channel = int(value)
+    channel = _whole_number(value)
     if channel < 0:
         raise ValueError("agent_channel must be 0 or more")
     return channel
 
 
 def _parse_count(value: str) -> int:
-    count = int(value)
+    count = _whole_number(value)
     if count < 0:
         raise ValueError("must be 0 or more")
     return count
 
 
+def _parse_id(value: str) -> str:
+    text = _normalized(value)
+    if _EXCEL_SCIENTIFIC.fullmatch(text):
+        raise ValueError(
+            "Excel converted this number to scientific notation and its digits are lost;"
+            " format the column as text before exporting"
+        )
+    if not text:
+        raise ValueError("no visible characters")
+    return text
+
+
 def _parse_tags(value: str) -> tuple[str, ...]:
-    # Separators a CRM export may use: comma (ASCII or full-width), semicolon, space.
-    for separator in "，;；":
+    # Separators a CRM export may use: comma (ASCII or full-width: NFKC makes it ASCII), semicolon, space.
+    value = _normalized(value)
+    for separator in ";；":
         value = value.replace(separator, ",")
     return tuple(tag for tag in (part.strip().lower() for part in value.replace(" ", ",").split(",")) if tag)
 
@@ -149,6 +211,7 @@ _PARSERS = {
     "agent_channel": _parse_channel,
     "ring_count": _parse_count,
     "customer_tags": _parse_tags,
+    **{column: _parse_id for column in ID_COLUMNS},
 }
 
 
@@ -162,10 +225,7 @@ def parse_fields(
         text = cells.get(column, "")
         if column == "audio_file" or not text:
             continue
-        parser = _PARSERS.get(column)
-        if parser is None:
-            values[column] = text
-            continue
+        parser = _PARSERS[column]
         try:
             values[column] = parser(text)
         except ValueError as error:
@@ -212,7 +272,13 @@ def read_metadata(csv_path: Path | str, input_dir: Path | str) -> Metadata:
         if not audio_file:
             problems.append(RowProblem(source, line, "audio_file", "", "empty audio_file; row skipped"))
             continue
-        normalized_file = path_under(input_dir, audio_file)
+        try:
+            normalized_file = path_under(input_dir, audio_file)
+        except (ValueError, OSError, RuntimeError) as error:  # a NUL byte, a symlink loop
+            problems.append(
+                RowProblem(source, line, "audio_file", audio_file, f"not a usable path ({error}); row skipped")
+            )
+            continue
         if normalized_file is None:
             problems.append(
                 RowProblem(source, line, "audio_file", audio_file, "path is outside the input directory; row skipped")
@@ -220,25 +286,26 @@ def read_metadata(csv_path: Path | str, input_dir: Path | str) -> Metadata:
             continue
         values, extra = parse_fields(cells, source, line, problems)
         call_id = values.get("call_id")
-        if isinstance(call_id, str):
-            if call_id in seen_call_ids:
-                problems.append(
-                    RowProblem(
-                        source,
-                        line,
-                        "call_id",
-                        call_id,
-                        f"duplicate call_id (first on line {seen_call_ids[call_id]}); row skipped",
-                    )
+        if isinstance(call_id, str) and call_id in seen_call_ids:
+            problems.append(
+                RowProblem(
+                    source,
+                    line,
+                    "call_id",
+                    cells["call_id"],
+                    f"duplicate call_id (first on line {seen_call_ids[call_id]}); row skipped",
                 )
-                continue
-            seen_call_ids[call_id] = line
+            )
+            continue
         if normalized_file in by_audio_file:
             first = by_audio_file[normalized_file].row
             problems.append(
                 RowProblem(source, line, "audio_file", audio_file, f"same file as line {first}; row skipped")
             )
             continue
+        # Only a row that is kept claims its call_id: a skipped row must not make a later one a duplicate.
+        if isinstance(call_id, str):
+            seen_call_ids[call_id] = line
         by_audio_file[normalized_file] = CallMetadata(
             audio_file=normalized_file,
             extra=extra,

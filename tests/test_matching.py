@@ -331,3 +331,27 @@ def test_start_applies_to_pinyin_and_fuzzy_matches() -> None:
     match = find_phrase(text, "请问您贵姓", start=1)
     assert match is not None and (match.start, match.end, match.method) == (6, 11, "pinyin-fuzzy")
     assert find_phrase("管理出，管理出", "管理处", start=1) == PhraseMatch("管理处", 4, 7, 1.0, "pinyin")
+
+
+# -- regressions found by tests/reliability/test_parser_properties.py ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("关慰您的", "安慰您的"),  # guan wei nin de: the pinyin string holds 'an wei nin de'
+        ("先生您好", "安生您好"),  # xian sheng nin hao holds 'an sheng nin hao'
+    ],
+)
+def test_a_syllable_ending_in_the_phrase_sound_is_no_exact_pinyin_match(text: str, phrase: str) -> None:
+    """The fuzzy alignment may start inside a syllable (the 'an' of guan); the syllables it touches are
+    scored whole, so such a match is never similarity 1.0 and never passes min_similarity=1.0."""
+    assert find_phrase(text, phrase, min_similarity=1.0) is None
+    match = find_phrase(text, phrase)
+    assert match is not None and match.method == "pinyin-fuzzy"
+    assert (match.start, match.end) == (0, 4)
+    assert 0.85 <= match.similarity < 1.0
+
+
+def test_a_syllable_fragment_does_not_raise_the_similarity() -> None:
+    assert find_phrase("我很关慰您的心情", "安慰您的心情") == PhraseMatch("安慰您的心情", 2, 8, 0.957, "pinyin-fuzzy")

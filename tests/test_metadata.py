@@ -273,3 +273,166 @@ def test_problem_line_is_the_line_in_the_file(tmp_path: Path, input_dir: Path, t
     assert (problem.column, problem.value) == ("started_at", "bad")
     assert problem.row == 4
     assert metadata.by_audio_file["b.wav"].row == 4
+
+
+# -- numbers written as text ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "expected"),
+    [
+        # full-width digits and letters (a Chinese input method's default) are plain ASCII after NFKC
+        ("hold_s", "１２", 12.0),
+        ("acw_s", "４５．５", 45.5),
+        ("survey_score", "４.５", 4.5),
+        ("agent_channel", "１", 1),
+        ("ring_count", "３", 3),
+        ("caller_number", "０１３８００１３８０００", "013800138000"),
+        ("call_id", "Ｃ００１", "C001"),
+        ("case_id", "Ｋ－９", "K-9"),
+        ("agent_id", "坐席０７", "坐席07"),
+        ("direction", "Ｉｎｂｏｕｎｄ", "inbound"),
+        ("call_type", "ＲＥＰＡＩＲ", "repair"),
+        ("started_at", "２０２４－０５－０１　０９：３０", datetime(2024, 5, 1, 9, 30)),
+        ("customer_tags", "Ｅｌｄｅｒｌｙ，ＶＩＰ", ("elderly", "vip")),
+        # a seconds unit on a *_s column
+        ("hold_s", "30秒", 30.0),
+        ("hold_s", "30秒钟", 30.0),
+        ("hold_s", "30s", 30.0),
+        ("hold_s", "30S", 30.0),
+        ("hold_s", "30 sec", 30.0),
+        ("acw_s", "30 secs", 30.0),
+        ("acw_s", "2.5 seconds", 2.5),
+        ("acw_s", "３０秒", 30.0),
+        # thousands separators (ASCII or full-width comma) on a *_s column
+        ("acw_s", "1,200", 1200.0),
+        ("acw_s", "1,200.5秒", 1200.5),
+        ("hold_s", "12,345,678", 12345678.0),
+        ("hold_s", "１，２００", 1200.0),
+        # spaces around the number (an ideographic space too)
+        ("hold_s", "  30  ", 30.0),
+        ("survey_score", "\u30004.5\u3000", 4.5),
+        # long IDs whose digits survived are kept as written
+        ("caller_number", "13800138000", "13800138000"),
+        ("case_id", "1E5", "1E5"),  # no '+': not Excel's notation, an ID that happens to look like it
+    ],
+)
+def test_numbers_written_as_text_are_normalized(
+    tmp_path: Path, input_dir: Path, column: str, value: str, expected: object
+) -> None:
+    metadata, _ = read(tmp_path, input_dir, f'audio_file,{column}\na.wav,"{value}"\n')
+    assert metadata.problems == []
+    assert getattr(metadata.by_audio_file["a.wav"], column) == expected
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message_part"),
+    [
+        # Excel's scientific notation: the digits are gone, so the value is refused, never guessed
+        ("caller_number", "1.38001E+10", "Excel converted"),
+        ("caller_number", "1.38001e+10", "digits are lost"),
+        ("call_id", "2.02405E+15", "scientific notation"),
+        ("case_id", "１.２３E＋１７", "Excel converted"),
+        ("agent_id", "1E+11", "Excel converted"),
+        # numbers that are not numbers
+        ("survey_score", "五", "between 0 and 10"),
+        ("survey_score", "4,5", "between 0 and 10"),  # a decimal comma is ambiguous
+        ("survey_score", "inf", "between 0 and 10"),
+        ("hold_s", "1,2", "non-negative number of seconds"),  # not a thousands grouping
+        ("hold_s", "1,2000", "non-negative number of seconds"),
+        ("hold_s", "2分钟", "non-negative number of seconds"),  # minutes are not seconds
+        ("hold_s", "30 min", "non-negative number of seconds"),
+        ("acw_s", "1_000", "non-negative number of seconds"),  # float() would take it
+        ("acw_s", "30ss", "non-negative number of seconds"),
+        ("acw_s", "秒", "non-negative number of seconds"),
+        ("acw_s", "-30秒", "non-negative number of seconds"),
+        ("agent_channel", "1.5", "whole number"),
+        ("ring_count", "三", "whole number"),
+        ("ring_count", "1,000", "whole number"),
+        # dates
+        ("started_at", "2026-13-40", "month must be in 1..12"),
+        ("started_at", "yesterday", "yesterday"),
+        ("answered_at", "20/11/2026", "20/11/2026"),  # day first: not guessed
+        ("ended_at", "2026-02-30 10:00", "day is out of range"),
+        ("ended_at", "2026年11月20日", "like 2024-05-01 09:30:00"),
+    ],
+)
+def test_destroyed_or_unreadable_numbers_are_problems(
+    tmp_path: Path, input_dir: Path, column: str, value: str, message_part: str
+) -> None:
+    metadata, path = read(tmp_path, input_dir, f'audio_file,call_id,{column}\nok.wav,C0,\na.wav,C1,"{value}"\n')
+    (problem,) = metadata.problems
+    assert (problem.source, problem.row, problem.column, problem.value) == (str(path), 3, column, value)
+    assert message_part in problem.message
+    call = metadata.by_audio_file["a.wav"]  # the row is kept, the field is NULL
+    assert getattr(call, column) is None
+    assert call.row == 3
+    if column != "call_id":
+        assert call.call_id == "C1"
+
+
+def test_crm_export_with_numbers_as_text(tmp_path: Path, input_dir: Path) -> None:
+    """A realistic export: every harmless form parsed, every destroyed value reported at its row and column."""
+    metadata, _ = read(
+        tmp_path,
+        input_dir,
+        "call_id,audio_file,caller_number,case_id,survey_score,hold_s,acw_s,started_at\n"
+        'C1,a.wav,13800138000,K1,４,30秒,"1,200",2026-11-20 09:30\n'
+        "C2,b.wav,1.38001E+10,2.02611E+11,五,30 sec,１２,2026-13-40\n"
+        "C3,c.wav,０１３８００１３８０００,K3,4.5, 45s ,,yesterday\n"
+        "C4,d.wav,,K4,,,,20/11/2026\n",
+        bom=True,
+    )
+    assert [(p.row, p.column) for p in metadata.problems] == [  # by row, then in KNOWN_COLUMNS order
+        (3, "started_at"),
+        (3, "caller_number"),
+        (3, "survey_score"),
+        (3, "case_id"),
+        (4, "started_at"),
+        (5, "started_at"),
+    ]
+    calls = metadata.by_audio_file
+    assert list(calls) == ["a.wav", "b.wav", "c.wav", "d.wav"]
+    assert (calls["a.wav"].caller_number, calls["a.wav"].survey_score) == ("13800138000", 4.0)
+    assert (calls["a.wav"].hold_s, calls["a.wav"].acw_s) == (30.0, 1200.0)
+    assert calls["a.wav"].started_at == datetime(2026, 11, 20, 9, 30)
+    b = calls["b.wav"]
+    assert (b.call_id, b.caller_number, b.case_id, b.survey_score, b.started_at) == ("C2", None, None, None, None)
+    assert (b.hold_s, b.acw_s) == (30.0, 12.0)
+    c = calls["c.wav"]
+    assert (c.caller_number, c.survey_score, c.hold_s, c.acw_s, c.started_at) == ("013800138000", 4.5, 45.0, None, None)
+    assert calls["d.wav"].started_at is None
+
+
+def test_full_width_call_id_is_a_duplicate_of_its_ascii_form(tmp_path: Path, input_dir: Path) -> None:
+    metadata, _ = read(tmp_path, input_dir, "call_id,audio_file\nC1,a.wav\nＣ１,b.wav\n")
+    assert list(metadata.by_audio_file) == ["a.wav"]
+    (problem,) = metadata.problems
+    assert (problem.row, problem.column, problem.value) == (3, "call_id", "Ｃ１")  # the cell as written
+    assert "duplicate call_id (first on line 2)" in problem.message
+
+
+def test_excel_destroyed_call_ids_are_not_duplicates(tmp_path: Path, input_dir: Path) -> None:
+    """Two call IDs Excel turned into the same 2.02611E+11 are two calls, not one call twice."""
+    metadata, _ = read(tmp_path, input_dir, "call_id,audio_file\n2.02611E+11,a.wav\n2.02611E+11,b.wav\n")
+    assert list(metadata.by_audio_file) == ["a.wav", "b.wav"]
+    assert all(call.call_id is None for call in metadata.by_audio_file.values())
+    assert [(p.row, p.column) for p in metadata.problems] == [(2, "call_id"), (3, "call_id")]
+
+
+def test_a_skipped_row_does_not_claim_its_call_id(tmp_path: Path, input_dir: Path) -> None:
+    """Regression: line 3 is skipped (same file as line 2); its call_id C2 must not make line 4, the only
+    kept row with C2, a 'duplicate' of a row that was never kept (that call was lost)."""
+    metadata, _ = read(tmp_path, input_dir, "call_id,audio_file\nC1,a.wav\nC2,a.wav\nC2,b.wav\n")
+    assert {name: call.call_id for name, call in metadata.by_audio_file.items()} == {"a.wav": "C1", "b.wav": "C2"}
+    (problem,) = metadata.problems
+    assert (problem.row, problem.column, problem.value) == (3, "audio_file", "a.wav")
+
+
+def test_nul_byte_in_audio_file_is_a_problem(tmp_path: Path, input_dir: Path) -> None:
+    """Regression: a NUL byte made Path.resolve raise ValueError out of read_metadata."""
+    metadata, _ = read(tmp_path, input_dir, "audio_file,call_id\na\x00b.wav,C1\nc.wav,C2\n")
+    assert list(metadata.by_audio_file) == ["c.wav"]
+    (problem,) = metadata.problems
+    assert (problem.row, problem.column, problem.value) == (2, "audio_file", "a\x00b.wav")
+    assert "not a usable path" in problem.message

@@ -190,7 +190,7 @@ def test_the_committed_notebook_has_no_outputs() -> None:
     assert code
     assert all(c.outputs == [] and c.execution_count is None for c in code), "clear the notebook's outputs"
     assert 'DB_PATH = os.environ.get("QA_DB", "qa.duckdb")' in cell(nb, "parameters").source
-    assert "read_only=True" in cell(nb, "parameters").source
+    assert "open_read_only(DB_PATH)" in cell(nb, "parameters").source
 
 
 def test_it_runs_without_errors_in_this_interpreter(executed: nbformat.NotebookNode) -> None:

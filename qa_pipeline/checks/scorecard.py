@@ -123,9 +123,15 @@ def _coerce(value: Any, kind: Any, key: str, source: str) -> Any:
             raise ScorecardError(f"{source}: {key} must be true or false, got {value!r}")
         return value
     if kind is float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise ScorecardError(f"{source}: {key} must be a finite number, got {value!r}")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # TOML integers have no size limit: 1 followed by 400 zeros
+            number = math.inf
+        if not math.isfinite(number):
+            raise ScorecardError(f"{source}: {key} must be a finite number, got {value!r}")
+        return number
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ScorecardError(f"{source}: {key} must be an integer, got {value!r}")

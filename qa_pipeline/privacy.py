@@ -19,12 +19,22 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qa_pipeline.redact import RedactionSettings, hash_caller_number, redact_text, redact_value
+from qa_pipeline.redact import (
+    COMMON_SURNAMES,
+    COMPOUND_SURNAMES,
+    Entity,
+    Redacted,
+    RedactionSettings,
+    hash_caller_number,
+    redact_text,
+    redact_value,
+)
 
 if TYPE_CHECKING:
     from qa_pipeline.asr.transcript import Segment
@@ -32,6 +42,17 @@ if TYPE_CHECKING:
 
 SALT_ENV = "QA_PIPELINE_SALT"  # the salt itself, e.g. from the deployment's secret store
 SALT_BYTES = 32
+
+
+# The agent asking the customer's name: the customer's next words are the answer, and whatever
+# surname-led name is in them is the customer's name, even where the ASR lost the cue (我姓王，叫王建国
+# comes out as 我希望,向王建国).
+NAME_QUESTIONS = ("贵姓", "怎么称呼", "您姓", "叫什么名字", "您的姓名", "您的名字")
+ANSWER_WITHIN_S = 15.0
+_ANSWERED_NAME = re.compile(
+    "(?:" + "|".join(COMPOUND_SURNAMES) + "|[" + "".join(sorted(COMMON_SURNAMES)) + "])[\u4e00-\u9fff]{1,2}"
+    "(?![\u4e00-\u9fff])"
+)
 
 
 class PrivacyError(ValueError):
@@ -112,8 +133,10 @@ class _Collector:
         self.found.extend(Redaction(location, e.kind, e.start, e.end) for e in redacted.entities)
         return redacted.text
 
-    def segment(self, segment: Segment, location: str) -> str:
+    def segment(self, segment: Segment, location: str, answers_name_question: bool = False) -> str:
         redacted = redact_text(segment.text, self.settings)
+        if answers_name_question:
+            redacted = _mask_answered_name(redacted, self.settings)
         for e in redacted.entities:
             start_s, end_s = segment.span_times(e.start, e.end)
             self.found.append(Redaction(location, e.kind, e.start, e.end, round(start_s, 3), round(end_s, 3)))
@@ -131,8 +154,10 @@ def protect_call(scored: ScoredCall, settings: PrivacySettings, salt: str | None
     replace = dataclasses.replace
     mask = _Collector(settings.redaction)
     transcript = scored.transcript
+    answers = _name_answers(transcript.segments)
     segments = tuple(
-        replace(s, text=mask.segment(s, f"segments:{seq}"), words=()) for seq, s in enumerate(transcript.segments)
+        replace(s, text=mask.segment(s, f"segments:{seq}", seq in answers), words=())
+        for seq, s in enumerate(transcript.segments)
     )
     results = [
         replace(
@@ -173,6 +198,34 @@ def protect_call(scored: ScoredCall, settings: PrivacySettings, salt: str | None
         verdicts=replace(scored.verdicts, results=results),
         redactions=tuple(mask.found),
     )
+
+
+def _name_answers(segments: tuple[Segment, ...]) -> set[int]:
+    """The customer segments that answer the agent's question for the customer's name."""
+    answers: set[int] = set()
+    for seq, segment in enumerate(segments):
+        if segment.speaker != "agent" or not any(q in segment.text for q in NAME_QUESTIONS):
+            continue
+        for later_seq in range(seq + 1, len(segments)):
+            later = segments[later_seq]
+            if later.start_s - segment.end_s > ANSWER_WITHIN_S:
+                break
+            if later.speaker == "customer":
+                answers.add(later_seq)
+                break
+    return answers
+
+
+def _mask_answered_name(redacted: Redacted, settings: RedactionSettings) -> Redacted:
+    """Mask a surname-led name of 2-3 characters ending at punctuation in the answer to a name question."""
+    if not settings.enabled or "name" not in settings.kinds:
+        return redacted
+    text, entities = redacted.text, list(redacted.entities)
+    for match in _ANSWERED_NAME.finditer(text):
+        start, end = match.span()
+        text = text[:start] + settings.mask * (end - start) + text[end:]
+        entities.append(Entity("name", start, end))
+    return Redacted(text, tuple(sorted(entities, key=lambda e: e.start)))
 
 
 def protect_message(text: str, settings: RedactionSettings | None = None) -> str:

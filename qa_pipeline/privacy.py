@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qa_pipeline.matching import find_any
 from qa_pipeline.redact import (
     COMMON_SURNAMES,
     COMPOUND_SURNAMES,
@@ -47,7 +48,9 @@ SALT_BYTES = 32
 # The agent asking the customer's name: the customer's next words are the answer, and whatever
 # surname-led name is in them is the customer's name, even where the ASR lost the cue (我姓王，叫王建国
 # comes out as 我希望,向王建国).
-NAME_QUESTIONS = ("贵姓", "怎么称呼", "您姓", "叫什么名字", "您的姓名", "您的名字")
+# Matched like mandated phrases (pinyin, fuzzy): the ASR writes 请问您贵姓 as 请问您跪行 or 请问您贵心.
+NAME_QUESTIONS = ("请问您贵姓", "您贵姓", "请问怎么称呼", "怎么称呼您", "您叫什么名字", "您的姓名是")
+QUESTION_SIMILARITY = 0.8
 ANSWER_WITHIN_S = 15.0
 _ANSWERED_NAME = re.compile(
     "(?:" + "|".join(COMPOUND_SURNAMES) + "|[" + "".join(sorted(COMMON_SURNAMES)) + "])[\u4e00-\u9fff]{1,2}"
@@ -121,22 +124,94 @@ def salt_id(salt: str | None) -> str | None:
     return hashlib.sha256(f"qa-pipeline salt:{salt}".encode()).hexdigest()[:16] if salt else None
 
 
+@dataclass
+class _Names:
+    """What a call says about the customer's name, read before masking: which customer segments answer
+    the agent's name question, which agent segments then address the customer by surname (王先生, which
+    the ASR may write 王逆是), and the names themselves, masked wherever else they appear in the call."""
+
+    answers: set[int] = field(default_factory=set)
+    addressed: dict[int, str] = field(default_factory=dict)  # agent segment -> the surname it starts with
+    names: set[str] = field(default_factory=set)  # names of 2+ characters found
+
+    @classmethod
+    def of(cls, segments: tuple[Segment, ...], settings: RedactionSettings) -> _Names:
+        found = cls()
+        surnames: list[tuple[float, str]] = []  # (when the answer ended, the surname given)
+        for seq, segment in enumerate(segments):
+            for entity in redact_text(segment.text, settings).entities:
+                if entity.kind == "name" and entity.end - entity.start >= 2:
+                    found.names.add(segment.text[entity.start : entity.end])
+            if segment.speaker != "agent" or find_any(segment.text, NAME_QUESTIONS, QUESTION_SIMILARITY) is None:
+                continue
+            answer = next(
+                (
+                    later_seq
+                    for later_seq in range(seq + 1, len(segments))
+                    if segments[later_seq].speaker == "customer"
+                    and segments[later_seq].start_s - segment.end_s <= ANSWER_WITHIN_S
+                ),
+                None,
+            )
+            if answer is None:
+                continue
+            found.answers.add(answer)
+            for match in _ANSWERED_NAME.finditer(redact_text(segments[answer].text, settings).text):
+                found.names.add(match.group())
+                surname = next((c for c in COMPOUND_SURNAMES if match.group().startswith(c)), match.group()[0])
+                surnames.append((segments[answer].end_s, surname))
+        for seq, segment in enumerate(segments):
+            if segment.speaker != "agent":
+                continue
+            for answered_at, surname in surnames:
+                if 0 <= segment.start_s - answered_at <= ANSWER_WITHIN_S and segment.text.startswith(surname):
+                    found.addressed[seq] = surname
+        return found
+
+
+def _mask_span(redacted: Redacted, start: int, end: int, settings: RedactionSettings) -> Redacted:
+    """`redacted` with text[start:end] masked too, as a name."""
+    if any(e.start < end and start < e.end for e in redacted.entities):
+        return redacted
+    text = redacted.text[:start] + settings.mask * (end - start) + redacted.text[end:]
+    return Redacted(text, tuple(sorted((*redacted.entities, Entity("name", start, end)), key=lambda e: e.start)))
+
+
 class _Collector:
-    def __init__(self, settings: RedactionSettings) -> None:
+    def __init__(self, settings: RedactionSettings, names: _Names) -> None:
         self.settings = settings
+        self.names = names
         self.found: list[Redaction] = []
+        self.segment_texts: dict[str, Redacted] = {}  # a segment's text as said -> as stored
+
+    def _redact(self, text: str) -> Redacted:
+        redacted = redact_text(text, self.settings)
+        if not self.settings.enabled or "name" not in self.settings.kinds:
+            return redacted
+        for name in self.names.names:
+            start = text.find(name)
+            while start >= 0:
+                redacted = _mask_span(redacted, start, start + len(name), self.settings)
+                start = text.find(name, start + len(name))
+        return redacted
 
     def text(self, text: str | None, location: str) -> str | None:
         if not text:
             return text
-        redacted = redact_text(text, self.settings)
+        # Evidence is usually a whole segment: stored as that segment is, with its context-found names.
+        redacted = self.segment_texts.get(text) or self._redact(text)
         self.found.extend(Redaction(location, e.kind, e.start, e.end) for e in redacted.entities)
         return redacted.text
 
-    def segment(self, segment: Segment, location: str, answers_name_question: bool = False) -> str:
-        redacted = redact_text(segment.text, self.settings)
-        if answers_name_question:
-            redacted = _mask_answered_name(redacted, self.settings)
+    def segment(self, seq: int, segment: Segment, location: str) -> str:
+        redacted = self._redact(segment.text)
+        if self.settings.enabled and "name" in self.settings.kinds:
+            if seq in self.names.answers:
+                for match in _ANSWERED_NAME.finditer(redacted.text):
+                    redacted = _mask_span(redacted, *match.span(), self.settings)
+            if surname := self.names.addressed.get(seq):
+                redacted = _mask_span(redacted, 0, len(surname), self.settings)
+        self.segment_texts[segment.text] = redacted
         for e in redacted.entities:
             start_s, end_s = segment.span_times(e.start, e.end)
             self.found.append(Redaction(location, e.kind, e.start, e.end, round(start_s, 3), round(end_s, 3)))
@@ -152,12 +227,10 @@ def protect_call(scored: ScoredCall, settings: PrivacySettings, salt: str | None
     """The scored call as it may be stored: texts redacted, the caller number hashed, and the list of what
     was masked in `redactions`. Verdicts, scores and timings are untouched."""
     replace = dataclasses.replace
-    mask = _Collector(settings.redaction)
     transcript = scored.transcript
-    answers = _name_answers(transcript.segments)
+    mask = _Collector(settings.redaction, _Names.of(transcript.segments, settings.redaction))
     segments = tuple(
-        replace(s, text=mask.segment(s, f"segments:{seq}", seq in answers), words=())
-        for seq, s in enumerate(transcript.segments)
+        replace(s, text=mask.segment(seq, s, f"segments:{seq}"), words=()) for seq, s in enumerate(transcript.segments)
     )
     results = [
         replace(
@@ -198,34 +271,6 @@ def protect_call(scored: ScoredCall, settings: PrivacySettings, salt: str | None
         verdicts=replace(scored.verdicts, results=results),
         redactions=tuple(mask.found),
     )
-
-
-def _name_answers(segments: tuple[Segment, ...]) -> set[int]:
-    """The customer segments that answer the agent's question for the customer's name."""
-    answers: set[int] = set()
-    for seq, segment in enumerate(segments):
-        if segment.speaker != "agent" or not any(q in segment.text for q in NAME_QUESTIONS):
-            continue
-        for later_seq in range(seq + 1, len(segments)):
-            later = segments[later_seq]
-            if later.start_s - segment.end_s > ANSWER_WITHIN_S:
-                break
-            if later.speaker == "customer":
-                answers.add(later_seq)
-                break
-    return answers
-
-
-def _mask_answered_name(redacted: Redacted, settings: RedactionSettings) -> Redacted:
-    """Mask a surname-led name of 2-3 characters ending at punctuation in the answer to a name question."""
-    if not settings.enabled or "name" not in settings.kinds:
-        return redacted
-    text, entities = redacted.text, list(redacted.entities)
-    for match in _ANSWERED_NAME.finditer(text):
-        start, end = match.span()
-        text = text[:start] + settings.mask * (end - start) + text[end:]
-        entities.append(Entity("name", start, end))
-    return Redacted(text, tuple(sorted(entities, key=lambda e: e.start)))
 
 
 def protect_message(text: str, settings: RedactionSettings | None = None) -> str:

@@ -1,0 +1,138 @@
+"""The privacy stage on whole calls: what whisper base really wrote for the synthetic personal-data calls
+(tests/reliability/personal_data), masked in every text the call stores, and the caller number hashed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from qa_pipeline.asr.transcript import Word
+from qa_pipeline.checks.base import CheckResult
+from qa_pipeline.privacy import (
+    PrivacyError,
+    PrivacySettings,
+    caller_salt,
+    protect_call,
+    protect_message,
+    salt_id,
+)
+from qa_pipeline.redact import RedactionSettings
+from qa_pipeline.timing import Hangup, Overtalk, Silence
+from tests.factories import make_call
+
+# pd_001 and pd_002 as whisper wrote them: 贵姓 heard as 跪行 / 贵心, 叫 as 向, 李女士 as 李逆是.
+PD_001 = (
+    ("agent", 9.802, 11.254, "请问您跪行。"),
+    ("customer", 11.69, 13.846, "我希望,向王建国,"),
+    ("agent", 14.282, 16.502, "王先生,您住哪里。"),
+    ("customer", 16.906, 21.206, "请修录一百二十八红,三斗二单元五零二十,"),
+    ("agent", 21.994, 24.502, "请问您的联系电话是多少。"),
+    ("customer", 24.778, 27.222, "要三八零零,要三八零零零,"),
+)
+PD_002 = (
+    ("agent", 8.522, 9.91, "请问您贵心,"),
+    ("customer", 10.058, 11.99, "我心里叫李秀英,"),
+    ("agent", 12.298, 14.87, "李逆是宁珠几东几号。"),
+    ("customer", 15.402, 17.43, "八道一单元1030。"),
+)
+
+
+def texts(call: object) -> list[str]:
+    return [s.text for s in call.transcript.segments]  # type: ignore[attr-defined]
+
+
+def test_asr_forms_of_names_numbers_and_addresses_are_masked() -> None:
+    protected = protect_call(make_call("pd_001", segments=PD_001), PrivacySettings(), "salt")
+    assert texts(protected) == [
+        "请问您跪行。",
+        "我希望,向***,",
+        "*先生,您住哪里。",
+        "请修录*****红,*斗*单元****,",
+        "请问您的联系电话是多少。",
+        "要****,******,",
+    ]
+    protected = protect_call(make_call("pd_002", segments=PD_002), PrivacySettings(), "salt")
+    assert texts(protected) == ["请问您贵心,", "我心里叫***,", "*逆是宁珠几东几号。", "*道*单元****。"]
+
+
+def test_a_name_found_once_is_masked_everywhere_in_the_call() -> None:
+    call = make_call("pd_002", segments=(*PD_002, ("customer", 20.0, 22.0, "对，李秀英是我。")))
+    evidence = CheckResult("ask_identity_detail", True, False, 0.0, 5.0, False, 12.298, 14.87, "李逆是宁珠几东几号。")
+    call = dataclasses.replace(call, verdicts=dataclasses.replace(call.verdicts, results=[evidence]))
+    protected = protect_call(call, PrivacySettings(), "salt")
+    assert texts(protected)[-1] == "对，***是我。"
+    assert protected.verdicts.results[0].evidence_text == "*逆是宁珠几东几号。"
+
+
+def test_every_stored_text_is_masked_and_times_are_kept() -> None:
+    call = make_call(
+        "c1",
+        segments=[("customer", 2.0, 6.0, "我的电话是13800138000")],
+        caller_number="+86 138 0013 8000",
+    )
+    words = (Word(2.0, 3.0, "我的电话是", 0.9), Word(3.2, 5.8, "13800138000", 0.9))
+    segment = dataclasses.replace(call.transcript.segments[0], words=words)
+    measures = dataclasses.replace(
+        call.measures,
+        silences=(Silence(7.0, 20.0, "请稍等，您的卡号6200001234567892我查一下"),),
+        interruptions=(Overtalk(3.0, 4.0, "电话13912345678"),),
+        topic_text="回访13912345678",
+        hangup=Hangup("agent", 10.0, True, 9.0, "我的身份证是11010519850312024X"),
+    )
+    meta = dataclasses.replace(call.job.metadata, extra={"备注": "回电139-1234-5678", "vip": "是"})
+    call = dataclasses.replace(
+        call,
+        job=dataclasses.replace(call.job, metadata=meta),
+        transcript=dataclasses.replace(call.transcript, segments=(segment,)),
+        measures=measures,
+    )
+    protected = protect_call(call, PrivacySettings(), "a salt")
+    assert texts(protected) == ["我的电话是1**********"]
+    assert protected.transcript.segments[0].words == ()
+    assert protected.measures.silences[0].hold_notice == "请稍等，您的卡号6***************我查一下"
+    assert protected.measures.interruptions[0].agent_text == "电话1**********"  # type: ignore[index]
+    assert protected.measures.topic_text == "回访1**********"
+    assert protected.measures.hangup.cut_off_text == "我的身份证是1*****************"  # type: ignore[union-attr]
+    assert protected.job.metadata.extra == {"备注": "回电1**-****-****", "vip": "是"}
+    assert protected.job.metadata.caller_number is not None and protected.job.metadata.caller_number.startswith("h:")
+    # the segment's entity carries the seconds of the words that said it (for muting the report's audio)
+    [spoken] = [r for r in protected.redactions if r.location == "segments:0"]
+    assert (spoken.kind, spoken.start, spoken.end, spoken.start_s, spoken.end_s) == ("phone", 5, 16, 3.2, 5.8)
+    # verdicts, scores and timings are the same
+    assert protected.score == call.score and protected.verdicts.results == call.verdicts.results
+
+
+def test_redaction_off_keeps_the_text_and_no_salt_keeps_the_number() -> None:
+    call = make_call("c1", segments=PD_001, caller_number="13800138000")
+    off = PrivacySettings(redaction=RedactionSettings(enabled=False), hash_caller_number=False)
+    protected = protect_call(call, off, None)
+    assert texts(protected) == [text for *_, text in PD_001]
+    assert protected.job.metadata.caller_number == "13800138000"
+    assert protected.redactions == ()
+
+
+def test_metadata_messages_are_masked() -> None:
+    message = "calls.csv line 2, column 'survey_score': survey score must be between 0 and 10 (value '13912345678')"
+    assert protect_message(message).endswith("(value '1**********')")
+    assert "line 2" in protect_message(message)
+
+
+def test_the_salt_comes_from_the_environment_then_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_PIPELINE_SALT", "from the environment")
+    assert caller_salt(PrivacySettings(), str(tmp_path / "qa.duckdb")) == "from the environment"
+    monkeypatch.delenv("QA_PIPELINE_SALT")
+    made = caller_salt(PrivacySettings(), str(tmp_path / "qa.duckdb"))
+    salt_file = tmp_path / "qa.salt"
+    assert made == salt_file.read_text().strip() and len(made or "") == 64
+    assert stat.S_IMODE(os.stat(salt_file).st_mode) == 0o600
+    assert caller_salt(PrivacySettings(), str(tmp_path / "qa.duckdb")) == made, "the same salt every run"
+    assert caller_salt(PrivacySettings(hash_caller_number=False), str(tmp_path / "qa.duckdb")) is None
+    (tmp_path / "empty.salt").write_text("\n")
+    with pytest.raises(PrivacyError, match=r"empty\.salt is empty"):
+        caller_salt(PrivacySettings(salt_file=str(tmp_path / "empty.salt")), str(tmp_path / "qa.duckdb"))
+    assert salt_id("a") != salt_id("b") and salt_id(None) is None

@@ -29,16 +29,20 @@ CALL = {
 }
 
 
-def score(tmp_path: Path, scorecard: str | None = None) -> Path:
+def run_score(tmp_path: Path, scorecard: str | None = None) -> int:
+    """`qa-pipeline score` of CALL into tmp_path/qa.duckdb, with `scorecard` as the center's file: its exit code."""
     transcripts = tmp_path / "calls.jsonl"
     transcripts.write_text(json.dumps(CALL, ensure_ascii=False) + "\n", encoding="utf-8")
-    db_path = tmp_path / "qa.duckdb"
-    argv = ["score", str(transcripts), "--db", str(db_path)]
+    argv = ["score", str(transcripts), "--db", str(tmp_path / "qa.duckdb")]
     if scorecard is not None:
         (tmp_path / "card.toml").write_text(scorecard, encoding="utf-8")
         argv += ["--scorecard", str(tmp_path / "card.toml")]
-    assert main(argv) == 0
-    return db_path
+    return main(argv)
+
+
+def score(tmp_path: Path, scorecard: str | None = None) -> Path:
+    assert run_score(tmp_path, scorecard) == 0
+    return tmp_path / "qa.duckdb"
 
 
 def rows(db_path: Path, sql: str) -> list[tuple[object, ...]]:
@@ -88,18 +92,7 @@ def test_bad_privacy_and_input_settings_are_refused_before_the_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], scorecard: str, names: list[str], ledger: Ledger
 ) -> None:
     ledger.input(f"scorecard with a bad key or value: {scorecard.strip()!r}")
-    (tmp_path / "card.toml").write_text(scorecard, encoding="utf-8")
-    (tmp_path / "calls.jsonl").write_text(json.dumps(CALL, ensure_ascii=False) + "\n", encoding="utf-8")
-    code = main(
-        [
-            "score",
-            str(tmp_path / "calls.jsonl"),
-            "--db",
-            str(tmp_path / "qa.duckdb"),
-            "--scorecard",
-            str(tmp_path / "card.toml"),
-        ]
-    )
+    code = run_score(tmp_path, scorecard)
     out = capsys.readouterr().out
     assert code == 2
     for name in names:
@@ -112,19 +105,7 @@ def test_an_unreadable_salt_file_is_refused_naming_it(
 ) -> None:
     monkeypatch.delenv("QA_PIPELINE_SALT")
     missing = tmp_path / "secrets" / "center.salt"
-    (tmp_path / "calls.jsonl").write_text(json.dumps(CALL, ensure_ascii=False) + "\n", encoding="utf-8")
-    (tmp_path / "card.toml").write_text(f"[privacy]\nsalt_file = '{missing}'\n", encoding="utf-8")
-    code = main(
-        [
-            "score",
-            str(tmp_path / "calls.jsonl"),
-            "--db",
-            str(tmp_path / "qa.duckdb"),
-            "--scorecard",
-            str(tmp_path / "card.toml"),
-        ]
-    )
-    assert code == 2
+    assert run_score(tmp_path, f"[privacy]\nsalt_file = '{missing}'\n") == 2
     assert str(missing) in capsys.readouterr().out.replace("\n", "")
 
 

@@ -7,19 +7,23 @@
 Everything here is pure: float32 samples at SAMPLE_RATE, (start_s, end_s) regions in,
 numbers and time stretches out. Nothing reads files or knows about the pipeline.
 
+The frame features (ring FFT frames, loudness, pitch) are each made from their own frame's samples, so a long
+channel (qa_pipeline.audio.is_long) is framed a block at a time and the per-frame numbers joined: the same
+numbers as framing the whole channel at once, in bounded memory.
+
 The pipeline's measure stage (qa_pipeline/timing.py) applies these to a call; pace is measured there from
 the transcript's words.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from qa_pipeline.audio import SAMPLE_RATE
+from qa_pipeline.audio import SAMPLE_RATE, block_samples, block_starts, is_long, release
 
 FloatArray = npt.NDArray[np.float64]
 Region = tuple[float, float]
@@ -104,16 +108,33 @@ def _frames(samples: np.ndarray) -> FloatArray:
     return np.asarray(samples[: n_frames * frame_length], dtype=np.float64).reshape(n_frames, frame_length)
 
 
+def _per_frame(samples: np.ndarray, features: Callable[[np.ndarray], tuple[FloatArray, ...]]) -> tuple[FloatArray, ...]:
+    """`features(samples)`: per-RING_FRAME_S-frame arrays; for a long channel taken over blocks of whole frames
+    and joined (each frame's numbers come from its own samples only, so they are the same)."""
+    if not is_long(len(samples)):
+        return features(samples)
+    frame_length = round(RING_FRAME_S * SAMPLE_RATE)
+    whole = len(samples) // frame_length * frame_length
+    parts = []
+    for start in block_starts(whole, frame_length):
+        block = samples[start : min(whole, start + block_samples(frame_length))]
+        parts.append(features(block))
+        release(block)
+    return tuple(np.concatenate(arrays) for arrays in zip(*parts, strict=True))
+
+
+def _levels_db(samples: np.ndarray) -> tuple[FloatArray]:
+    return (np.asarray(10 * np.log10(np.maximum(np.mean(_frames(samples) ** 2, axis=1), 1e-14))),)
+
+
 def frame_levels_db(samples: np.ndarray) -> FloatArray:
     """Mean power (dBFS) of each RING_FRAME_S frame."""
-    return np.asarray(10 * np.log10(np.maximum(np.mean(_frames(samples) ** 2, axis=1), 1e-14)))
+    return _per_frame(samples, _levels_db)[0]
 
 
-def tonal_frames(samples: np.ndarray, frequencies_hz: Sequence[float]) -> npt.NDArray[np.bool_]:
-    """Per RING_FRAME_S frame: is the frame dominated by a steady tone at these frequencies, above the noise floor?"""
+def _tone_energies(samples: np.ndarray, frequencies_hz: Sequence[float]) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Per RING_FRAME_S frame: the energy in the tone band, the total energy, and the RMS (DC offset removed)."""
     frames = _frames(samples)
-    if len(frames) == 0:
-        return np.zeros(0, dtype=bool)
     frame_length = frames.shape[1]
     frames = frames - frames.mean(axis=1, keepdims=True)  # a DC offset is not signal energy
     power = np.abs(np.fft.rfft(frames * np.hanning(frame_length), axis=1)) ** 2
@@ -123,10 +144,18 @@ def tonal_frames(samples: np.ndarray, frequencies_hz: Sequence[float]) -> npt.ND
         in_band |= np.abs(bin_hz - frequency) <= TONE_BAND_HZ
     band_energy = power[:, in_band].sum(axis=1)
     total_energy = power.sum(axis=1)
+    return band_energy, total_energy, np.sqrt(np.mean(frames**2, axis=1))
+
+
+def tonal_frames(samples: np.ndarray, frequencies_hz: Sequence[float]) -> npt.NDArray[np.bool_]:
+    """Per RING_FRAME_S frame: is the frame dominated by a steady tone at these frequencies, above the noise floor?"""
+    if len(samples) // round(RING_FRAME_S * SAMPLE_RATE) == 0:
+        return np.zeros(0, dtype=bool)
+    band_energy, total_energy, frame_rms = _per_frame(samples, lambda block: _tone_energies(block, frequencies_hz))
     tonal_share = band_energy / np.maximum(total_energy, np.finfo(np.float64).tiny)
     floor = np.percentile(band_energy, NOISE_FLOOR_PERCENTILE)
     above_floor = band_energy >= floor * 10 ** (MIN_TONE_ABOVE_FLOOR_DB / 10)
-    audible = np.sqrt(np.mean(frames**2, axis=1)) >= MIN_FRAME_RMS
+    audible = frame_rms >= MIN_FRAME_RMS
     return (tonal_share >= MIN_TONAL_SHARE) & above_floor & audible
 
 
@@ -287,22 +316,84 @@ def voice_track(samples: np.ndarray, regions: Sequence[Region], frame_s: float =
     empty = np.zeros(0, dtype=np.float64)
     if len(signal) < YIN_FRAME_LENGTH or not regions:
         return VoiceTrack(empty, empty, empty, frame_s)
-    f0 = librosa.yin(
-        signal, fmin=F0_MIN_HZ, fmax=F0_MAX_HZ, sr=SAMPLE_RATE, frame_length=YIN_FRAME_LENGTH, hop_length=hop_length
-    ).astype(np.float64)
-    rms = librosa.feature.rms(y=signal, frame_length=2 * hop_length, hop_length=hop_length, center=True)[0]
-    n_frames = min(len(f0), len(rms))
-    f0, rms = f0[:n_frames], rms[:n_frames].astype(np.float64)
-    times = np.arange(n_frames) * hop_length / SAMPLE_RATE
     bounds = np.asarray(regions, dtype=np.float64).reshape(-1, 2)
-    in_speech = np.any((times[:, None] >= bounds[None, :, 0]) & (times[:, None] < bounds[None, :, 1]), axis=1)
-    times, f0, rms = times[in_speech], f0[in_speech], rms[in_speech]
+    if is_long(len(signal)):
+        times, f0, rms = _speech_frames_by_block(signal, bounds, hop_length)
+    else:
+        f0 = librosa.yin(
+            signal, fmin=F0_MIN_HZ, fmax=F0_MAX_HZ, sr=SAMPLE_RATE, frame_length=YIN_FRAME_LENGTH, hop_length=hop_length
+        ).astype(np.float64)
+        rms = librosa.feature.rms(y=signal, frame_length=2 * hop_length, hop_length=hop_length, center=True)[0]
+        n_frames = min(len(f0), len(rms))
+        f0, rms = f0[:n_frames], rms[:n_frames].astype(np.float64)
+        times = np.arange(n_frames) * hop_length / SAMPLE_RATE
+        in_speech = np.any((times[:, None] >= bounds[None, :, 0]) & (times[:, None] < bounds[None, :, 1]), axis=1)
+        times, f0, rms = times[in_speech], f0[in_speech], rms[in_speech]
     rms_db = 20 * np.log10(np.maximum(rms, 1e-10))
     if len(rms_db):
         quiet = rms_db < np.percentile(rms_db, PEAK_PERCENTILE) - VOICED_BELOW_PEAK_DB
         at_search_edge = (f0 <= F0_MIN_HZ * 1.01) | (f0 >= F0_MAX_HZ * 0.99)
         f0 = np.where(quiet | at_search_edge, np.nan, f0)
     return VoiceTrack(times, rms_db, f0, frame_s)
+
+
+# Frames of a long channel are computed in spans of speech frames; speech frames this close together share a span
+# (the frames between are computed and dropped), so that short pauses do not make many small librosa calls.
+MAX_SPAN_GAP_FRAMES = 100
+
+
+def _zero_padded(signal: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """signal[start:stop] with zeros where the range runs past either end (librosa's centred framing)."""
+    segment = np.zeros(stop - start, dtype=np.float32)
+    lo, hi = max(start, 0), min(stop, len(signal))
+    if hi > lo:
+        segment[lo - start : hi - start] = signal[lo:hi]
+    return segment
+
+
+def _speech_frames_by_block(
+    signal: np.ndarray, bounds: FloatArray, hop_length: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """voice_track's (times, f0, rms) of the frames inside the regions, for a long channel: the same frames
+    (centred, zero-padded at the ends) as yin and rms over the whole channel, computed only in spans around
+    the speech frames and at most a block at a time."""
+    import librosa
+
+    n_frames = 1 + len(signal) // hop_length  # yin and rms, centred, both give this many
+    times = np.arange(n_frames) * hop_length / SAMPLE_RATE
+    block_frames = max(1, block_samples() // hop_length)
+    in_speech = np.zeros(n_frames, dtype=bool)
+    for first in range(0, n_frames, block_frames):
+        t = times[first : first + block_frames]
+        in_speech[first : first + block_frames] = np.any(
+            (t[:, None] >= bounds[None, :, 0]) & (t[:, None] < bounds[None, :, 1]), axis=1
+        )
+    spans: list[list[int]] = []
+    for first, stop in _runs(in_speech).tolist():
+        if spans and first - spans[-1][1] <= MAX_SPAN_GAP_FRAMES and stop - spans[-1][0] <= block_frames:
+            spans[-1][1] = stop
+        else:
+            spans.extend([start, min(stop, start + block_frames)] for start in range(first, stop, block_frames))
+    f0 = np.full(n_frames, np.nan)
+    rms = np.zeros(n_frames)
+    half = YIN_FRAME_LENGTH // 2
+    for first, stop in spans:
+        segment = _zero_padded(signal, first * hop_length - half, (stop - 1) * hop_length + half)
+        f0[first:stop] = librosa.yin(
+            segment,
+            fmin=F0_MIN_HZ,
+            fmax=F0_MAX_HZ,
+            sr=SAMPLE_RATE,
+            frame_length=YIN_FRAME_LENGTH,
+            hop_length=hop_length,
+            center=False,
+        )
+        segment = _zero_padded(signal, (first - 1) * hop_length, stop * hop_length)
+        rms[first:stop] = librosa.feature.rms(
+            y=segment, frame_length=2 * hop_length, hop_length=hop_length, center=False
+        )[0]
+        release(signal[max(0, first * hop_length - half) : stop * hop_length])
+    return times[in_speech], f0[in_speech], rms[in_speech]
 
 
 def raised_voice(

@@ -15,10 +15,11 @@ on ordinary words: 一下, 两天, 三天之内, 二十四小时 and 一一解�
 Numbers
     Digit characters are 0-9, ０-９ and 零〇一幺二两三四五六七八九; X/x/叉 only as the 18th character
     of an ID number (right after 17 digits). 要/腰/妖/邀/吆 count as 幺 (one) where two digits follow:
-    whisper writes the 幺 of a phone number as its homophone (要三八零零…). A number is a run of digit characters; groups may be
-    joined by one separator (space, ideographic space, - – — －, `,` `，` `、`, optionally with one space
-    on either side, as in "138, 0013") when another digit follows. '.', ':' and '/' never join (1500.00,
-    10:30, 2026/11/22). 十 and 百 are not digits, so 二十四 is three runs of one digit.
+    whisper writes the 幺 of a phone number as its homophone (要三八零零…). A number is a run of digit
+    characters; groups may be joined by one separator (space, ideographic space, - – — －, `,` `，` `、`,
+    optionally with one space on either side, as in "138, 0013") when another digit follows. '.', ':'
+    and '/' never join (1500.00, 10:30, 2026/11/22). 十 and 百 are not digits, so 二十四 is three runs of
+    one digit.
     The kind comes from the digit sequence:
       - phone: 11 digits 1[3-9]...; the same after a country prefix 86 or 0086 (written or spoken; the
         '+' is not a digit and stays outside the entity); 0 + 9-11 digits (area code + landline);

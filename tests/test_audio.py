@@ -7,6 +7,7 @@ dominant frequency of each decoded row proves the channel was neither swapped no
 from __future__ import annotations
 
 import hashlib
+import struct
 import wave
 from pathlib import Path
 
@@ -229,23 +230,51 @@ def test_random_bytes_named_mp3(tmp_path: Path) -> None:
     assert "not a readable audio file" in info.value.reason
 
 
-def test_truncated_wav_decodes_the_part_that_is_there(tmp_path: Path) -> None:
-    """A WAV cut in half (a recorder that died mid-call) decodes to the samples actually present."""
+def test_a_copy_cut_short_is_truncated(tmp_path: Path) -> None:
+    """A WAV whose header declares more data than the file holds (a copy that did not finish) is an
+    error: scored, half a call would fail its closing; the complete copy is scored when it arrives."""
     whole = tmp_path / "whole.wav"
     write_tones(whole, "pcm_s16le", SAMPLE_RATE, 2, seconds=1.0)
     content = whole.read_bytes()
-    cut = len(content) // 2
     truncated = tmp_path / "truncated.wav"
-    truncated.write_bytes(content[:cut])
+    truncated.write_bytes(content[: len(content) // 2])
+    with pytest.raises(AudioDecodeError) as info:
+        decode_audio(truncated)
+    assert str(info.value) == f"{truncated}: truncated: the header declares 1.0 s, the file holds 0.5 s"
+
+
+@pytest.mark.parametrize("open_size", [0, 0xFFFFFFFF])
+def test_a_recording_whose_writer_died_decodes_the_part_that_is_there(tmp_path: Path, open_size: int) -> None:
+    """A recorder that died mid-call never wrote the sizes (live writers leave 0 or 0xFFFFFFFF): the
+    samples present are the call."""
+    whole = tmp_path / "whole.wav"
+    write_tones(whole, "pcm_s16le", SAMPLE_RATE, 2, seconds=1.0)
+    content = bytearray(whole.read_bytes())
     data_start = content.index(b"data") + 8
+    content[data_start - 4 : data_start] = open_size.to_bytes(4, "little")
+    cut = len(content) // 2
+    died = tmp_path / "died.wav"
+    died.write_bytes(bytes(content[:cut]))
     frames_present = (cut - data_start) // 4  # 2 channels x 2 bytes
 
-    decoded = decode_audio(truncated)
+    decoded = decode_audio(died)
 
     assert 0.45 < decoded.duration_s < 0.5
     assert decoded.samples.shape == (2, frames_present)
-    assert decoded.sha256 == hashlib.sha256(content[:cut]).hexdigest()
+    assert decoded.sha256 == hashlib.sha256(bytes(content[:cut])).hexdigest()
     assert_channels_are_the_written_tones(decoded, 2)
+
+
+def test_a_codec_no_decoder_knows_is_named(tmp_path: Path) -> None:
+    """A WAV whose format tag (0x7777) no decoder knows."""
+    data = np.zeros(1600, dtype="<i2").tobytes()
+    fmt = struct.pack("<HHIIHH", 0x7777, 1, 8000, 16000, 2, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    path = tmp_path / "odd.wav"
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    with pytest.raises(AudioDecodeError) as info:
+        decode_audio(path)
+    assert str(info.value) == f"{path}: unsupported codec: no decoder for the audio stream of this wav file"
 
 
 def test_wav_with_only_a_header_is_an_error(tmp_path: Path) -> None:

@@ -46,7 +46,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from qa_pipeline.asr.vad import SpeechRegion, VadSettings, speech_regions
-from qa_pipeline.audio import SAMPLE_RATE
+from qa_pipeline.audio import SAMPLE_RATE, block_samples, is_long
 
 BACKENDS = ("auto", "embedded", "pyannote", "none")
 FRAME_S = 0.01
@@ -280,6 +280,24 @@ def _confidence(unit_raw: np.ndarray, labels: np.ndarray, silhouette: float) -> 
     return round(float(quality * separation * amount), 3)
 
 
+# Kaldi fbank framing at 16 kHz (25 ms frames every 10 ms, snip_edges), as CamPlusPlus.fbank makes it.
+FBANK_FRAME_SAMPLES = 400
+FBANK_SHIFT_SAMPLES = 160
+
+
+def _joined(clips: Sequence[np.ndarray], offsets: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Samples start..stop of the clips joined end to end (offsets: where each clip starts, and the total)."""
+    first = int(np.searchsorted(offsets, start, side="right")) - 1
+    parts = []
+    index = first
+    while index < len(clips) and offsets[index] < stop:
+        lo = max(start, int(offsets[index])) - int(offsets[index])
+        hi = min(stop, int(offsets[index + 1])) - int(offsets[index])
+        parts.append(np.asarray(clips[index][lo:hi], dtype=np.float32))
+        index += 1
+    return np.ascontiguousarray(np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32))
+
+
 class EmbeddedDiarizer:
     """Silero VAD + CAM++ embeddings + clustering; see the module docstring."""
 
@@ -301,8 +319,11 @@ class EmbeddedDiarizer:
         clips = [samples[int(w.start_s * SAMPLE_RATE) : int(w.end_s * SAMPLE_RATE)] for w in windows]
         # The call's mean filterbank over all its speech, subtracted from every window (see CamPlusPlus).
         with self._lock, torch.inference_mode():
-            speech = torch.from_numpy(np.ascontiguousarray(np.concatenate(clips), dtype=np.float32))[None, None]
-            feature_mean = self.model.fbank(speech)[0].mean(dim=0).to(self.device)
+            if is_long(len(samples)):
+                feature_mean = self._feature_mean_by_block(clips).to(self.device)
+            else:
+                speech = torch.from_numpy(np.ascontiguousarray(np.concatenate(clips), dtype=np.float32))[None, None]
+                feature_mean = self.model.fbank(speech)[0].mean(dim=0).to(self.device)
         embeddings = []
         # Similar lengths batch together; each clip is embedded on its own samples only (weights mask
         # the zero padding out of the statistics pooling).
@@ -326,6 +347,29 @@ class EmbeddedDiarizer:
         if embeddings:
             result[order] = np.concatenate(embeddings)
         return result
+
+    def _feature_mean_by_block(self, clips: Sequence[np.ndarray]) -> Any:
+        """The mean filterbank frame of the clips joined end to end, for a long recording: the same frames
+        (FBANK_FRAME_SAMPLES long, every FBANK_SHIFT_SAMPLES, as Kaldi's fbank cuts them), made a block at a
+        time instead of from one array of all the speech (two hours of it: ~1 GB, and ~2 GB of frames).
+        The mean is summed in float64 block by block, so it may differ from the in-memory one by rounding."""
+        torch = self._torch
+        offsets = np.concatenate([[0], np.cumsum([len(clip) for clip in clips])])
+        total = int(offsets[-1])
+        block = block_samples(FBANK_SHIFT_SAMPLES)
+        overlap = FBANK_FRAME_SAMPLES - FBANK_SHIFT_SAMPLES  # the frames starting in a block end in the next
+        summed: Any = None
+        count = 0
+        for start in range(0, total, block):
+            piece = _joined(clips, offsets, start, min(total, start + block + overlap))
+            if len(piece) < FBANK_FRAME_SAMPLES:
+                break
+            features = self.model.fbank(torch.from_numpy(piece)[None, None])[0]
+            block_sum = features.double().sum(dim=0)
+            summed = block_sum if summed is None else summed + block_sum
+            count += features.shape[0]
+        assert summed is not None, "embedding windows are at least min_window_s long: never less than one frame"
+        return (summed / count).float()
 
     def __call__(self, samples: np.ndarray) -> Diarization:
         settings = self.settings

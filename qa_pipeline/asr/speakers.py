@@ -21,7 +21,7 @@ from qa_pipeline.asr.roles import RoleAssignment, RoleSettings, assign_roles
 from qa_pipeline.asr.transcribe import PROMPT, RegionText, Transcriber
 from qa_pipeline.asr.transcript import Segment, Transcript, Turn, Word
 from qa_pipeline.asr.vad import VadSettings, speech_regions
-from qa_pipeline.audio import DecodedAudio
+from qa_pipeline.audio import DecodedAudio, mean_rows
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,9 @@ def split_speakers(audio: DecodedAudio, agent_channel: int = 0) -> SpeakerStream
     if not 0 <= agent_channel < audio.channels:
         raise ChannelError(f"agent channel {agent_channel} does not exist ({audio.channels} channels)")
     others = [audio.channel(i) for i in range(audio.channels) if i != agent_channel]
-    # With more than two channels (conference legs), every non-agent channel is the customer side.
-    customer = others[0] if len(others) == 1 else np.mean(others, axis=0).astype(np.float32)
+    # With more than two channels (conference legs), every non-agent channel is the customer side (their mean:
+    # in a spool file, made a block at a time, on a long recording).
+    customer = others[0] if len(others) == 1 else mean_rows(others)
     return SpeakerStreams({"agent": audio.channel(agent_channel), "customer": customer}, "channel")
 
 

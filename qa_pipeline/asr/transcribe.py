@@ -21,7 +21,7 @@ import opencc
 from qa_pipeline.asr.models import ModelChoice
 from qa_pipeline.asr.transcript import Word
 from qa_pipeline.asr.vad import SpeechRegion
-from qa_pipeline.audio import SAMPLE_RATE
+from qa_pipeline.audio import SAMPLE_RATE, is_long
 
 # Whisper base writes traditional characters for Mandarin unless nudged; a short prompt in simplified
 # Chinese does that, and OpenCC t2s catches the rest. Naming the center's organisations in the prompt
@@ -41,6 +41,10 @@ def call_prompt(organisations: tuple[str, ...] = (), override: str = "") -> str:
 
 WINDOW_S = 30.0
 GAP_S = 0.4  # silence between packed regions, so Whisper sees a pause where the speaker paused
+# On a long channel the windows go to faster-whisper this many batches at a time (4 x 8 windows: 16 minutes of
+# speech, ~30 MB of audio and ~60 MB of features), not all at once (a 2-hour channel full of speech: ~1 GB).
+LONG_CHANNEL_BATCHES = 4
+TAIL_SAMPLES = 16  # of the windows before, kept for the next batches' call (see Transcriber._decode_windows)
 
 
 @dataclass(frozen=True)
@@ -176,16 +180,40 @@ class Transcriber:
         )
         self.pipeline = BatchedInferencePipeline(self.model)
 
-    def _decode_windows(self, windows: list[_Window], prompt: str) -> list[dict[int, list[Word]]]:
-        """Decode every window in one batched call; the words of each window, by region index."""
+    def _decode_windows(
+        self,
+        windows: list[_Window],
+        prompt: str,
+        start: int = 0,
+        carried: float | None = None,
+        before: np.ndarray | None = None,
+    ) -> tuple[list[dict[int, list[Word]]], float]:
+        """Decode every window in one batched call; the words of each window, by region index.
+
+        `start` > 0 (a long channel's windows, a few batches per call): these windows come after `start`
+        samples of earlier ones in one call's timeline, where they are placed (the samples before are zeros
+        never written nor read, so they take no memory; but for `before`, the last few of them, as a clip
+        start converted to samples can land one early) so that faster-whisper times every word exactly as
+        in one call over all the windows; `carried` is its word-timing state after the earlier windows'
+        last batch. Returns the words and that state after these windows' last batch."""
         clips: list[dict[str, float]] = []
-        cursor = 0
+        cursor = start
         for window in windows:
             clips.append({"start": cursor / SAMPLE_RATE, "end": (cursor + len(window.audio)) / SAMPLE_RATE})
             cursor += len(window.audio)
         clip_starts = [clip["start"] for clip in clips]
+        if carried is None:
+            audio = np.concatenate([window.audio for window in windows])
+        else:
+            audio = np.zeros(cursor, dtype=np.float32)
+            if before is not None:
+                audio[start - len(before) : start] = before
+            for window, clip in zip(windows, clips, strict=True):
+                first = round(clip["start"] * SAMPLE_RATE)
+                audio[first : first + len(window.audio)] = window.audio
+            self.pipeline.last_speech_timestamp = carried
         segments, _info = self.pipeline.transcribe(
-            np.concatenate([window.audio for window in windows]),
+            audio,
             language=self.settings.language,
             beam_size=self.settings.beam_size,
             initial_prompt=prompt,
@@ -194,7 +222,11 @@ class Transcriber:
             batch_size=self.settings.batch_size,
         )
         found: list[dict[int, list[Word]]] = [{p.region_index: [] for p in w.pieces} for w in windows]
+        last_speech = carried or 0.0
         for segment in segments:
+            # faster-whisper resets this once the last batch is done: read it after each segment instead.
+            if self.pipeline.last_speech_timestamp is not None:
+                last_speech = float(self.pipeline.last_speech_timestamp)
             if segment.avg_logprob < self.settings.min_avg_logprob:
                 continue
             for word in segment.words or []:
@@ -210,7 +242,31 @@ class Transcriber:
                     found[index][piece.region_index].append(
                         Word(round(word_start, 3), round(word_end, 3), text, float(word.probability))
                     )
-        return found
+        return found, last_speech
+
+    def _decode_groups(
+        self, samples: np.ndarray, regions: list[SpeechRegion], groups: list[list[int]], prompt: str
+    ) -> dict[int, list[Word]]:
+        """The words of each region, decoding the windows of `groups` (region indices packed together) in one
+        batched call; on a long channel (qa_pipeline.audio.is_long) LONG_CHANNEL_BATCHES batches' worth at a
+        time, so that the windows' audio and features held at once stay bounded, with the same batches and
+        the same timeline as one call (the same words, at the same times)."""
+        words: dict[int, list[Word]] = {}
+        if not is_long(len(samples)):
+            windows = [_build_window(samples, regions, group) for group in groups]
+            for window_words in self._decode_windows(windows, prompt)[0]:
+                words.update(window_words)
+            return words
+        size = LONG_CHANNEL_BATCHES * max(1, self.settings.batch_size)
+        start, carried, before = 0, 0.0, np.zeros(0, dtype=np.float32)
+        for first in range(0, len(groups), size):
+            windows = [_build_window(samples, regions, group) for group in groups[first : first + size]]
+            decoded, carried = self._decode_windows(windows, prompt, start, carried, before)
+            for window_words in decoded:
+                words.update(window_words)
+            start += sum(len(window.audio) for window in windows)
+            before = windows[-1].audio[-TAIL_SAMPLES:]
+        return words
 
     def transcribe_regions(
         self, samples: np.ndarray, regions: list[SpeechRegion], prompt: str = PROMPT
@@ -218,15 +274,10 @@ class Transcriber:
         """Transcribe the given speech regions of one 16 kHz channel; one RegionText per region."""
         if not regions:
             return []
-        words: dict[int, list[Word]] = {}
-        windows = [_build_window(samples, regions, group) for group in pack_regions(regions)]
-        for window_words in self._decode_windows(windows, prompt):
-            words.update(window_words)
+        words = self._decode_groups(samples, regions, pack_regions(regions), prompt)
         missed = [index for index, region_words in words.items() if not region_words]
         if missed:  # a region that got no words inside its window is decoded on its own
-            alone = [_build_window(samples, regions, [index]) for index in missed]
-            for window_words in self._decode_windows(alone, prompt):
-                words.update(window_words)
+            words.update(self._decode_groups(samples, regions, [[index] for index in missed], prompt))
         return [RegionText(region, tuple(words.get(i, []))) for i, region in enumerate(regions)]
 
 

@@ -1,13 +1,26 @@
-"""Speech regions of one channel, from the Silero VAD model that ships inside faster-whisper."""
+"""Speech regions of one channel, from the Silero VAD model that ships inside faster-whisper.
+
+A long channel (qa_pipeline.audio.is_long) is not handed to faster-whisper's get_speech_timestamps
+whole: that pads a copy of the channel and builds a second, larger one of model input windows. Its
+speech probabilities are computed a block at a time instead, each block one or more of the model calls
+faster-whisper makes (10,000 windows of 512 samples, each with the 64 samples before it, the model's
+state carried from call to call), so they are the same numbers; `_timestamps` turns them into regions
+with the same steps as get_speech_timestamps.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from faster_whisper.vad import VadOptions, get_speech_timestamps
+from faster_whisper.vad import VadOptions, get_speech_timestamps, get_vad_model
 
-from qa_pipeline.audio import SAMPLE_RATE
+from qa_pipeline.audio import SAMPLE_RATE, block_samples, block_starts, is_long, release
+
+WINDOW_SAMPLES = 512  # Silero's window at 16 kHz (faster-whisper's get_speech_timestamps)
+CONTEXT_SAMPLES = 64  # the samples of the previous window the model sees with each window
+ENCODER_BATCH = 10_000  # windows per model call, as faster-whisper's SileroVADModel makes them
 
 
 @dataclass(frozen=True)
@@ -40,5 +53,129 @@ def speech_regions(samples: np.ndarray, settings: VadSettings | None = None) -> 
         min_silence_duration_ms=int(settings.min_silence_s * 1000),
         speech_pad_ms=int(settings.speech_pad_s * 1000),
     )
-    stamps = get_speech_timestamps(samples, options, sampling_rate=SAMPLE_RATE)
+    if is_long(len(samples)):
+        stamps = _timestamps(_speech_probabilities(samples), len(samples), options)
+    else:
+        stamps = get_speech_timestamps(samples, options, sampling_rate=SAMPLE_RATE)
     return [SpeechRegion(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in stamps]
+
+
+def _speech_probabilities(samples: np.ndarray) -> np.ndarray:
+    """Silero's speech probability of every 512-sample window, a block at a time: what faster-whisper's
+    SileroVADModel computes over the whole channel zero-padded to a whole number of windows."""
+    session = get_vad_model().session
+    h = np.zeros((1, 1, 128), dtype=np.float32)
+    c = np.zeros((1, 1, 128), dtype=np.float32)
+    previous_tail = np.zeros(CONTEXT_SAMPLES, dtype=np.float32)  # the first window sees zeros before it
+    n_windows = len(samples) // WINDOW_SAMPLES + 1  # np.pad adds a whole window when the length divides
+    probabilities: list[np.ndarray] = []
+    for start in block_starts(n_windows * WINDOW_SAMPLES, WINDOW_SAMPLES * ENCODER_BATCH):
+        stop = min(n_windows * WINDOW_SAMPLES, start + block_samples(WINDOW_SAMPLES * ENCODER_BATCH))
+        block = np.zeros(stop - start, dtype=np.float32)
+        present = samples[start : min(stop, len(samples))]
+        block[: len(present)] = present
+        release(present)
+        windows = block.reshape(-1, WINDOW_SAMPLES)
+        context = np.concatenate([previous_tail[None], windows[:-1, -CONTEXT_SAMPLES:]])
+        previous_tail = windows[-1, -CONTEXT_SAMPLES:].copy()
+        batched = np.concatenate([context, windows], axis=1)
+        for first in range(0, len(batched), ENCODER_BATCH):
+            output, h, c = session.run(None, {"input": batched[first : first + ENCODER_BATCH], "h": h, "c": c})
+            probabilities.append(output)
+    return np.concatenate(probabilities, axis=0)
+
+
+def _timestamps(speech_probs: Any, audio_length_samples: int, vad_options: VadOptions) -> list[dict[str, int]]:
+    """Speech stretches (in samples) from the window probabilities: faster-whisper 1.2.1's
+    get_speech_timestamps after its model call, step for step (tests/reliability/test_long_recordings.py
+    checks that the two agree)."""
+    threshold = vad_options.threshold
+    neg_threshold = vad_options.neg_threshold
+    min_speech_duration_ms = vad_options.min_speech_duration_ms
+    max_speech_duration_s = vad_options.max_speech_duration_s
+    min_silence_duration_ms = vad_options.min_silence_duration_ms
+    window_size_samples = WINDOW_SAMPLES
+    speech_pad_ms = vad_options.speech_pad_ms
+    sampling_rate = SAMPLE_RATE
+    min_speech_samples = sampling_rate * min_speech_duration_ms / 1000
+    speech_pad_samples = sampling_rate * speech_pad_ms / 1000
+    max_speech_samples = sampling_rate * max_speech_duration_s - window_size_samples - 2 * speech_pad_samples
+    min_silence_samples = sampling_rate * min_silence_duration_ms / 1000
+    min_silence_samples_at_max_speech = sampling_rate * 98 / 1000
+
+    triggered = False
+    speeches: list[dict[str, int]] = []
+    current_speech: dict[str, int] = {}
+    if neg_threshold is None:
+        neg_threshold = max(threshold - 0.15, 0.01)
+
+    # to save potential segment end (and tolerate some silence)
+    temp_end = 0
+    # to save potential segment limits in case of maximum segment size reached
+    prev_end = next_start = 0
+
+    for i, speech_prob in enumerate(speech_probs):
+        if (speech_prob >= threshold) and temp_end:
+            temp_end = 0
+            if next_start < prev_end:
+                next_start = window_size_samples * i
+
+        if (speech_prob >= threshold) and not triggered:
+            triggered = True
+            current_speech["start"] = window_size_samples * i
+            continue
+
+        if triggered and (window_size_samples * i) - current_speech["start"] > max_speech_samples:
+            if prev_end:
+                current_speech["end"] = prev_end
+                speeches.append(current_speech)
+                current_speech = {}
+                # previously reached silence (< neg_thres) and is still not speech (< thres)
+                if next_start < prev_end:
+                    triggered = False
+                else:
+                    current_speech["start"] = next_start
+                prev_end = next_start = temp_end = 0
+            else:
+                current_speech["end"] = window_size_samples * i
+                speeches.append(current_speech)
+                current_speech = {}
+                prev_end = next_start = temp_end = 0
+                triggered = False
+                continue
+
+        if (speech_prob < neg_threshold) and triggered:
+            if not temp_end:
+                temp_end = window_size_samples * i
+            # condition to avoid cutting in very short silence
+            if (window_size_samples * i) - temp_end > min_silence_samples_at_max_speech:
+                prev_end = temp_end
+            if (window_size_samples * i) - temp_end < min_silence_samples:
+                continue
+            current_speech["end"] = temp_end
+            if (current_speech["end"] - current_speech["start"]) > min_speech_samples:
+                speeches.append(current_speech)
+            current_speech = {}
+            prev_end = next_start = temp_end = 0
+            triggered = False
+            continue
+
+    if current_speech and (audio_length_samples - current_speech["start"]) > min_speech_samples:
+        current_speech["end"] = audio_length_samples
+        speeches.append(current_speech)
+
+    for i, speech in enumerate(speeches):
+        if i == 0:
+            speech["start"] = int(max(0, speech["start"] - speech_pad_samples))
+        if i != len(speeches) - 1:
+            silence_duration = speeches[i + 1]["start"] - speech["end"]
+            if silence_duration < 2 * speech_pad_samples:
+                speech["end"] += int(silence_duration // 2)
+                speeches[i + 1]["start"] = int(max(0, speeches[i + 1]["start"] - silence_duration // 2))
+            else:
+                speech["end"] = int(min(audio_length_samples, speech["end"] + speech_pad_samples))
+                speeches[i + 1]["start"] = int(max(0, speeches[i + 1]["start"] - speech_pad_samples))
+        else:
+            speech["end"] = int(min(audio_length_samples, speech["end"] + speech_pad_samples))
+
+    return speeches

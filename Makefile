@@ -45,6 +45,7 @@ bench: install
 	$(BIN)/python benchmarks/timing_overhead.py
 	$(BIN)/python benchmarks/kpi_speed.py
 	$(BIN)/python benchmarks/runners.py
+	$(BIN)/python benchmarks/long_recordings.py --label after
 
 # The nightly deployment qa-batch/nightly on the Prefect server PREFECT_API_URL names (README, Nightly runs):
 #   make deploy INPUT=/data/recordings DB=/data/qa.duckdb [METADATA=...] [DEPLOY_ARGS="--cron '0 3 * * *'"]

@@ -250,23 +250,28 @@ def test_kpi_views_cover_every_call(sample_run: SampleRun) -> None:
     assert daily_calls == agent_calls == len(LABELS["calls"])
 
 
-def test_run_summary_artifact_is_published(sample_run: SampleRun) -> None:
+def run_artifacts(sample_run: SampleRun, key: str) -> list[Any]:
+    """The artifacts with `key` of this run's flow run (other tests' runs publish the same keys)."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
 
+    flow_run_id = sample_run.state.state_details.flow_run_id
     with get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["qa-batch-summary"]))
+        return client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[key]), flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])
+            )
         )
+
+
+def test_run_summary_artifact_is_published(sample_run: SampleRun) -> None:
+    artifacts = run_artifacts(sample_run, "qa-batch-summary")
     assert artifacts and artifacts[0].type == "table"
     table = artifacts[0].data if isinstance(artifacts[0].data, list) else json.loads(artifacts[0].data)
     assert {"metric": "calls scored", "value": len(LABELS["calls"])} in table
 
 
 def test_report_is_written_after_the_run_and_linked(sample_run: SampleRun) -> None:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-
     report = Path(sample_run.summary.report_path)
     assert report == sample_run.db_path.with_name("qa_report") / "index.html"
     html = report.read_text(encoding="utf-8")
@@ -278,8 +283,7 @@ def test_report_is_written_after_the_run_and_linked(sample_run: SampleRun) -> No
         " ORDER BY qa_score NULLS LAST LIMIT 1"
     )
     assert worst_call in html
-    with get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["qa-report"])))
+    artifacts = run_artifacts(sample_run, "qa-report")
     assert artifacts and artifacts[0].type == "markdown"
     assert report.as_uri() in str(artifacts[0].data)
 

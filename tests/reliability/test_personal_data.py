@@ -39,6 +39,8 @@ HEX_IDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 # Identifiers that are hex digests or UUIDs: random runs of decimal digits, not personal data.
 IDENTIFIER_COLUMNS = {"run_id", "flow_run_id", "audio_sha256", "scorecard_hash", "input_fingerprint"}
 # Where the transcript's words end up: any long digit run there is personal data.
+# Words as said: where even a short address number (128) is the customer's.
+SPOKEN_COLUMNS = {("segments", "text"), ("check_results", "evidence_text"), ("call_events", "text")}
 TEXT_COLUMNS = {
     ("segments", "text"),
     ("check_results", "evidence_text"),
@@ -50,8 +52,10 @@ TEXT_COLUMNS = {
 }
 
 
-def seeded_values() -> list[tuple[str, str]]:
-    """(kind, what must never be stored): every number the customers said, as digits; names as said."""
+def seeded_values(short: bool = True) -> list[tuple[str, str]]:
+    """(kind, what must never be stored): every number the customers said, as digits; names as said.
+    `short`: with the 3-4 digit groups of the addresses (128, 502), which only mean something in what was
+    said: elsewhere (a timing in an artifact, a count in the report) 128 is just a number."""
     values: list[tuple[str, str]] = []
     for entries in SECRETS["calls"].values():
         for entry in entries:
@@ -60,7 +64,7 @@ def seeded_values() -> list[tuple[str, str]]:
                 if len(str(digits)) >= 2:  # a full name; a lone surname (王先生) is too common a character
                     values.append(("name", str(digits)))
             elif isinstance(digits, list):
-                values.extend((entry["kind"], group) for group in digits if len(group) >= 3)
+                values.extend((entry["kind"], group) for group in digits if len(group) >= 3 and short)
             elif digits:
                 values.append((entry["kind"], str(digits)))
     with open(HERE / "calls.csv", encoding="utf-8") as handle:
@@ -98,6 +102,7 @@ class PersonalDataRun:
     input_dir: Path
     db_path: Path
     summary: Any
+    flow_run_id: Any
     logs: list[str] = field(default_factory=list)
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
@@ -152,7 +157,7 @@ def pd_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> I
             os.environ["QA_PIPELINE_SALT"] = salt
         for logger in loggers:
             logger.removeHandler(handler)
-    yield PersonalDataRun(input_dir, root / "qa.duckdb", state.result(), lines)
+    yield PersonalDataRun(input_dir, root / "qa.duckdb", state.result(), state.state_details.flow_run_id, lines)
 
 
 def test_every_call_is_scored(pd_run: PersonalDataRun) -> None:
@@ -160,7 +165,7 @@ def test_every_call_is_scored(pd_run: PersonalDataRun) -> None:
 
 
 def test_no_seeded_value_or_long_number_is_stored(pd_run: PersonalDataRun, ledger: Ledger) -> None:
-    values = seeded_values()
+    values, long_values = seeded_values(), seeded_values(short=False)
     found: list[str] = []
     scanned = 0
     with duckdb.connect(str(pd_run.db_path), read_only=True) as con:
@@ -175,7 +180,11 @@ def test_no_seeded_value_or_long_number_is_stored(pd_run: PersonalDataRun, ledge
             cells = con.execute(f'SELECT "{column}"::VARCHAR FROM {table} WHERE "{column}" IS NOT NULL').fetchall()
             for (value,) in cells:
                 scanned += 1
-                found += [f"{table}.{column}: {leak}" for leak in leaks(value, values, (table, column) in TEXT_COLUMNS)]
+                spoken = (table, column) in SPOKEN_COLUMNS
+                found += [
+                    f"{table}.{column}: {leak}"
+                    for leak in leaks(value, values if spoken else long_values, generic=(table, column) in TEXT_COLUMNS)
+                ]
     ledger.numbers_scanned += scanned
     ledger.unredacted += len(found)
     assert scanned > 100
@@ -223,7 +232,7 @@ def test_the_report_holds_no_personal_data_and_mutes_it_in_the_audio(pd_run: Per
     # What a reader sees: the page without plotly.js, styles and the audio data (numbers in code are code).
     text_only = re.sub(r"<script\b.*?</script>|<style\b.*?</style>", "", html, flags=re.DOTALL)
     text_only = re.sub(r"data:audio/ogg;base64,[A-Za-z0-9+/=]+", "", text_only)
-    found = leaks(text_only, seeded_values(), generic=False)
+    found = leaks(text_only, seeded_values(short=False), generic=False)
     ledger.numbers_scanned += 1
     ledger.unredacted += len(found)
     assert found == []
@@ -246,14 +255,18 @@ def test_the_report_holds_no_personal_data_and_mutes_it_in_the_audio(pd_run: Per
 
 def test_logs_and_artifacts_carry_call_ids_not_text_or_numbers(pd_run: PersonalDataRun, ledger: Ledger) -> None:
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
 
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["qa-batch-summary", "qa-report"]))
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["qa-batch-summary", "qa-report"]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[pd_run.flow_run_id]),
+            )
         )
+    assert len(artifacts) == 2
     texts = [json.dumps(a.data, ensure_ascii=False) for a in artifacts] + pd_run.logs
-    values = seeded_values()
+    values = seeded_values(short=False)
     found = [f"{leak} in {text[:80]!r}" for text in texts for leak in leaks(text, values, generic=True)]
     ledger.numbers_scanned += len(texts)
     ledger.unredacted += len(found)

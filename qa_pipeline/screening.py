@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa_pipeline.asr.transcript import Transcript
-from qa_pipeline.audio import DecodedAudio
+from qa_pipeline.audio import DecodedAudio, release
 
-_BLOCK = 1 << 20  # samples per block when scanning levels: bounded memory on hours-long recordings
+_BLOCK = 1 << 20  # samples per block when scanning levels: bounded memory on hours-long recordings (spooled)
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,9 @@ def peak_dbfs(audio: DecodedAudio) -> float:
     samples = audio.samples
     peak = 0.0
     for start in range(0, samples.shape[1], _BLOCK):
-        peak = max(peak, float(np.abs(samples[:, start : start + _BLOCK]).max(initial=0.0)))
+        block = samples[:, start : start + _BLOCK]
+        peak = max(peak, float(np.abs(block).max(initial=0.0)))
+        release(block)
     return 20 * float(np.log10(peak)) if peak > 0 else float("-inf")
 
 
@@ -54,7 +56,9 @@ def clipped_fraction(audio: DecodedAudio) -> float:
     samples = audio.samples
     clipped = 0
     for start in range(0, samples.shape[1], _BLOCK):
-        clipped += int(np.count_nonzero(np.abs(samples[:, start : start + _BLOCK]) >= CLIPPED_LEVEL))
+        block = samples[:, start : start + _BLOCK]
+        clipped += int(np.count_nonzero(np.abs(block) >= CLIPPED_LEVEL))
+        release(block)
     return round(clipped / samples.size, 4) if samples.size else 0.0
 
 

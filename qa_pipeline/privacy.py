@@ -52,9 +52,11 @@ SALT_BYTES = 32
 NAME_QUESTIONS = ("请问您贵姓", "您贵姓", "请问怎么称呼", "怎么称呼您", "您叫什么名字", "您的姓名是")
 QUESTION_SIMILARITY = 0.8
 ANSWER_WITHIN_S = 15.0
+# Characters of speech, never of a given name: 管不管 after a surname-like 管 is a question, not a name.
+_NOT_IN_A_GIVEN_NAME = "不没了吗呢吧么什啊呀的是在有要给说到就都也还这那你我他她们"
 _ANSWERED_NAME = re.compile(
-    "(?:" + "|".join(COMPOUND_SURNAMES) + "|[" + "".join(sorted(COMMON_SURNAMES)) + "])[\u4e00-\u9fff]{1,2}"
-    "(?![\u4e00-\u9fff])"
+    "(?:" + "|".join(COMPOUND_SURNAMES) + "|[" + "".join(sorted(COMMON_SURNAMES)) + "])"
+    f"(?:(?![{_NOT_IN_A_GIVEN_NAME}])[\u4e00-\u9fff]){{1,2}}(?![\u4e00-\u9fff])"
 )
 
 

@@ -60,6 +60,14 @@ def test_asr_forms_of_names_numbers_and_addresses_are_masked() -> None:
     assert texts(protected) == ["请问您贵心,", "我心里叫***,", "*逆是宁珠几东几号。", "*道*单元****。"]
 
 
+def test_speech_in_the_answer_is_not_taken_for_a_name() -> None:
+    """call_008: the customer answers 贵姓 (heard 贵心) with 我姓赵，你们到底管不管 (heard 我训照): 管不管 is a
+    question, whatever 管 is as a surname."""
+    segments = (("agent", 8.0, 9.0, "请问您贵心。"), ("customer", 9.5, 12.0, "我训照,你们到底管不管。"))
+    protected = protect_call(make_call("call_008", segments=segments), PrivacySettings(), "salt")
+    assert texts(protected)[1] == "我训照,你们到底管不管。"
+
+
 def test_a_name_found_once_is_masked_everywhere_in_the_call() -> None:
     call = make_call("pd_002", segments=(*PD_002, ("customer", 20.0, 22.0, "对，李秀英是我。")))
     evidence = CheckResult("ask_identity_detail", True, False, 0.0, 5.0, False, 12.298, 14.87, "李逆是宁珠几东几号。")

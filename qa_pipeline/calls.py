@@ -16,7 +16,7 @@ from qa_pipeline.checks import Scorecard, run_checks
 from qa_pipeline.checks.base import CallContext, CheckResult
 from qa_pipeline.metadata import CallMetadata, Metadata, RowProblem
 from qa_pipeline.scoring import CallScore
-from qa_pipeline.screening import clipped_fraction
+from qa_pipeline.screening import Levels
 from qa_pipeline.timing import Measures, measure_call
 
 if TYPE_CHECKING:
@@ -43,17 +43,17 @@ class AudioFacts:
     sample_rate: int  # the file's own rate
     codec: str
     duration_s: float
-    clipped_fraction: float = 0.0  # samples at full scale (qa_pipeline.screening.clipped_fraction)
+    clipped_fraction: float = 0.0  # samples at full scale (qa_pipeline.screening.Levels)
 
     @classmethod
-    def of(cls, audio: DecodedAudio) -> AudioFacts:
+    def of(cls, audio: DecodedAudio, levels: Levels) -> AudioFacts:
         return cls(
             audio.sha256,
             audio.channels,
             audio.source_sample_rate,
             audio.codec,
             round(audio.duration_s, 3),
-            clipped_fraction(audio),
+            levels.clipped_fraction,
         )
 
 

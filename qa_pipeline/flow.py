@@ -53,7 +53,7 @@ from qa_pipeline.incremental import ScoringInputs, StoredCall, plan_batch
 from qa_pipeline.metadata import read_metadata
 from qa_pipeline.privacy import caller_salt, protect_call, protect_message, salt_id
 from qa_pipeline.scoring import CallScore, score_call
-from qa_pipeline.screening import clipped_fraction, require_speech, screen_audio
+from qa_pipeline.screening import Levels, require_speech, screen_audio
 from qa_pipeline.storage import QaDatabase, now
 from qa_pipeline.timing import Measures
 from qa_pipeline.workers import (
@@ -131,11 +131,14 @@ def decode_task(job: CallJob) -> DecodedAudio:
 
 
 @task(name="screen", cache_policy=NO_CACHE)
-def screen_task(job: CallJob, audio: DecodedAudio, scorecard: Scorecard) -> None:
+def screen_task(job: CallJob, audio: DecodedAudio, scorecard: Scorecard) -> Levels:
     """A recording too short to be a call, or a dead line, is a failure with the reason (qa_pipeline.screening)."""
-    screen_audio(audio, scorecard.input)
-    if (clipped := clipped_fraction(audio)) >= 0.001:
-        get_run_logger().warning("%s: %.1f%% of samples clipped at full scale", job.call_id, clipped * 100)
+    levels = screen_audio(audio, scorecard.input)
+    if levels.clipped_fraction >= 0.001:
+        get_run_logger().warning(
+            "%s: %.1f%% of samples clipped at full scale", job.call_id, levels.clipped_fraction * 100
+        )
+    return levels
 
 
 @task(name="diarize", cache_policy=NO_CACHE)
@@ -187,7 +190,6 @@ def transcribe_task(
         transcript.diarization,
         f", roles: {transcript.role_note}" if transcript.role_note else "",
     )
-    require_speech(audio, transcript)  # tone, music or noise only: nothing to check
     return transcript
 
 
@@ -314,18 +316,19 @@ class CallFailure:
 def process_call(job: CallJob, settings: CallSettings) -> ScoredCall:
     scorecard, choice, agent_channel = settings.scorecard, settings.choice, settings.agent_channel
     audio = _stage("decode", decode_task, job)
-    _stage("screen", screen_task, job, audio, scorecard)
+    levels = _stage("screen", screen_task, job, audio, scorecard)
     turns = _stage("diarize", diarize_task, job, audio, settings.diarization)
     prompt = call_prompt(scorecard.organisations, scorecard.asr_prompt)
     transcript = _stage(
         "transcribe", transcribe_task, job, audio, choice, agent_channel, prompt, turns, scorecard, settings.asr
     )
+    _stage("transcribe", require_speech, audio, transcript, levels)  # tone, music or noise only: nothing to check
     measures = _stage("measure", measure_task, job, audio, transcript, scorecard, agent_channel)
     verdicts = _stage("check", check_task, job, transcript, measures, scorecard)
     score = _stage("score", score_task, job, verdicts, scorecard)
     scored = ScoredCall(
         job=job,
-        audio=AudioFacts.of(audio),
+        audio=AudioFacts.of(audio, levels),
         transcript=transcript,
         measures=measures,
         verdicts=verdicts,
@@ -454,7 +457,7 @@ def _one_job_per_recording(
     by_audio: dict[str, list[tuple[CallJob, ScoringInputs]]] = defaultdict(list)
     for job, inputs in hashed:
         by_audio[inputs.audio_sha256].append((job, inputs))
-    kept: list[tuple[CallJob, ScoringInputs]] = []
+    kept: set[int] = set()  # the jobs scored, by identity; returned in the batch's order
     copies: list[tuple[CallJob, tuple[CallJob, ScoringInputs]]] = []
     for sha256, group in by_audio.items():
 
@@ -464,10 +467,9 @@ def _one_job_per_recording(
             return (not already, job.metadata.row is None, job.relative_path)
 
         first, *others = sorted(group, key=rank)
-        kept.append(first)
+        kept.add(id(first[0]))
         copies.extend((job, first) for job, _ in others)
-    order = {id(job): n for n, (job, _) in enumerate(hashed)}
-    return sorted(kept, key=lambda item: order[id(item[0])]), copies
+    return [item for item in hashed if id(item[0]) in kept], copies
 
 
 def _final_state(summary: RunSummary) -> State[RunSummary]:

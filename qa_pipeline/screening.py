@@ -36,59 +36,62 @@ class NotACallError(Exception):
         self.reason = reason
 
 
-def peak_dbfs(audio: DecodedAudio) -> float:
-    """The loudest sample of any channel, in dB below full scale (-inf for all zeros)."""
-    samples = audio.samples
-    peak = 0.0
-    for start in range(0, samples.shape[1], _BLOCK):
-        block = samples[:, start : start + _BLOCK]
-        peak = max(peak, float(np.abs(block).max(initial=0.0)))
-        release(block)
-    return 20 * float(np.log10(peak)) if peak > 0 else float("-inf")
-
-
 CLIPPED_LEVEL = 0.99  # |sample| at or above this: flattened at full scale (PCM16 full scale is 0.99997)
 
 
-def clipped_fraction(audio: DecodedAudio) -> float:
-    """Share of samples (all channels) at full scale: a recording made too hot, whose loudness and pitch
-    measurements (raised voice) and ASR suffer; stored so QA leads can see why a verdict may be off."""
+@dataclass(frozen=True)
+class Levels:
+    """How loud a recording is, from one pass over its samples."""
+
+    peak_dbfs: float  # the loudest sample of any channel, in dB below full scale (-inf for all zeros)
+    # Share of samples (all channels) at full scale: a recording made too hot, whose loudness and pitch
+    # measurements (raised voice) and ASR suffer; stored so QA leads can see why a verdict may be off.
+    clipped_fraction: float
+
+
+def measure_levels(audio: DecodedAudio) -> Levels:
+    """Peak and clipping of `audio`, block by block (bounded memory on a spooled hours-long recording)."""
     samples = audio.samples
-    clipped = 0
+    peak, clipped = 0.0, 0
     for start in range(0, samples.shape[1], _BLOCK):
-        block = samples[:, start : start + _BLOCK]
-        clipped += int(np.count_nonzero(np.abs(block) >= CLIPPED_LEVEL))
-        release(block)
-    return round(clipped / samples.size, 4) if samples.size else 0.0
+        block = np.abs(samples[:, start : start + _BLOCK])
+        peak = max(peak, float(block.max(initial=0.0)))
+        clipped += int(np.count_nonzero(block >= CLIPPED_LEVEL))
+        release(samples[:, start : start + _BLOCK])
+    return Levels(
+        peak_dbfs=20 * float(np.log10(peak)) if peak > 0 else float("-inf"),
+        clipped_fraction=round(clipped / samples.size, 4) if samples.size else 0.0,
+    )
 
 
 def _level(dbfs: float) -> str:
     return "no signal at all" if dbfs == float("-inf") else f"peak {dbfs:.0f} dBFS"
 
 
-def screen_audio(audio: DecodedAudio, settings: InputSettings) -> None:
-    """Raise NotACallError for a recording too short to be a call or digitally silent."""
+def screen_audio(audio: DecodedAudio, settings: InputSettings) -> Levels:
+    """The recording's levels; NotACallError for a recording too short to be a call or digitally silent."""
     if audio.duration_s < settings.min_duration_s:
         raise NotACallError(
             audio.path,
             f"recording is {audio.duration_s:.1f} s long: too short to be a call"
             f" (scorecard [input] min_duration_s = {settings.min_duration_s:g})",
         )
-    level = peak_dbfs(audio)
-    if level < settings.silence_dbfs:
+    levels = measure_levels(audio)
+    if levels.peak_dbfs < settings.silence_dbfs:
         raise NotACallError(
             audio.path,
-            f"recording is silent ({_level(level)} over {audio.duration_s:.1f} s, below"
+            f"recording is silent ({_level(levels.peak_dbfs)} over {audio.duration_s:.1f} s, below"
             f" [input] silence_dbfs = {settings.silence_dbfs:g}): the line carried no sound",
         )
+    return levels
 
 
-def require_speech(audio: DecodedAudio, transcript: Transcript) -> None:
+def require_speech(audio: DecodedAudio, transcript: Transcript, levels: Levels) -> None:
     """Raise NotACallError when speech recognition found no words in the whole recording."""
     if any(segment.text.strip() for segment in transcript.segments):
         return
     raise NotACallError(
         audio.path,
-        f"no speech found in {audio.duration_s:.1f} s of sound ({_level(peak_dbfs(audio))}): tone, music or"
+        f"no speech found in {audio.duration_s:.1f} s of sound ({_level(levels.peak_dbfs)}): tone, music or"
         " noise only, no words to check",
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -239,12 +239,9 @@ def score_task(job: CallJob, verdicts: Verdicts, scorecard: Scorecard) -> CallSc
 def redact_task(job: CallJob, scored: ScoredCall, scorecard: Scorecard, salt: str | None) -> ScoredCall:
     """Personal data out of every text the call stores, in the process that scored it (qa_pipeline.privacy)."""
     protected = protect_call(scored, scorecard.privacy, salt)
-    kinds: dict[str, int] = {}
-    for redaction in protected.redactions:
-        kinds[redaction.kind] = kinds.get(redaction.kind, 0) + 1
-    get_run_logger().info(
-        "%s: masked %s", job.call_id, ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "nothing"
-    )
+    kinds = Counter(redaction.kind for redaction in protected.redactions)
+    masked = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+    get_run_logger().info("%s: masked %s", job.call_id, masked or "nothing")  # counts and kinds, never text
     return protected
 
 

@@ -32,6 +32,7 @@ from qa_pipeline.redact import (
     Entity,
     Redacted,
     RedactionSettings,
+    find_personal_data,
     hash_caller_number,
     redact_text,
     redact_value,
@@ -128,11 +129,11 @@ def salt_id(salt: str | None) -> str | None:
 
 @dataclass
 class _Names:
-    """What a call says about the customer's name, read before masking: which customer segments answer
-    the agent's name question, which agent segments then address the customer by surname (王先生, which
-    the ASR may write 王逆是), and the names themselves, masked wherever else they appear in the call."""
+    """What a call says about the customer's name, read before masking: the names (from the redactor's
+    cues, and surname-led names in the customer's answer to the agent's name question), masked wherever
+    they appear in the call, and which agent segments then address the customer by surname (王先生,
+    which the ASR may write 王逆是)."""
 
-    answers: set[int] = field(default_factory=set)
     addressed: dict[int, str] = field(default_factory=dict)  # agent segment -> the surname it starts with
     names: set[str] = field(default_factory=set)  # names of 2+ characters found
 
@@ -141,7 +142,7 @@ class _Names:
         found = cls()
         surnames: list[tuple[float, str]] = []  # (when the answer ended, the surname given)
         for seq, segment in enumerate(segments):
-            for entity in redact_text(segment.text, settings).entities:
+            for entity in find_personal_data(segment.text, settings):
                 if entity.kind == "name" and entity.end - entity.start >= 2:
                     found.names.add(segment.text[entity.start : entity.end])
             if segment.speaker != "agent" or find_any(segment.text, NAME_QUESTIONS, QUESTION_SIMILARITY) is None:
@@ -157,7 +158,6 @@ class _Names:
             )
             if answer is None:
                 continue
-            found.answers.add(answer)
             for match in _ANSWERED_NAME.finditer(redact_text(segments[answer].text, settings).text):
                 found.names.add(match.group())
                 surname = next((c for c in COMPOUND_SURNAMES if match.group().startswith(c)), match.group()[0])
@@ -206,13 +206,9 @@ class _Collector:
         return redacted.text
 
     def segment(self, seq: int, segment: Segment, location: str) -> str:
-        redacted = self._redact(segment.text)
-        if self.settings.enabled and "name" in self.settings.kinds:
-            if seq in self.names.answers:
-                for match in _ANSWERED_NAME.finditer(redacted.text):
-                    redacted = _mask_span(redacted, *match.span(), self.settings)
-            if surname := self.names.addressed.get(seq):
-                redacted = _mask_span(redacted, 0, len(surname), self.settings)
+        redacted = self._redact(segment.text)  # the names found in an answer are masked here too
+        if self.settings.enabled and "name" in self.settings.kinds and (surname := self.names.addressed.get(seq)):
+            redacted = _mask_span(redacted, 0, len(surname), self.settings)
         self.segment_texts[segment.text] = redacted
         for e in redacted.entities:
             start_s, end_s = segment.span_times(e.start, e.end)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,6 +77,9 @@ class ScoredCall:
     processed_at: datetime
     # Personal data masked by the privacy stage (qa_pipeline.privacy) before the call may be stored.
     redactions: tuple[Redaction, ...] = ()
+    # Wall seconds each stage took for this call (decode, screen, ..., redact): the run's summary adds
+    # them up so an operator sees where the night went. Not stored with the call.
+    stage_s: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
     def results(self) -> list[CheckResult]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import dataclasses
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -176,8 +177,8 @@ def _check_run_options(args: argparse.Namespace) -> str | None:
         if args.metadata:
             read_metadata(args.metadata, args.input_dir)
         DateWindow.parse(args.date_from, args.date_to)
-        plan_workers(args.workers, args.dask, args.dask_address)
-        resolve_model(args.asr_model, args.device)
+        choice = resolve_model(args.asr_model, args.device)
+        plan_workers(args.workers, args.dask, args.dask_address, args.calls_at_once, choice.device)
         check_diarization(args.diarization, args.pyannote_pipeline)
     except (ScorecardError, MetadataError, ModelError, NotADirectoryError, ValueError, FileNotFoundError) as error:
         return str(error)
@@ -243,8 +244,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     if summary.duplicates:
         console.print(f"{summary.duplicates} files held audio another file holds: scored once (see recording_files)")
+    if summary.stage_s:
+        console.print(
+            f"{summary.audio_s / 3600:.2f} h of audio in {summary.wall_s:.0f} s ({summary.throughput:.1f}x real time,"
+            f" {summary.workers}); time by stage, summed over calls: {summary.describe_stages()}"
+        )
     if summary.report_path:
         console.print(f"report: {summary.report_path}")
+    if args.summary_json:
+        document = {**dataclasses.asdict(summary), "throughput": round(summary.throughput, 3)}
+        args.summary_json.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return 1 if summary.calls_failed else 0
 
 
@@ -682,7 +691,16 @@ def _add_run_options(parser: argparse.ArgumentParser, nightly: bool = False) -> 
         type=int,
         default=1,
         metavar="N",
-        help="calls scored at once, each worker process with its own ASR model (default: 1, in-process)",
+        help="worker processes, each with its own ASR model, each scoring one call at a time "
+        "(default: 1, the run's own process)",
+    )
+    parser.add_argument(
+        "--calls-at-once",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with one worker: calls scored at the same time in the run's process, one thread each, sharing "
+        "one ASR model (default: 0 = one per CPU core; 1 = one after another)",
     )
     parser.add_argument("--dask", action="store_true", help="run the workers on a Dask LocalCluster")
     parser.add_argument(
@@ -719,6 +737,7 @@ def flow_parameters(args: argparse.Namespace) -> dict[str, Any]:
         "dask": args.dask,
         "dask_address": args.dask_address,
         "db_wait_s": args.db_wait,
+        "calls_at_once": args.calls_at_once,
     }
 
 
@@ -737,6 +756,13 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="show a progress bar on stderr (default: when stderr is a terminal)",
+    )
+    run.add_argument(
+        "--summary-json",
+        type=Path,
+        metavar="FILE",
+        help="also write the run's summary to FILE as JSON: calls scored, failed and skipped, audio and wall "
+        "seconds, throughput, workers, seconds by stage, failures (for scripts and benchmarks/throughput.py)",
     )
     run.set_defaults(func=cmd_run)
 

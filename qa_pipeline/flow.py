@@ -34,7 +34,7 @@ from prefect.states import Completed, State
 from qa_pipeline.asr.diarize import Diarization, DiarizationSettings, get_diarizer
 from qa_pipeline.asr.models import ModelChoice, resolve_model
 from qa_pipeline.asr.speakers import build_transcript
-from qa_pipeline.asr.transcribe import AsrSettings, call_prompt, get_transcriber
+from qa_pipeline.asr.transcribe import GPU_BATCH_SIZE, AsrSettings, call_prompt, get_transcriber
 from qa_pipeline.asr.transcript import Transcript
 from qa_pipeline.audio import DecodedAudio, decode_audio, file_sha256
 from qa_pipeline.calls import (
@@ -85,11 +85,26 @@ class RunSummary:
     qa_pass_rate: float | None = None
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # (path, stage, error)
     report_path: str | None = None  # the HTML report written after the run
+    # Wall seconds per stage, summed over the calls of the run (calls scored at once overlap, so the sum
+    # can exceed wall_s): where the run's time went.
+    stage_s: dict[str, float] = field(default_factory=dict)
+
+    def add_stage_seconds(self, seconds: dict[str, float]) -> None:
+        for stage, spent in seconds.items():
+            self.stage_s[stage] = self.stage_s.get(stage, 0.0) + spent
 
     @property
     def throughput(self) -> float:
         """Seconds of audio scored per second of wall time (x real time)."""
         return self.audio_s / self.wall_s if self.wall_s else 0.0
+
+    def describe_stages(self) -> str:
+        """'transcribe 120.3 s (88%), measure 3.1 s (2%), ...': the stages by time spent, largest first."""
+        total = sum(self.stage_s.values())
+        return ", ".join(
+            f"{stage} {spent:.1f} s ({spent / total:.0%})"
+            for stage, spent in sorted(self.stage_s.items(), key=lambda item: -item[1])
+        )
 
 
 class StageError(Exception):
@@ -272,11 +287,16 @@ def store_task(db: QaDatabase, scored: ScoredCall, run_id: str) -> None:
             time.sleep(STORE_RETRY_S * attempt)
 
 
-def _stage(name: str, fn: Callable[..., T], *args: Any) -> T:
+def _stage(name: str, fn: Callable[..., T], *args: Any, seconds: dict[str, float] | None = None) -> T:
+    """fn(*args) as stage `name`: its error becomes a StageError; its wall time is added to `seconds`."""
+    started = time.perf_counter()
     try:
         return fn(*args)
     except Exception as error:  # one bad recording never stops the batch
         raise StageError(name, error) from error
+    finally:
+        if seconds is not None:
+            seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
 
 
 @dataclass(frozen=True)
@@ -308,21 +328,35 @@ class CallFailure:
     job: CallJob
     stage: str
     error: str
+    stage_s: dict[str, float] = field(default_factory=dict)  # the stages it went through, as ScoredCall's
 
 
-def process_call(job: CallJob, settings: CallSettings) -> ScoredCall:
+def process_call(job: CallJob, settings: CallSettings, seconds: dict[str, float] | None = None) -> ScoredCall:
+    """One call through every stage; each stage's wall seconds go into `seconds` (and the result's stage_s)."""
     scorecard, choice, agent_channel = settings.scorecard, settings.choice, settings.agent_channel
-    audio = _stage("decode", decode_task, job)
-    levels = _stage("screen", screen_task, job, audio, scorecard)
-    turns = _stage("diarize", diarize_task, job, audio, settings.diarization)
+    seconds = {} if seconds is None else seconds
+    audio = _stage("decode", decode_task, job, seconds=seconds)
+    levels = _stage("screen", screen_task, job, audio, scorecard, seconds=seconds)
+    turns = _stage("diarize", diarize_task, job, audio, settings.diarization, seconds=seconds)
     prompt = call_prompt(scorecard.organisations, scorecard.asr_prompt)
     transcript = _stage(
-        "transcribe", transcribe_task, job, audio, choice, agent_channel, prompt, turns, scorecard, settings.asr
+        "transcribe",
+        transcribe_task,
+        job,
+        audio,
+        choice,
+        agent_channel,
+        prompt,
+        turns,
+        scorecard,
+        settings.asr,
+        seconds=seconds,
     )
-    _stage("transcribe", require_speech, audio, transcript, levels)  # tone, music or noise only: nothing to check
-    measures = _stage("measure", measure_task, job, audio, transcript, scorecard, agent_channel)
-    verdicts = _stage("check", check_task, job, transcript, measures, scorecard)
-    score = _stage("score", score_task, job, verdicts, scorecard)
+    # tone, music or noise only: nothing to check
+    _stage("transcribe", require_speech, audio, transcript, levels, seconds=seconds)
+    measures = _stage("measure", measure_task, job, audio, transcript, scorecard, agent_channel, seconds=seconds)
+    verdicts = _stage("check", check_task, job, transcript, measures, scorecard, seconds=seconds)
+    score = _stage("score", score_task, job, verdicts, scorecard, seconds=seconds)
     scored = ScoredCall(
         job=job,
         audio=AudioFacts.of(audio, levels),
@@ -332,8 +366,9 @@ def process_call(job: CallJob, settings: CallSettings) -> ScoredCall:
         score=score,
         scorecard_hash=scorecard.sha256,
         processed_at=now(),
+        stage_s=seconds,  # the same dict: the redact stage's seconds land in it too
     )
-    return _stage("redact", redact_task, job, scored, scorecard, settings.salt)
+    return _stage("redact", redact_task, job, scored, scorecard, settings.salt, seconds=seconds)
 
 
 def failure_message(job: CallJob, error: BaseException) -> str:
@@ -350,11 +385,12 @@ def score_call_task(job: CallJob, settings: CallSettings) -> ScoredCall | CallFa
     """One call, decode to score, in whichever process runs it. A failure comes back as a value (not an
     exception): any exception type can then be reported, even one that cannot cross processes."""
     use_threads(settings.asr.cpu_threads)
+    seconds: dict[str, float] = {}
     try:
-        return process_call(job, settings)
+        return process_call(job, settings, seconds)
     except StageError as failure:
         get_run_logger().error("%s: failed at %s: %s", job.call_id, failure.stage, failure.error)
-        return CallFailure(job, failure.stage, failure_message(job, failure.error))
+        return CallFailure(job, failure.stage, failure_message(job, failure.error), seconds)
 
 
 def score_calls(jobs: list[CallJob], settings: CallSettings, plan: WorkerPlan) -> Iterator[ScoredCall | CallFailure]:
@@ -364,7 +400,9 @@ def score_calls(jobs: list[CallJob], settings: CallSettings, plan: WorkerPlan) -
         for job in jobs:
             yield score_call_task(job, settings)
         return
-    with prefect_api_for_workers(), runner:
+    # Worker processes need the flow's Prefect server; threads of this process have it already.
+    api = prefect_api_for_workers() if plan.kind != "inline" else contextlib.nullcontext()
+    with api, runner:
         futures = {runner.submit(score_call_task, {"job": job, "settings": settings}): job for job in jobs}
         for future in as_completed(list(futures)):
             try:
@@ -493,6 +531,10 @@ def _publish_summary(summary: RunSummary) -> None:
         {"metric": "wall time (s)", "value": round(summary.wall_s, 1)},
         {"metric": "throughput (audio s per wall s)", "value": round(summary.throughput, 2)},
         {"metric": "workers", "value": summary.workers},
+        *(
+            {"metric": f"stage seconds: {stage} (summed over calls)", "value": round(spent, 1)}
+            for stage, spent in summary.stage_s.items()
+        ),
         {"metric": "avg QA score (calls scored)", "value": summary.avg_qa_score},
         {"metric": "QA pass rate (calls scored)", "value": summary.qa_pass_rate},
         {"metric": "run_id", "value": summary.run_id},
@@ -526,6 +568,7 @@ def qa_batch(
     dask: bool = False,
     dask_address: str | None = None,
     db_wait_s: float = 600.0,
+    calls_at_once: int = 0,
 ) -> State[RunSummary]:
     """Score the recordings under `input_dir` not yet scored from the same inputs; write the results to
     the DuckDB file `db_path`. Calling the flow returns the RunSummary; its final state is Completed, or
@@ -534,7 +577,10 @@ def qa_batch(
     date_from, date_to: only recordings of these days (inclusive): YYYY-MM-DD, today, yesterday or -Nd
     (N days ago); a call's day is its metadata started_at, else the file's modification time.
     force: re-score calls even when audio, model, scorecard, metadata and settings are unchanged.
-    workers: calls scored at once, each worker process with its own ASR model (1 = in the flow's process).
+    workers: worker processes, each with its own ASR model, each scoring one call at a time (1 = the flow's
+    own process).
+    calls_at_once: with workers 1, calls scored at the same time in the flow's process, one thread each,
+    sharing one ASR model (0 = one per CPU core; 1 = one after another).
     dask: spread the workers over a Dask LocalCluster; dask_address: use the Dask cluster at this address.
     db_wait_s: how long to wait for the database while another process has it open.
 
@@ -552,8 +598,8 @@ def qa_batch(
     if not Path(input_dir).is_dir():
         raise NotADirectoryError(f"input directory {input_dir} does not exist")
     window = DateWindow.parse(date_from, date_to)
-    worker_plan = plan_workers(workers, dask, dask_address)
     choice = resolve_model(asr_model, device)
+    worker_plan = plan_workers(workers, dask, dask_address, calls_at_once, choice.device)
     diarization_settings = DiarizationSettings(backend=diarization, pyannote_pipeline=pyannote_pipeline, device=device)
     diarization_settings.resolved_backend()  # an unknown backend stops the run before any audio
     settings = CallSettings(
@@ -561,7 +607,11 @@ def qa_batch(
         scorecard,
         agent_channel,
         diarization_settings,
-        AsrSettings(cpu_threads=worker_plan.threads_per_worker),
+        AsrSettings(
+            cpu_threads=worker_plan.threads_per_worker,
+            parallel_calls=worker_plan.calls_at_once,
+            batch_size=GPU_BATCH_SIZE if choice.device == "cuda" else AsrSettings.batch_size,
+        ),
         salt=caller_salt(scorecard.privacy, db_path),
     )
     batch = discover_calls(input_dir, metadata, window)
@@ -621,6 +671,8 @@ def qa_batch(
         summary.wall_s,
         summary.throughput,
     )
+    if summary.stage_s:
+        logger.info("time by stage, summed over calls: %s", summary.describe_stages())
     return _final_state(summary)
 
 
@@ -685,11 +737,13 @@ def _run_batch(
     reasons = {job.call_id: reason for job, reason in plan.to_score}
     _progress(0, len(jobs), "")
     for done, result in enumerate(score_calls(jobs, settings, worker_plan), start=1):
+        summary.add_stage_seconds(result.stage_s)
         if isinstance(result, CallFailure):
             fail(result.job.audio_path, result.stage, result.error)
         else:
+            store_s: dict[str, float] = {}
             try:
-                _stage("store", store_task, db, result, run_id)
+                _stage("store", store_task, db, result, run_id, seconds=store_s)
             except StageError as failure:
                 logger.error("%s: failed at store: %s", result.job.call_id, failure.error)
                 fail(result.job.audio_path, "store", failure_message(result.job, failure.error))
@@ -697,4 +751,5 @@ def _run_batch(
                 summary.calls_ok += 1
                 summary.audio_s += result.audio.duration_s if result.audio else 0.0
                 logger.info("%s: stored (%s)", result.job.call_id, reasons[result.job.call_id])
+            summary.add_stage_seconds(store_s)
         _progress(done, len(jobs), result.job.call_id)

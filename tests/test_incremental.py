@@ -478,8 +478,16 @@ def test_is_transient_follows_the_cause_chain() -> None:
 
 def test_plan_workers() -> None:
     cores = os.cpu_count() or 1
-    assert plan_workers() == WorkerPlan("inline", 1, 0)
-    assert plan_workers(1).describe() == "in the flow's process"
+    # In the flow's process: one call per core at once, one ASR thread each (benchmarks/throughput.py)
+    assert plan_workers() == WorkerPlan("inline", 1, 0 if cores == 1 else 1, calls_at_once=cores)
+    assert plan_workers(calls_at_once=1) == WorkerPlan("inline", 1, 0)  # one after another, the libraries' threads
+    assert plan_workers(calls_at_once=1).describe() == "in the flow's process"
+    assert plan_workers(calls_at_once=3) == WorkerPlan("inline", 1, max(1, cores // 3), calls_at_once=3)
+    threads = max(1, cores // 3)
+    assert plan_workers(calls_at_once=3).describe() == (
+        f"in the flow's process, 3 calls at once, {threads} thread{'s' if threads > 1 else ''} each"
+    )
+    assert plan_workers(calls_at_once=0, device="cuda").calls_at_once == 2  # GPU_CALLS_AT_ONCE: one device
     assert plan_workers(2) == WorkerPlan("processes", 2, max(1, cores // 2))
     assert plan_workers(2).describe() == f"2 local processes, {max(1, cores // 2)} threads each"
     assert plan_workers(4 * cores) == WorkerPlan("processes", 4 * cores, 1)  # never 0 threads
@@ -492,6 +500,24 @@ def test_plan_workers() -> None:
     for workers in (0, -1):
         with pytest.raises(ValueError, match=f"at least 1, got {workers}"):
             plan_workers(workers)
+    with pytest.raises(ValueError, match="0 \\(one per core\\) or more, got -1"):
+        plan_workers(calls_at_once=-1)
+    for processes in ({"workers": 2}, {"dask": True}, {"dask_address": "tcp://10.0.0.5:8786"}):
+        with pytest.raises(ValueError, match="each score one call at a time"):
+            plan_workers(**processes, calls_at_once=2)
+    assert plan_workers(2, calls_at_once=1).kind == "processes"  # 1 is what worker processes do anyway
+
+
+def test_task_runner_for_calls_at_once() -> None:
+    """Calls at once in the flow's process run on Prefect's thread pool; one at a time needs no runner."""
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from qa_pipeline.workers import task_runner
+
+    assert task_runner(plan_workers(calls_at_once=1)) is None
+    runner = task_runner(plan_workers(calls_at_once=3))
+    assert isinstance(runner, ThreadPoolTaskRunner)
+    assert runner._max_workers == 3
 
 
 # -- deployment -----------------------------------------------------------------------------------------

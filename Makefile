@@ -7,7 +7,7 @@ DB     ?= qa.duckdb
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
-.PHONY: install run test lint bench deploy samples screenshots eval eval-diarization clean
+.PHONY: install run test lint bench throughput profile deploy samples screenshots eval eval-diarization clean
 
 $(STAMP): pyproject.toml constraints.txt
 	# ffmpeg's libraries for torchcodec (pyannote's audio reader); Debian's package.
@@ -46,6 +46,15 @@ bench: install
 	$(BIN)/python benchmarks/kpi_speed.py
 	$(BIN)/python benchmarks/runners.py
 	$(BIN)/python benchmarks/long_recordings.py --label after
+	$(BIN)/python benchmarks/throughput.py --one-at-a-time
+
+# Throughput against plain faster-whisper on the same audio (docs/performance.md); ~35 min on 2 cores.
+throughput: install
+	$(BIN)/python benchmarks/throughput.py --one-at-a-time
+
+# Where a run's time goes: py-spy over `qa-pipeline run sample_audio`, summed by stage and function.
+profile: install
+	$(BIN)/python benchmarks/profile_run.py
 
 # The nightly deployment qa-batch/nightly on the Prefect server PREFECT_API_URL names (README, Nightly runs):
 #   make deploy INPUT=/data/recordings DB=/data/qa.duckdb [METADATA=...] [DEPLOY_ARGS="--cron '0 3 * * *'"]

@@ -3,7 +3,8 @@
     python benchmarks/runners.py [--input sample_audio] [--workers 2] [--out benchmarks/results/runners.json]
 
 Runs `qa-pipeline run` (a fresh process each, its own temporary Prefect server, a fresh database, no
-report) once per set-up: in-process (the baseline), a local process pool, a Dask LocalCluster; then once
+report) once per set-up: in-process (the baseline: one call per core at once, on threads), in-process one
+call at a time, a local process pool, a Dask LocalCluster; then once
 more in-process over the now-scored database (the incremental re-run: every call unchanged). Reports wall
 time, audio seconds per wall second, the ratio to the baseline, and the peak memory of the whole process
 tree (sampled every 0.2 s). The rows of every set-up must equal the baseline's (same calls, same scores).
@@ -85,6 +86,7 @@ def main() -> int:
     env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     setups = {
         "in-process (baseline)": [],
+        "in-process, one call at a time": ["--calls-at-once", "1"],
         f"{args.workers} local processes": ["--workers", str(args.workers)],
         f"Dask LocalCluster, {args.workers} workers": ["--workers", str(args.workers), "--dask"],
     }
@@ -116,7 +118,7 @@ def main() -> int:
                 }
             )
             print(rows[-1], flush=True)
-            if label.startswith("in-process"):
+            if label == "in-process (baseline)":
                 wall, peak, _ = run_once(command, env)  # again: every call unchanged
                 rows.append(
                     {

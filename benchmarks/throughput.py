@@ -10,7 +10,7 @@ For each set of recordings, two fresh processes, one after the other, on the sam
     pipeline; the model loaded once.
 (b) the full pipeline as an operator runs it: `qa-pipeline run DIR --no-report` (its own temporary Prefect
     server, every stage: decode, screen, diarize, transcribe, measure, check, score, redact, store).
-    `--one-at-a-time` adds (b1), the same with `--calls-at-once 1`.
+    `--one-at-a-time` adds (b1) on the stereo set: the same with `--calls-at-once 1`.
 
 The sets: `stereo`: the stereo sample calls (synthetic TTS, sample_audio/) repeated to at least
 `--minutes` of audio; `mono`: all sample calls mixed down to mono, repeated likewise; `real`: the real
@@ -45,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,8 @@ def _duration_s(path: Path) -> float:
 def repeat_calls(
     source: Path, metadata: Path, labels: dict[str, Any], target: Path, min_seconds: float, keep: set[str] | None
 ) -> tuple[Path, Path, Path, float]:
-    """The calls of `source` (those in `keep`, else all labelled), copied until they hold `min_seconds` of audio:
+    """The calls of `source` (those in `keep`, else all labelled), copied until they hold `min_seconds` of audio
+    (every call once, then copies in order until the set is long enough):
     copy 1 is the file itself, copy k > 1 a remux named `<call_id>-r<k>`. Writes the metadata CSV and the
     labels of every copy. Returns (audio dir, metadata CSV, labels JSON, seconds of audio)."""
     audio_dir = target / "audio"
@@ -100,6 +102,8 @@ def repeat_calls(
     total, copy = 0.0, 1
     while total < min_seconds or copy == 1:
         for call in calls:
+            if copy > 1 and total >= min_seconds:
+                break
             src = source / call["audio_file"]
             call_id = call["call_id"] if copy == 1 else f"{call['call_id']}-r{copy}"
             name = f"{call_id}{src.suffix}"
@@ -225,8 +229,8 @@ def _simplified_text(text: str) -> str:
 def cer_rows(
     labels: dict[str, Any], baseline: dict[str, Any], audio_source: Path, model: str | None, device: str
 ) -> list[dict[str, Any]]:
-    """Per stereo call and party: CER of the pipeline's ASR path (build_transcript, the transcribe stage's
-    own function and prompt) and of the baseline's default decoding of that channel."""
+    """Per stereo call (first copies) and party: CER of the pipeline's ASR path (build_transcript, the
+    transcribe stage's own function and prompt) and of the baseline's default decoding of that channel."""
     from qa_pipeline.asr.models import resolve_model
     from qa_pipeline.asr.speakers import build_transcript
     from qa_pipeline.asr.transcribe import call_prompt, get_transcriber
@@ -240,7 +244,7 @@ def cer_rows(
     by_file = {f["file"]: f for f in baseline["files"]}
     rows = []
     for call in labels["calls"]:
-        if call["audio_file"] not in by_file:
+        if call["audio_file"] not in by_file or "-r" in call["call_id"]:  # copies: the same audio again
             continue
         agent_channel = call.get("agent_channel") or 0
         with decode_audio(audio_source / call["audio_file"]) as audio:
@@ -439,7 +443,7 @@ def run_set(
     baseline["x_real_time"] = round(audio_s / baseline["wall_s"], 2)
     print(f"[{name}] (a) baseline: {baseline['wall_s']} s, {baseline['x_real_time']}x real time", flush=True)
     runs = {"pipeline": _pipeline(audio_dir, metadata, work / name, env, device, "pipeline")}
-    if args.one_at_a_time:
+    if args.one_at_a_time and name == "stereo":
         runs["pipeline, one call at a time"] = _pipeline(
             audio_dir, metadata, work / name, env, [*device, "--calls-at-once", "1"], "pipeline-one-at-a-time"
         )
@@ -492,7 +496,7 @@ def print_table(report: dict[str, Any]) -> None:
             + ", ".join(f"{k} {v:.1f} s ({v / total:.0%})" for k, v in stages.items())
         )
     for key, value in report.get("accuracy", {}).items():
-        print(f"{key}: {value}")
+        print(f"{key}: { ({k: v for k, v in value.items() if k != 'rows'}) }")
 
 
 def main() -> int:
@@ -500,7 +504,9 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=30.0, help="audio per synthetic set (default 30)")
     parser.add_argument("--sets", default="stereo,mono,real", help="which sets (default: stereo,mono,real)")
     parser.add_argument("--calls", type=int, default=0, help="only the first N sample calls (a quick trial)")
-    parser.add_argument("--one-at-a-time", action="store_true", help="also run the pipeline with --calls-at-once 1")
+    parser.add_argument(
+        "--one-at-a-time", action="store_true", help="also run the stereo set's pipeline with --calls-at-once 1"
+    )
     parser.add_argument("--asr-model", default=None, help="the model both sides use (default: the embedded base)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "throughput.json")
@@ -528,6 +534,9 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="qa-throughput-")) if args.keep is None else args.keep
     work.mkdir(parents=True, exist_ok=True)
     env["PREFECT_HOME"] = str(work / "prefect-home")
+    # The accuracy passes load whisper in this process: they wait until every timed run is done, because a
+    # child started from a large parent reports the parent's size as its own peak (getrusage's ru_maxrss).
+    accuracy: list[Callable[[], None]] = []
     try:
         if "stereo" in sets:
             from qa_pipeline.audio import decode_audio
@@ -540,50 +549,65 @@ def main() -> int:
             audio_dir, meta, labels_path, seconds = repeat_calls(
                 SAMPLES, SAMPLES / "calls.csv", labels, work / "stereo", args.minutes * 60, stereo
             )
-            result = run_set("stereo", audio_dir, meta, seconds, work, env, args)
-            copies = json.loads(labels_path.read_text(encoding="utf-8"))
-            cer = cer_rows(copies, result["baseline_result"], audio_dir, args.asr_model, args.device)
-            first = {c["call_id"] for c in copies["calls"] if "-r" not in c["call_id"]}
-            report["accuracy"]["synthetic stereo calls"] = {
-                "items": len(cer),
-                "ref_chars": sum(r["ref_chars"] for r in cer),
-                "cer_pipeline": _cer(cer, "pipeline_errors"),
-                "cer_default_decoding": _cer(cer, "default_errors"),
-                "default_decoding_wrong_language": sorted(r["item"] for r in cer if r["default_language"] != "zh"),
-                "check_agreement_pipeline": _agreement(
-                    work / "stereo" / "labels_pipeline.json", copies, first, Path(result["runs"]["pipeline"]["db"])
-                ),
-                "check_agreement_default_decoding": baseline_agreement(
-                    copies, result["baseline_result"], audio_dir, meta, work / "stereo"
-                ),
-                "rows": cer,
-            }
-            report["sets"]["stereo"] = result
+            stereo_result = report["sets"]["stereo"] = run_set("stereo", audio_dir, meta, seconds, work, env, args)
+
+            def stereo_accuracy(
+                audio_dir: Path = audio_dir, meta: Path = meta, labels_path: Path = labels_path
+            ) -> None:
+                copies = json.loads(labels_path.read_text(encoding="utf-8"))
+                baseline = stereo_result["baseline_result"]
+                cer = cer_rows(copies, baseline, audio_dir, args.asr_model, args.device)
+                first = {c["call_id"] for c in copies["calls"] if "-r" not in c["call_id"]}
+                pipeline_db = Path(stereo_result["runs"]["pipeline"]["db"])
+                report["accuracy"]["synthetic stereo calls"] = {
+                    "items": len(cer),
+                    "ref_chars": sum(r["ref_chars"] for r in cer),
+                    "cer_pipeline": _cer(cer, "pipeline_errors"),
+                    "cer_default_decoding": _cer(cer, "default_errors"),
+                    "default_decoding_wrong_language": sorted(r["item"] for r in cer if r["default_language"] != "zh"),
+                    "check_agreement_pipeline": _agreement(
+                        work / "stereo" / "labels_pipeline.json", copies, first, pipeline_db
+                    ),
+                    "check_agreement_default_decoding": baseline_agreement(
+                        copies, baseline, audio_dir, meta, work / "stereo"
+                    ),
+                    "rows": cer,
+                }
+
+            accuracy.append(stereo_accuracy)
         if "mono" in sets:
             (work / "mono-source").mkdir()
             mono_audio = mix_down(SAMPLES / "labels.json", work / "mono-source")
             mono_labels = {"calls": [{**c, "audio_file": f"{c['call_id']}.wav"} for c in labels["calls"]]}
-            audio_dir, meta, labels_path, seconds = repeat_calls(
+            audio_dir, meta, mono_labels_path, seconds = repeat_calls(
                 mono_audio, work / "mono-source" / "calls.csv", mono_labels, work / "mono", args.minutes * 60, None
             )  # mono_labels holds the calls chosen (--calls), mix_down made all
-            result = run_set("mono", audio_dir, meta, seconds, work, env, args)
-            copies = json.loads(labels_path.read_text(encoding="utf-8"))
-            report["accuracy"]["synthetic mono mixdowns: check agreement, pipeline"] = _agreement(
-                work / "mono" / "labels_pipeline.json", copies, None, Path(result["runs"]["pipeline"]["db"])
-            )
-            report["sets"]["mono"] = result
+            mono_result = report["sets"]["mono"] = run_set("mono", audio_dir, meta, seconds, work, env, args)
+
+            def mono_accuracy() -> None:
+                copies = json.loads(mono_labels_path.read_text(encoding="utf-8"))
+                report["accuracy"]["synthetic mono mixdowns: check agreement, pipeline"] = _agreement(
+                    work / "mono" / "labels_pipeline.json", copies, None, Path(mono_result["runs"]["pipeline"]["db"])
+                )
+
+            accuracy.append(mono_accuracy)
         if "real" in sets:
             audio_dir, seconds = real_speech(work / "real")
-            result = run_set("real", audio_dir, None, seconds, work, env, args)
-            rows = real_cer_rows(result["baseline_result"], args.asr_model, args.device)
-            report["accuracy"]["real speech (mandarin_asr)"] = {
-                "items": len(rows),
-                "ref_chars": sum(r["ref_chars"] for r in rows),
-                "cer_pipeline": _cer(rows, "pipeline_errors"),
-                "cer_default_decoding": _cer(rows, "default_errors"),
-                "rows": rows,
-            }
-            report["sets"]["real"] = result
+            real_result = report["sets"]["real"] = run_set("real", audio_dir, None, seconds, work, env, args)
+
+            def real_accuracy() -> None:
+                rows = real_cer_rows(real_result["baseline_result"], args.asr_model, args.device)
+                report["accuracy"]["real speech (mandarin_asr)"] = {
+                    "items": len(rows),
+                    "ref_chars": sum(r["ref_chars"] for r in rows),
+                    "cer_pipeline": _cer(rows, "pipeline_errors"),
+                    "cer_default_decoding": _cer(rows, "default_errors"),
+                    "rows": rows,
+                }
+
+            accuracy.append(real_accuracy)
+        for measure_accuracy in accuracy:
+            measure_accuracy()
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -62,8 +62,9 @@ class WorkerPlan:
         return f"{self.workers} {where}, {self.threads_per_worker or 'default'} threads each"
 
 
-# On a GPU the calls at once share one device: two keep it busy (one decodes while the other's audio is
-# prepared); more would each hold a replica of the model in GPU memory. Not measured here (no GPU).
+# On a GPU the calls at once share one device (and the model's weights: CTranslate2 shares them between
+# workers on one device, each on its own CUDA stream): two keep it busy, one decoding while the other's
+# audio is decoded, screened and measured on the CPU. A guess, not measured: no GPU on the build machines.
 GPU_CALLS_AT_ONCE = 2
 
 

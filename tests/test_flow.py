@@ -52,6 +52,7 @@ def sample_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) 
         db_path=str(db_path),
         metadata_csv=str(input_dir / "calls.csv"),
         device="cpu",
+        calls_at_once=2,  # two calls on two threads sharing one model (the default on two cores)
         return_state=True,
     )
     yield SampleRun(input_dir, db_path, state, state.result())
@@ -312,3 +313,52 @@ def test_rerun_replaces_rows_instead_of_duplicating(sample_run: SampleRun, tmp_p
     assert after == before
     [(run_id,)] = sample_run.query("SELECT run_id FROM calls WHERE call_id = ?", [stereo["call_id"]])
     assert run_id == summary.run_id
+
+
+def test_the_summary_says_where_the_time_went(sample_run: SampleRun) -> None:
+    stages = sample_run.summary.stage_s
+    assert set(stages) == {"decode", "screen", "diarize", "transcribe", "measure", "check", "score", "redact", "store"}
+    assert all(seconds > 0 for seconds in stages.values())
+    assert max(stages, key=stages.get) == "transcribe"  # the ASR is the cost floor
+    assert sample_run.summary.workers == "in the flow's process, 2 calls at once, 1 thread each"
+    table = run_artifacts(sample_run, "qa-batch-summary")[0].data
+    table = table if isinstance(table, list) else json.loads(table)
+    [row] = [r for r in table if r["metric"] == "stage seconds: transcribe (summed over calls)"]
+    assert row["value"] == round(stages["transcribe"], 1)
+
+
+def test_calls_scored_at_once_are_scored_as_one_at_a_time(
+    sample_run: SampleRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same calls through `qa-pipeline run --calls-at-once 1` give the rows the two-threaded run stored:
+    the threads share the model but not their decoding state."""
+    from qa_pipeline.cli import main
+
+    picked = ["call_001", "call_002", "call_007", "call_012"]  # three stereo, one mono (diarized)
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    lines = (sample_run.input_dir / "calls.csv").read_text(encoding="utf-8").splitlines()
+    kept = [lines[0], *(line for line in lines[1:] if line.split(",")[0] in picked)]
+    (calls / "calls.csv").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    for call_id in picked:
+        shutil.copy(sample_run.input_dir / _label(call_id)["audio_file"], calls)
+    db, summary_json = tmp_path / "one.duckdb", tmp_path / "summary.json"
+    arguments = ["run", str(calls), "--db", str(db), "--metadata", str(calls / "calls.csv"), "--no-report"]
+    assert main([*arguments, "--device", "cpu", "--calls-at-once", "1", "--summary-json", str(summary_json)]) == 0
+    assert "time by stage, summed over calls: transcribe" in capsys.readouterr().out
+
+    summary = json.loads(summary_json.read_text(encoding="utf-8"))
+    assert (summary["calls_ok"], summary["calls_failed"], summary["workers"]) == (4, 0, "in the flow's process")
+    assert summary["stage_s"]["transcribe"] > 0 and summary["throughput"] > 0
+    queries = [
+        "SELECT call_id, qa_score, talk_s, answer_s FROM calls WHERE call_id IN ({}) ORDER BY 1",
+        "SELECT call_id, seq, speaker, start_s, end_s, text FROM segments WHERE call_id IN ({}) ORDER BY 1, 2",
+        "SELECT call_id, check_id, passed, applicable, evidence_start_s, evidence_text FROM check_results"
+        " WHERE call_id IN ({}) ORDER BY 1, 2",
+    ]
+    marks = ", ".join("?" for _ in picked)
+    with duckdb.connect(str(db), read_only=True) as con:
+        one_at_a_time = [con.execute(q.format(marks), picked).fetchall() for q in queries]
+    two_at_once = [sample_run.query(q.format(marks), picked) for q in queries]
+    assert all(rows for rows in one_at_a_time)
+    assert one_at_a_time == two_at_once

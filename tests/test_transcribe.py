@@ -60,3 +60,46 @@ def test_real_speech_is_transcribed_in_simplified_chinese() -> None:
     assert "情况" in text  # simplified: the traditional form would be 情況
     words = [w for s in transcript.segments for w in s.words]
     assert words and all(0.0 <= w.start_s <= w.end_s <= audio.duration_s + 0.01 for w in words)
+
+
+@pytest.mark.slow
+def test_threads_transcribing_at_once_share_the_model_and_get_what_one_thread_gets() -> None:
+    """Two calls decoded at the same time on two threads (AsrSettings.parallel_calls, the flow's calls at once):
+    one model, loaded once; a pipeline (word-timing state) per thread; the words of each call exactly as
+    when it is decoded alone."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qa_pipeline.asr.models import resolve_model
+    from qa_pipeline.asr.speakers import build_transcript
+    from qa_pipeline.asr.transcribe import AsrSettings, get_transcriber
+    from qa_pipeline.audio import decode_audio
+    from tests.conftest import SAMPLE_AUDIO
+
+    settings = AsrSettings(cpu_threads=1, parallel_calls=2)
+    choice = resolve_model(None, "cpu")
+    with ThreadPoolExecutor(2) as pool:
+        loaded = list(pool.map(lambda _: get_transcriber(choice, settings), range(2)))
+    assert loaded[0] is loaded[1]  # the second thread waited for the first one's model
+    transcriber = loaded[0]
+    pipelines: dict[int, object] = {}
+    audio = [decode_audio(SAMPLE_AUDIO / name) for name in ("call_001.wav", "call_011.wav")]
+
+    def words(index: int) -> list[tuple[str, float, float, str]]:
+        pipelines[threading.get_ident()] = transcriber.pipeline
+        assert transcriber.pipeline is pipelines[threading.get_ident()]  # the same one, within a thread
+        transcript = build_transcript(audio[index], transcriber)
+        return [(s.speaker, w.start_s, w.end_s, w.text) for s in transcript.segments for w in s.words]
+
+    alone = [words(0), words(1)]
+    barrier = threading.Barrier(2)
+
+    def together(index: int) -> list[tuple[str, float, float, str]]:
+        barrier.wait()  # both start decoding at once
+        return words(index)
+
+    with ThreadPoolExecutor(2) as pool:
+        at_once = list(pool.map(together, [0, 1]))
+    assert len(set(map(id, pipelines.values()))) == len(pipelines) >= 2  # one pipeline per thread
+    assert alone[0] and alone[1]
+    assert at_once == alone

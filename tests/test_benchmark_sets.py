@@ -38,14 +38,20 @@ def test_a_remuxed_copy_is_the_same_audio_in_other_bytes(name: str, tmp_path: Pa
 
 
 def test_calls_are_repeated_until_the_set_is_long_enough(tmp_path: Path) -> None:
+    from qa_pipeline.audio import decode_audio
+
     labels = json.loads((SAMPLE_AUDIO / "labels.json").read_text(encoding="utf-8"))
-    keep = {"call_001", "call_002"}  # 68.0 s and 67.8 s
+    keep = {"call_001", "call_002"}  # about 68 s each
     audio_dir, metadata, labels_path, seconds = _throughput().repeat_calls(
         SAMPLE_AUDIO, SAMPLE_AUDIO / "calls.csv", labels, tmp_path / "set", 200.0, keep
     )
     names = sorted(p.name for p in audio_dir.iterdir())
     assert names == ["call_001-r2.wav", "call_001.wav", "call_002.wav"]  # stops once 200 s are reached
-    assert seconds == pytest.approx(68.0 + 67.8 + 68.0, abs=0.1)
+    lengths = {}
+    for name in ("call_001.wav", "call_002.wav"):
+        with decode_audio(SAMPLE_AUDIO / name) as audio:
+            lengths[name] = audio.duration_s
+    assert seconds == pytest.approx(2 * lengths["call_001.wav"] + lengths["call_002.wav"])
     with metadata.open(encoding="utf-8", newline="") as handle:
         rows = {row["call_id"]: row for row in csv.DictReader(handle)}
     assert sorted(rows) == ["call_001", "call_001-r2", "call_002"]

@@ -334,7 +334,8 @@ def test_calls_scored_at_once_are_scored_as_one_at_a_time(
     the threads share the model but not their decoding state."""
     from qa_pipeline.cli import main
 
-    picked = ["call_001", "call_002", "call_007", "call_012"]  # three stereo, one mono (diarized)
+    # Three stereo, one mono (diarized); not call_001, which test_rerun_replaces_rows... re-scores without metadata.
+    picked = ["call_002", "call_007", "call_011", "call_012"]
     calls = tmp_path / "calls"
     calls.mkdir()
     lines = (sample_run.input_dir / "calls.csv").read_text(encoding="utf-8").splitlines()

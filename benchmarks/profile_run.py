@@ -7,7 +7,7 @@ Python thread, waiting ones included (`--idle`: a thread waiting on CTranslate2'
 where the ASR's time is). Only the threads scoring calls are summed: the samples whose stack passes
 through `score_call_task`, by stage task (decode_task, transcribe_task, ...) and by the innermost
 function of ours or of faster-whisper/CTranslate2. Writes `<out>.txt` (py-spy's collapsed stacks, for
-flamegraph tools) and `<out>.json` (the sums), and prints a table.
+flamegraph tools), `<out>.json` (the sums) and `<out>.log` (the run's own output), and prints a table.
 """
 
 from __future__ import annotations
@@ -78,7 +78,11 @@ def main() -> int:
         if (args.input / "calls.csv").is_file():
             command += ["--metadata", str(args.input / "calls.csv")]
         profiler = [str(BIN / "py-spy"), "record", "--idle", "-r", str(args.rate), "-f", "raw", "-o", str(collapsed)]
-        subprocess.run([*profiler, "--", *command], env=env, check=True, stdout=subprocess.DEVNULL)
+        log = args.out.with_suffix(".log")
+        with log.open("w", encoding="utf-8") as out:
+            finished = subprocess.run([*profiler, "--", *command], env=env, stdout=out, stderr=subprocess.STDOUT)
+        if finished.returncode not in (0, 1):  # 1: some recordings failed, the run itself went through
+            raise SystemExit(f"the profiled run failed ({finished.returncode}); see {log}")
     result = summarise(collapsed)
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"samples in the threads scoring calls: {result['samples_in_call_threads']}")

@@ -100,7 +100,7 @@ class RunSummary:
 
     def describe_stages(self) -> str:
         """'transcribe 120.3 s (88%), measure 3.1 s (2%), ...': the stages by time spent, largest first."""
-        total = sum(self.stage_s.values())
+        total = sum(self.stage_s.values()) or 1.0
         return ", ".join(
             f"{stage} {spent:.1f} s ({spent / total:.0%})"
             for stage, spent in sorted(self.stage_s.items(), key=lambda item: -item[1])

@@ -4,7 +4,7 @@ Every worker process loads the ASR model once (asr.transcribe.get_transcriber ca
 the flow collects the results and is the only DuckDB writer. In the flow's own process (the default),
 several calls are scored at once, each on its own thread with one CPU thread for its ASR: a call's few
 Whisper windows keep one core busy, not two, so one call per core uses the machine best (2.2x the ASR
-throughput of one call at a time with two threads, measured by benchmarks/throughput.py). A local pool
+throughput of one call at a time with two threads: docs/performance.md, Throughput). A local pool
 or Dask splits the machine's cores between its worker processes, each scoring one call at a time.
 """
 
@@ -110,7 +110,7 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> None:
 
     By default every thread that allocates gets an arena of its own, up to 8 per core, and memory freed in one
     is not reused by another: with two calls scored at once the peak RSS of the sample run rose from 1.75 GiB
-    to 2.14 GiB; with two arenas it was 1.84 GiB, at the same speed (benchmarks/throughput.py, docs/performance.md).
+    to 2.14 GiB; with two arenas it was 1.84 GiB, at the same speed (docs/performance.md).
     An operator's own MALLOC_ARENA_MAX wins. Not glibc (macOS, musl): nothing to do."""
     if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
         return

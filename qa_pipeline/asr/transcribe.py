@@ -68,7 +68,7 @@ class AsrSettings:
     batch_size: int = 4
     # Calls decoding at the same time in this process, each from its own thread (CTranslate2's num_workers).
     # With cpu_threads=1 each, two calls at once on two cores decode 2.2x as fast as one call with two threads:
-    # a batch of a call's few windows keeps one core busy, not two (benchmarks/throughput.py).
+    # a batch of a call's few windows keeps one core busy, not two (docs/performance.md, Throughput).
     parallel_calls: int = 1
 
 

@@ -46,8 +46,8 @@ def call_prompt(organisations: tuple[str, ...] = (), override: str = "") -> str:
 GPU_BATCH_SIZE = 16  # faster-whisper's own suggestion for batched decoding on a GPU
 WINDOW_S = 30.0
 GAP_S = 0.4  # silence between packed regions, so Whisper sees a pause where the speaker paused
-# On a long channel the windows go to faster-whisper this many batches at a time (4 x 8 windows: 16 minutes of
-# speech, ~30 MB of audio and ~60 MB of features), not all at once (a 2-hour channel full of speech: ~1 GB).
+# On a long channel the windows go to faster-whisper this many batches at a time (4 x 4 windows on CPU: 8 minutes
+# of speech, ~15 MB of audio and ~30 MB of features), not all at once (a 2-hour channel full of speech: ~1 GB).
 LONG_CHANNEL_BATCHES = 4
 TAIL_SAMPLES = 16  # of the windows before, kept for the next batches' call (see Transcriber._decode_windows)
 

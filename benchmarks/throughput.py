@@ -308,16 +308,13 @@ def baseline_agreement(
     """The checks run over the baseline's transcripts of the first copy of each stereo call, as the pipeline
     runs them over its own (measure, check, score; the VAD's speech regions for talk time), then compared
     with the labels like the pipeline's database is."""
-    from datetime import UTC, datetime
-
     from qa_pipeline.asr.speakers import split_speakers
     from qa_pipeline.asr.transcript import Segment, Transcript
     from qa_pipeline.asr.vad import speech_regions
     from qa_pipeline.audio import decode_audio
-    from qa_pipeline.calls import AudioFacts, ScoredCall, Verdicts, check_call, discover_calls, measure
+    from qa_pipeline.calls import AudioFacts, discover_calls, score_transcript
     from qa_pipeline.checks import load_scorecard
     from qa_pipeline.metadata import read_metadata
-    from qa_pipeline.scoring import score_call
     from qa_pipeline.screening import screen_audio
     from qa_pipeline.storage import QaDatabase
 
@@ -352,19 +349,8 @@ def baseline_agreement(
                     asr_model=baseline["model"],
                     speech_regions=regions,
                 )
-                levels = screen_audio(audio, scorecard.input)
-                measures = measure(job, audio, transcript, scorecard, agent_channel)
-                verdicts: Verdicts = check_call(job, transcript, measures, scorecard)
-                scored = ScoredCall(
-                    job=job,
-                    audio=AudioFacts.of(audio, levels),
-                    transcript=transcript,
-                    measures=measures,
-                    verdicts=verdicts,
-                    score=score_call(verdicts.results, scorecard.pass_score),
-                    scorecard_hash=scorecard.sha256,
-                    processed_at=datetime.now(UTC),
-                )
+                facts = AudioFacts.of(audio, screen_audio(audio, scorecard.input))
+                scored = score_transcript(job, transcript, scorecard, audio, facts, agent_channel)
             db.write_call(scored, run_id)
         db.finish_run(run_id, len(jobs), 0, 0, 0.0)
     return _agreement(work / "labels_first.json", labels, first_copies, db_path)

@@ -15,7 +15,7 @@ from qa_pipeline.calltype import CallType, resolve_call_type
 from qa_pipeline.checks import Scorecard, run_checks
 from qa_pipeline.checks.base import CallContext, CheckResult
 from qa_pipeline.metadata import CallMetadata, Metadata, RowProblem
-from qa_pipeline.scoring import CallScore
+from qa_pipeline.scoring import CallScore, score_call
 from qa_pipeline.screening import Levels
 from qa_pipeline.timing import Measures, measure_call
 
@@ -215,3 +215,31 @@ def measure(
     """The call's timings (qa_pipeline.timing) with the scorecard's [timing] settings."""
     channel = job.metadata.agent_channel if job.metadata.agent_channel is not None else agent_channel
     return measure_call(audio, transcript, job.metadata, scorecard.timing, channel, scorecard.min_similarity)
+
+
+def score_transcript(
+    job: CallJob,
+    transcript: Transcript,
+    scorecard: Scorecard,
+    audio: DecodedAudio | None = None,
+    facts: AudioFacts | None = None,
+    agent_channel: int = 0,
+) -> ScoredCall:
+    """Measure, check and score a call whose transcript is already made, in one go: for a transcript file
+    (qa_pipeline.transcripts) and the benchmarks. The flow runs the same three steps as Prefect tasks of
+    their own (flow.process_call), so that each shows and is timed as a stage. Not yet protected: the
+    privacy stage (qa_pipeline.privacy.protect_call) comes before any write."""
+    from qa_pipeline.storage import now  # storage imports this module (through incremental)
+
+    measures = measure(job, audio, transcript, scorecard, agent_channel)
+    verdicts = check_call(job, transcript, measures, scorecard)
+    return ScoredCall(
+        job=job,
+        audio=facts,
+        transcript=transcript,
+        measures=measures,
+        verdicts=verdicts,
+        score=score_call(verdicts.results, scorecard.pass_score),
+        scorecard_hash=scorecard.sha256,
+        processed_at=now(),
+    )

@@ -23,12 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from qa_pipeline.asr.transcript import SPEAKERS, Segment, Transcript
-from qa_pipeline.calls import CallJob, ScoredCall, check_call, measure
+from qa_pipeline.calls import CallJob, score_transcript
 from qa_pipeline.checks import Scorecard
 from qa_pipeline.metadata import CallMetadata, RowProblem, parse_fields
 from qa_pipeline.privacy import caller_salt, protect_call, protect_message
-from qa_pipeline.scoring import score_call
-from qa_pipeline.storage import QaDatabase, now
+from qa_pipeline.storage import QaDatabase
 
 EXTERNAL_MODEL = "external"
 
@@ -137,18 +136,7 @@ def score_transcript_file(path: Path | str, db_path: Path | str, scorecard: Scor
                 continue
             for problem in call.problems:
                 db.record_failure(run_id, source, "metadata", protect_message(str(problem)))
-            measures = measure(call.job, None, call.transcript, scorecard)
-            verdicts = check_call(call.job, call.transcript, measures, scorecard)
-            scored = ScoredCall(
-                job=call.job,
-                audio=None,
-                transcript=call.transcript,
-                measures=measures,
-                verdicts=verdicts,
-                score=score_call(verdicts.results, scorecard.pass_score),
-                scorecard_hash=scorecard.sha256,
-                processed_at=now(),
-            )
+            scored = score_transcript(call.job, call.transcript, scorecard)
             db.write_call(protect_call(scored, scorecard.privacy, salt), run_id)
             summary.calls_ok += 1
         db.finish_run(run_id, summary.calls_ok, summary.calls_failed)

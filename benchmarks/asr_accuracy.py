@@ -21,7 +21,7 @@ sys.path.insert(0, str(REPO))
 
 from qa_pipeline.asr.models import resolve_model  # noqa: E402
 from qa_pipeline.asr.speakers import build_transcript  # noqa: E402
-from qa_pipeline.asr.transcribe import call_prompt, get_transcriber  # noqa: E402
+from qa_pipeline.asr.transcribe import Transcriber, call_prompt, get_transcriber  # noqa: E402
 from qa_pipeline.audio import decode_audio  # noqa: E402
 from qa_pipeline.checks import load_scorecard  # noqa: E402
 from qa_pipeline.metrics import character_errors  # noqa: E402
@@ -44,6 +44,14 @@ def _row(name: str, reference: str, hypothesis: str, audio_s: float, wall_s: flo
     }
 
 
+def pipeline_transcriber(
+    model: str | None, device: str = "auto", scorecard: str | None = None
+) -> tuple[Transcriber, str]:
+    """The pipeline's ASR path as the flow sets it up: the model and the prompt the scorecard's [center] makes."""
+    loaded = load_scorecard(scorecard)
+    return get_transcriber(resolve_model(model, device)), call_prompt(loaded.organisations, loaded.asr_prompt)
+
+
 def real_speech(transcriber, prompt: str) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
     rows = []
     for wav in sorted(REAL_SPEECH.glob("*.wav")):
@@ -56,10 +64,12 @@ def real_speech(transcriber, prompt: str) -> list[dict[str, object]]:  # type: i
     return rows
 
 
-def sample_calls(transcriber, prompt: str) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
-    labels = json.loads((SAMPLES / "labels.json").read_text(encoding="utf-8"))
+def sample_calls(transcriber, prompt: str, calls: list[dict] | None = None) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    """One row per call and party (per call on mono) of sample_audio/: `calls` of labels.json, else all."""
+    if calls is None:
+        calls = json.loads((SAMPLES / "labels.json").read_text(encoding="utf-8"))["calls"]
     rows = []
-    for call in labels["calls"]:
+    for call in calls:
         audio = decode_audio(SAMPLES / call["audio_file"])
         started = time.perf_counter()
         transcript = build_transcript(audio, transcriber, agent_channel=call.get("agent_channel") or 0, prompt=prompt)
@@ -93,10 +103,8 @@ def main() -> int:
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "asr_accuracy.json"))
     args = parser.parse_args()
 
-    choice = resolve_model(args.asr_model, "auto")
-    transcriber = get_transcriber(choice)
-    scorecard = load_scorecard(args.scorecard)
-    prompt = call_prompt(scorecard.organisations, scorecard.asr_prompt)  # exactly as the pipeline decodes
+    transcriber, prompt = pipeline_transcriber(args.asr_model, "auto", args.scorecard)  # as the pipeline decodes
+    choice = transcriber.choice
     sections = {
         "real_speech": real_speech(transcriber, prompt),
         "synthetic_calls": sample_calls(transcriber, prompt),

@@ -14,58 +14,31 @@ A ratio measured in one run on one machine, never a timed assertion in the tests
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import psutil
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from benchmarks.process_usage import measured  # noqa: E402
+
 QA_PIPELINE = Path(sys.executable).parent / "qa-pipeline"
 
 
-def _tree_rss(process: psutil.Process) -> int:
-    total = 0
-    for member in [process, *process.children(recursive=True)]:
-        try:
-            total += member.memory_info().rss
-        except psutil.Error:
-            continue
-    return total
-
-
-def run_once(arguments: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """(wall seconds, peak RSS bytes of the process tree, stdout) of one `qa-pipeline run`."""
-    started = time.perf_counter()
-    child = subprocess.Popen(arguments, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    watched = psutil.Process(child.pid)
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            with contextlib.suppress(psutil.Error):
-                peak = max(peak, _tree_rss(watched))
-            time.sleep(0.2)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    stdout, _ = child.communicate()
-    done.set()
-    sampler.join()
-    if child.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(arguments)} exited {child.returncode}:\n{stdout[-2000:]}")
-    return time.perf_counter() - started, peak, stdout
+def run_once(arguments: list[str], env: dict[str, str], log: Path) -> tuple[float, int]:
+    """(wall seconds, peak RSS bytes of the process tree) of one `qa-pipeline run`; its output goes to `log`."""
+    usage = measured(arguments, env, log)
+    if usage["exit"] not in (0, 1):
+        output = log.read_text(encoding="utf-8", errors="replace")
+        raise SystemExit(f"{' '.join(arguments)} exited {usage['exit']}:\n{output[-2000:]}")
+    return usage["wall_s"], usage["peak_tree_rss_mib"] * 2**20
 
 
 def result_rows(db_path: Path) -> list[tuple[Any, ...]]:
@@ -101,7 +74,7 @@ def main() -> int:
             command = [str(QA_PIPELINE), "run", str(args.input), "--db", str(db_path), "--no-report", "--device", "cpu"]
             if metadata.is_file():
                 command += ["--metadata", str(metadata)]
-            wall, peak, _ = run_once(command + extra, env)
+            wall, peak = run_once(command + extra, env, Path(work) / f"{len(rows)}.log")
             calls = result_rows(db_path)
             audio_s = sum(row[3] for row in calls)
             if baseline_rows is None:
@@ -119,7 +92,7 @@ def main() -> int:
             )
             print(rows[-1], flush=True)
             if label == "in-process (baseline)":
-                wall, peak, _ = run_once(command, env)  # again: every call unchanged
+                wall, peak = run_once(command, env, Path(work) / "rerun.log")  # again: every call unchanged
                 rows.append(
                     {
                         "setup": "in-process re-run (all unchanged)",

@@ -33,7 +33,6 @@ A JSON result and a short table; figures go in docs/performance.md. Never a time
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import json
 import os
@@ -43,7 +42,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -54,6 +52,8 @@ import psutil
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from benchmarks.process_usage import measured  # noqa: E402
 
 SAMPLES = REPO / "sample_audio"
 SHARED = REPO.parent / "shared" / "data"
@@ -137,52 +137,6 @@ def real_speech(target: Path) -> tuple[Path, float]:
     return audio_dir, total
 
 
-# -- measuring a process --------------------------------------------------------------------------------
-
-
-def _tree_rss(process: psutil.Process) -> int:
-    total = 0
-    for member in [process, *process.children(recursive=True)]:
-        with contextlib.suppress(psutil.Error):
-            total += member.memory_info().rss
-    return total
-
-
-def measured(command: list[str], env: dict[str, str], log: Path) -> dict[str, Any]:
-    """Run `command`; its wall seconds, CPU seconds (its own and its children's), the peak RSS of its largest
-    process (getrusage) and of the whole process tree (sampled every 0.2 s), and its exit status."""
-    started = time.perf_counter()
-    with log.open("w", encoding="utf-8") as out:
-        child = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    watched = psutil.Process(child.pid)
-    peak_tree = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak_tree
-        while not done.is_set():
-            with contextlib.suppress(psutil.Error):
-                peak_tree = max(peak_tree, _tree_rss(watched))
-            time.sleep(0.2)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    child.returncode = os.waitstatus_to_exitcode(status)
-    cpu = usage.ru_utime + usage.ru_stime
-    return {
-        "exit": child.returncode,
-        "wall_s": round(wall, 2),
-        "cpu_s": round(cpu, 1),
-        "cores_busy": round(cpu / wall, 2),
-        "peak_rss_mib": round(usage.ru_maxrss / 1024),  # the largest process: the worker
-        "peak_tree_rss_mib": round(peak_tree / 2**20),
-    }
-
-
 # -- (a) the baseline, in its own process ------------------------------------------------------------------
 
 
@@ -226,74 +180,58 @@ def _simplified_text(text: str) -> str:
     return to_simplified(text)
 
 
-def cer_rows(
-    labels: dict[str, Any], baseline: dict[str, Any], audio_source: Path, model: str | None, device: str
-) -> list[dict[str, Any]]:
-    """Per stereo call (first copies) and party: CER of the pipeline's ASR path (build_transcript, the
-    transcribe stage's own function and prompt) and of the baseline's default decoding of that channel."""
-    from qa_pipeline.asr.models import resolve_model
-    from qa_pipeline.asr.speakers import build_transcript
-    from qa_pipeline.asr.transcribe import call_prompt, get_transcriber
-    from qa_pipeline.audio import decode_audio
-    from qa_pipeline.checks import load_scorecard
+def cer_rows(labels: dict[str, Any], baseline: dict[str, Any], model: str | None, device: str) -> list[dict[str, Any]]:
+    """Per stereo call (first copies) and party: the pipeline's CER as benchmarks/asr_accuracy.py measures it
+    (build_transcript, the transcribe stage's own function and prompt), and that of the baseline's default
+    decoding of the same channel, against the same reference."""
+    from benchmarks.asr_accuracy import pipeline_transcriber, sample_calls
     from qa_pipeline.metrics import character_errors
 
-    scorecard = load_scorecard(None)
-    prompt = call_prompt(scorecard.organisations, scorecard.asr_prompt)
-    transcriber = get_transcriber(resolve_model(model, device))
     by_file = {f["file"]: f for f in baseline["files"]}
+    calls = {
+        call["call_id"]: call
+        for call in labels["calls"]
+        if call["audio_file"] in by_file and call["channels"] == 2 and "-r" not in call["call_id"]  # not copies
+    }
     rows = []
-    for call in labels["calls"]:
-        if call["audio_file"] not in by_file or "-r" in call["call_id"]:  # copies: the same audio again
-            continue
-        agent_channel = call.get("agent_channel") or 0
-        with decode_audio(audio_source / call["audio_file"]) as audio:
-            if audio.channels != 2:
-                continue
-            transcript = build_transcript(audio, transcriber, agent_channel=agent_channel, prompt=prompt)
-        streams = by_file[call["audio_file"]]["streams"]
-        for speaker, channel in (("agent", agent_channel), ("customer", 1 - agent_channel)):
-            reference = "".join(s["text"] for s in call["segments"] if s["speaker"] == speaker)
-            ours = "".join(s.text for s in transcript.by_speaker(speaker))
-            plain = _simplified_text("".join(s[2] for s in streams[channel]["segments"]))
-            (ours_errors, length), (plain_errors, _) = (
-                character_errors(reference, ours),
-                character_errors(reference, plain),
-            )
-            rows.append(
-                {
-                    "item": f"{call['call_id']}/{speaker}",
-                    "ref_chars": length,
-                    "pipeline_errors": ours_errors,
-                    "default_errors": plain_errors,
-                    "default_language": streams[channel]["language"],
-                }
-            )
+    transcriber, prompt = pipeline_transcriber(model, device)
+    for row in sample_calls(transcriber, prompt, list(calls.values())):
+        call_id, speaker = str(row["name"]).split("/")
+        agent_channel = calls[call_id].get("agent_channel") or 0
+        channel = agent_channel if speaker == "agent" else 1 - agent_channel
+        stream = by_file[calls[call_id]["audio_file"]]["streams"][channel]
+        plain = _simplified_text("".join(s[2] for s in stream["segments"]))
+        rows.append(
+            {
+                "item": row["name"],
+                "ref_chars": row["ref_chars"],
+                "pipeline_errors": row["errors"],
+                "default_errors": character_errors(str(row["reference"]), plain)[0],
+                "default_language": stream["language"],
+            }
+        )
     return rows
 
 
 def real_cer_rows(baseline: dict[str, Any], model: str | None, device: str) -> list[dict[str, Any]]:
-    """CER on ../shared/data/mandarin_asr: the pipeline's ASR path and the baseline's default decoding."""
-    from qa_pipeline.asr.models import resolve_model
-    from qa_pipeline.asr.speakers import build_transcript
-    from qa_pipeline.asr.transcribe import call_prompt, get_transcriber
-    from qa_pipeline.audio import decode_audio
-    from qa_pipeline.checks import load_scorecard
+    """CER on ../shared/data/mandarin_asr: the pipeline's ASR path (benchmarks/asr_accuracy.py) and the
+    baseline's default decoding."""
+    from benchmarks.asr_accuracy import pipeline_transcriber, real_speech
     from qa_pipeline.metrics import character_errors
 
-    scorecard = load_scorecard(None)
-    prompt = call_prompt(scorecard.organisations, scorecard.asr_prompt)
-    transcriber = get_transcriber(resolve_model(model, device))
     by_file = {f["file"]: f for f in baseline["files"]}
     rows = []
-    for wav in sorted((SHARED / "mandarin_asr").glob("*.wav")):
-        reference = wav.with_suffix(".txt").read_text(encoding="utf-8").strip()
-        with decode_audio(wav) as audio:
-            ours = "".join(s.text for s in build_transcript(audio, transcriber, prompt=prompt).segments)
-        plain = _simplified_text("".join(s[2] for s in by_file[f"mandarin_asr__{wav.name}"]["streams"][0]["segments"]))
-        (ours_errors, length), (plain_errors, _) = character_errors(reference, ours), character_errors(reference, plain)
+    transcriber, prompt = pipeline_transcriber(model, device)
+    for row in real_speech(transcriber, prompt):
+        segments = by_file[f"mandarin_asr__{row['name']}.wav"]["streams"][0]["segments"]
+        plain = _simplified_text("".join(s[2] for s in segments))
         rows.append(
-            {"item": wav.stem, "ref_chars": length, "pipeline_errors": ours_errors, "default_errors": plain_errors}
+            {
+                "item": row["name"],
+                "ref_chars": row["ref_chars"],
+                "pipeline_errors": row["errors"],
+                "default_errors": character_errors(str(row["reference"]), plain)[0],
+            }
         )
     return rows
 
@@ -542,7 +480,7 @@ def main() -> int:
             ) -> None:
                 copies = json.loads(labels_path.read_text(encoding="utf-8"))
                 baseline = stereo_result["baseline_result"]
-                cer = cer_rows(copies, baseline, audio_dir, args.asr_model, args.device)
+                cer = cer_rows(copies, baseline, args.asr_model, args.device)
                 first = {c["call_id"] for c in copies["calls"] if "-r" not in c["call_id"]}
                 pipeline_db = Path(stereo_result["runs"]["pipeline"]["db"])
                 report["accuracy"]["synthetic stereo calls"] = {

@@ -17,7 +17,11 @@ __version__ = "0.1.0"
 
 def open_read_only(db_path: str) -> duckdb.DuckDBPyConnection:
     """A read-only connection to a qa-pipeline database with this version's KPI views: what QA leads and
-    notebooks use. Writes through it fail; many readers may hold one at once (not while the flow writes)."""
+    notebooks use. Writes through it fail, and so does any SQL that reaches for a file (COPY, EXPORT,
+    ATTACH, read_csv/read_text/read_blob, INSTALL/LOAD) or a SET that would allow it: the database and the
+    caller-hash key beside it stay as they are. DuckDB shares these settings with any other read-only
+    connection this process holds to the same file. Many readers may hold one at once (not while the flow
+    writes)."""
     from qa_pipeline.kpis import connect_read_only
 
     return connect_read_only(db_path)

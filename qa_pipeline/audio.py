@@ -148,6 +148,8 @@ class DecodedAudio:
     source_sample_rate: int
     codec: str
     sha256: str
+    # Samples that were not numbers (NaN, ±Inf in a float WAV) and were repaired to silence or full scale.
+    repaired_samples: int = 0
 
     @property
     def channels(self) -> int:
@@ -186,6 +188,34 @@ class DecodedAudio:
         self.close()
 
 
+def readable_path(path: str) -> str:
+    """`path` as text that can be stored and shown. A file name that is not UTF-8 (GBK names copied from
+    a Windows share) reaches Python with its bytes as lone surrogates, which DuckDB and JSON refuse: such
+    a name is read as GB18030 (a superset of GBK, the usual encoding on Chinese Windows), else its bytes
+    are shown as \\xNN escapes. Opening the file still uses the original `path`."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        raw = path.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "backslashreplace")
+
+
+def readable_text(text: str, path: str | None = None) -> str:
+    """`text` (a message that may quote a non-UTF-8 file name) as storable text: the name shown as
+    `readable_path` shows it, any other stray byte as a \\xNN escape."""
+    if path is not None and path in text:
+        text = text.replace(path, readable_path(path))
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def file_sha256(path: Path | str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -207,10 +237,17 @@ class _Samples:
         self.length = 0
         self.released = 0  # spooled samples before this are out of resident memory
         self.spooled: np.ndarray | None = None
+        self.repaired = 0  # samples that were NaN or ±Inf
         if expected_s is not None and is_long(round(expected_s * SAMPLE_RATE)):
             self._spill()  # announced as long: straight to the spool, no RAM buffer on the way
 
     def add(self, chunk: np.ndarray) -> None:
+        # A float WAV can carry NaN or ±Inf (a broken mixer, a bad conversion); one of them would make every
+        # level and loudness of the call NaN (a call refused as "silent"). Repaired here, counted.
+        bad = np.count_nonzero(~np.isfinite(chunk))
+        if bad:
+            self.repaired += int(bad)
+            chunk = np.nan_to_num(chunk, nan=0.0, posinf=1.0, neginf=-1.0)
         if self.spooled is None:
             self.chunks.append(chunk)
             self.length += chunk.shape[1]
@@ -234,7 +271,7 @@ class _Samples:
         chunks, self.chunks, self.length, self.released = self.chunks, [], 0, 0
         expected = math.ceil((self.expected_s or 0.0) * SAMPLE_RATE * 1.01) + SAMPLE_RATE
         self.spooled = self._new_spool(max(expected, 2 * sum(c.shape[1] for c in chunks)))
-        for chunk in chunks:
+        for chunk in chunks:  # repaired and counted when they first came in
             self.add(chunk)
 
     def _grow(self, needed: int) -> None:
@@ -282,6 +319,10 @@ def _expected_seconds(container: av.container.InputContainer, stream: av.audio.s
         return container.duration / av.time_base
     return None
 
+
+# A few NaN or infinite samples are a glitch, repaired to silence (NaN) or full scale (±Inf); more than
+# this share is a file whose float data is garbage, refused for what it is rather than scored from noise.
+MAX_REPAIRED_FRACTION = 0.01
 
 TRUNCATED_TOLERANCE_S = 0.1  # a writer's rounding, not a cut-off copy
 
@@ -363,10 +404,18 @@ def decode_audio(path: Path | str) -> DecodedAudio:
         raise AudioDecodeError(
             path, f"truncated: the header declares {declared[0]:.1f} s, the file holds {declared[1]:.1f} s"
         )
+    samples = decoded.result(codec)
+    if decoded.repaired > MAX_REPAIRED_FRACTION * samples.size:
+        raise AudioDecodeError(
+            path,
+            f"corrupt float samples: {decoded.repaired / samples.size:.1%} of the samples are not numbers"
+            f" (NaN or infinite; at most {MAX_REPAIRED_FRACTION:.0%} are repaired)",
+        )
     return DecodedAudio(
         path=str(path),
-        samples=decoded.result(codec),
+        samples=samples,
         source_sample_rate=source_rate,
         codec=codec,
         sha256=file_sha256(path),
+        repaired_samples=decoded.repaired,
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa_pipeline.asr.transcript import Transcript
-from qa_pipeline.audio import AUDIO_EXTENSIONS, DecodedAudio
+from qa_pipeline.audio import AUDIO_EXTENSIONS, DecodedAudio, readable_path
 from qa_pipeline.calltype import CallType, resolve_call_type
 from qa_pipeline.checks import Scorecard, run_checks
 from qa_pipeline.checks.base import CallContext, CheckResult
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class CallJob:
     call_id: str
-    audio_path: str  # absolute
+    audio_path: str  # absolute, as the OS gives it: opens the file (audio.readable_path is how it is stored)
     relative_path: str  # relative to the input directory, as in the metadata CSV
     metadata: CallMetadata
     # What the call is scored from (qa_pipeline.incremental); set once the file is hashed, stored in
@@ -172,7 +172,8 @@ def discover_calls(input_dir: Path | str, metadata: Metadata | None = None, wind
     skipped: list[tuple[str, str]] = []
     outside = 0
     for path in files:
-        relative = path.relative_to(root).as_posix()
+        # The name as text (a GBK name from a Windows share read as such); the job opens `path` itself.
+        relative = readable_path(path.relative_to(root).as_posix())
         meta = rows.get(relative, CallMetadata(audio_file=relative))
         if call_day(path, meta) not in window:
             outside += 1

@@ -12,6 +12,7 @@ import contextlib
 import csv
 import dataclasses
 import json
+import math
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
@@ -137,8 +138,8 @@ def write_kpis(table: KpiTable, fmt: str, out: TextIO, date_from: date | None, d
         return
     check_ids = sorted({check_id for record in records for check_id in (record.get("check_pass_rates") or {})})
     plain = [c for c in table.columns if c != "check_pass_rates"]
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*plain, *(f"pass_rate.{check_id}" for check_id in check_ids)])
+    writer = _csv_writer(out)
+    writer.writerow([_csv_value(c) for c in [*plain, *(f"pass_rate.{check_id}" for check_id in check_ids)]])
     for record in records:
         rates = record.get("check_pass_rates") or {}
         writer.writerow(
@@ -146,8 +147,38 @@ def write_kpis(table: KpiTable, fmt: str, out: TextIO, date_from: date | None, d
         )
 
 
+# A spreadsheet opening the CSV runs a cell that starts with one of these as a formula (=HYPERLINK(...)
+# sends data away): tab and carriage return too, which some strip first. OWASP's remedy: a leading '.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_CSV_FORMULA_HELP = (
+    "in csv, a text cell starting with = + - @, tab or carriage return gets a leading ' so a spreadsheet shows"
+    " it instead of running it as a formula; numbers are written as they are"
+)
+
+
 def _csv_value(value: Any) -> Any:
-    return "" if value is None else _json_value(value)
+    """A CSV cell: text that a spreadsheet would run as a formula gets a leading ' (numbers, -3.5 too, are
+    written as they are: they are no formula)."""
+    value = "" if value is None else _json_value(value)
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+class _LineFeedRows:
+    """Rows written with CRLF by the csv module, passed on ending in LF. With lineterminator="\\n" the csv
+    module leaves a cell holding a bare carriage return unquoted, and a spreadsheet splits the row there;
+    with "\\r\\n" it quotes it. csv writes each row, terminator included, in one call."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, row: str) -> int:
+        return self.out.write(row.removesuffix("\r\n") + "\n")
+
+
+def _csv_writer(out: TextIO) -> Any:
+    return csv.writer(_LineFeedRows(out), lineterminator="\r\n")
 
 
 def check_diarization(backend: str, pyannote_pipeline: str | None) -> None:
@@ -167,12 +198,15 @@ def _check_run_options(args: argparse.Namespace) -> str | None:
     from qa_pipeline.asr.models import ModelError, resolve_model
     from qa_pipeline.calls import DateWindow
     from qa_pipeline.checks import ScorecardError, load_scorecard
+    from qa_pipeline.kpis import check_writable
     from qa_pipeline.metadata import MetadataError, read_metadata
     from qa_pipeline.workers import plan_workers
 
     try:
         if not Path(args.input_dir).is_dir():
             raise NotADirectoryError(f"input directory {args.input_dir} does not exist")
+        # A corrupt or read-only --db is found here, in a second, not by the flow after the model has loaded.
+        check_writable(args.db)
         load_scorecard(args.scorecard)
         if args.metadata:
             read_metadata(args.metadata, args.input_dir)
@@ -289,9 +323,11 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
     from qa_pipeline.checks import ScorecardError, load_scorecard
     from qa_pipeline.privacy import PrivacyError
-    from qa_pipeline.transcripts import score_transcript_file
+    from qa_pipeline.transcripts import DatabaseBusyError, DatabaseUnavailableError, score_transcript_file
 
     try:
         scorecard = load_scorecard(args.scorecard)
@@ -300,10 +336,24 @@ def cmd_score(args: argparse.Namespace) -> int:
     except (ScorecardError, FileNotFoundError) as error:
         console.print(f"[red]error:[/red] {error}")
         return 2
+    told_waiting = False
+
+    def waiting(_: str) -> None:
+        nonlocal told_waiting
+        if not told_waiting:  # the database is tried again every few seconds: say so once
+            told_waiting = True
+            console.print(
+                f"database {escape(args.db)} is busy (another process has it open): waiting up to {args.db_wait:g} s",
+                soft_wrap=True,
+            )
+
     try:
-        summary = score_transcript_file(args.transcripts, args.db, scorecard)
-    except PrivacyError as error:
-        console.print(f"[red]error:[/red] {error}")
+        summary = score_transcript_file(args.transcripts, args.db, scorecard, args.db_wait, waiting)
+    except DatabaseBusyError as error:
+        console.print(f"[red]error:[/red] {escape(str(error))} (--db-wait SECONDS waits longer)", soft_wrap=True)
+        return 2
+    except (DatabaseUnavailableError, PrivacyError, OSError) as error:
+        console.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
         return 2
     print_run_scores(args.db, summary.run_id)
     console.print(f"{summary.calls_ok} calls scored, {summary.calls_failed} lines failed; results in {args.db}")
@@ -478,36 +528,49 @@ def cmd_kpis(args: argparse.Namespace) -> int:
 def cmd_query(args: argparse.Namespace) -> int:
     """Run SQL on a read-only connection: QA leads read the database while only the flow writes to it."""
     import duckdb
+    from rich.markup import escape
 
     from qa_pipeline.kpis import UnreadableDatabaseError, connect_read_only
 
     try:
         connection = connect_read_only(args.db)
     except UnreadableDatabaseError as error:
-        console.print(f"[red]error:[/red] {error}")
+        console.print(f"[red]error:[/red] {escape(str(error))}")
         return 2
     try:
         cursor = connection.execute(args.sql)
         columns = [d[0] for d in cursor.description or []]
         rows = cursor.fetchall()
     except duckdb.Error as error:
-        read_only = "read-only" in str(error).lower()
-        hint = " (qa-pipeline query opens the database read-only: only the flow writes)" if read_only else ""
-        console.print(f"[red]error:[/red] {error}{hint}")
+        console.print(f"[red]error:[/red] {escape(_query_problem(error))}")
         return 2
     finally:
         connection.close()
     if args.format == "table":
         console.print(_table(f"{len(rows)} rows", columns, rows))
     elif args.format == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(columns)
+        writer = _csv_writer(sys.stdout)
+        writer.writerow([_csv_value(c) for c in columns])
         writer.writerows([_csv_value(v) for v in row] for row in rows)
     else:
         records = [{c: _json_value(v) for c, v in zip(columns, row, strict=True)} for row in rows]
         json.dump(records, sys.stdout, ensure_ascii=False, indent=2, default=str)
         sys.stdout.write("\n")
     return 0
+
+
+def _query_problem(error: Exception) -> str:
+    """A failed `query` statement as one error message; what the read-only connection refuses says so."""
+    import duckdb
+
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else type(error).__name__
+    # kpis.lock_down: a file named in SQL meets a PermissionException, a SET or RESET the locked configuration.
+    if isinstance(error, duckdb.PermissionException) or "configuration has been locked" in text:
+        return f"refused: qa-pipeline query reads this database only, no other file, and changes no setting ({first})"
+    if "read-only" in text.lower():
+        return f"{first} (qa-pipeline query opens the database read-only: only the flow writes)"
+    return text
 
 
 def _print_call_review(db: QaDatabase, call_id: str) -> None:
@@ -534,7 +597,9 @@ def _print_call_review(db: QaDatabase, call_id: str) -> None:
 
 def cmd_review(args: argparse.Namespace) -> int:
     import duckdb
+    from rich.markup import escape
 
+    from qa_pipeline.kpis import UnwritableDatabaseError, database_problem, lock_conflict
     from qa_pipeline.storage import QaDatabase, ReviewError
 
     if args.check and not (args.verdict and args.by and args.note):
@@ -559,12 +624,15 @@ def cmd_review(args: argparse.Namespace) -> int:
                 f" {review.reviewer} says {review.verdict} ({review.reviewed_at:%Y-%m-%d %H:%M:%S})"
             )
             _print_call_review(db, args.call_id)
-    except ReviewError as error:
-        console.print(f"[red]error:[/red] {error}")
+    except (ReviewError, UnwritableDatabaseError) as error:
+        console.print(f"[red]error:[/red] {escape(str(error))}")
         return 2
     except duckdb.IOException as error:
-        # Another process (a running flow) holds the write lock.
-        console.print(f"[red]error:[/red] {args.db} is in use by another process, try again when it is done: {error}")
+        if lock_conflict(error):  # another process (a running flow) holds the write lock
+            problem = f"{args.db} is in use by another process, try again when it is done: {error}"
+        else:  # the file failed after it opened (a damaged block, a full disk)
+            problem = f"cannot write {args.db}: {database_problem(error)}"
+        console.print(f"[red]error:[/red] {escape(problem)}")
         return 2
     return 0
 
@@ -616,6 +684,18 @@ def _day(value: str) -> str:
     except DateWindowError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return value
+
+
+def _wait_seconds(value: str) -> float:
+    """--db-wait: a finite number of seconds, 0 or more. NaN would never time out (every comparison with
+    the deadline is false) and the run would spin; infinity never ends either."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} must be a finite number of seconds, 0 or more")
+    return seconds
 
 
 def _add_run_options(parser: argparse.ArgumentParser, nightly: bool = False) -> None:
@@ -710,7 +790,7 @@ def _add_run_options(parser: argparse.ArgumentParser, nightly: bool = False) -> 
     )
     parser.add_argument(
         "--db-wait",
-        type=float,
+        type=_wait_seconds,
         default=600.0,
         metavar="SECONDS",
         help="wait this long for the database while another process has it open (default: 600)",
@@ -788,6 +868,13 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("transcripts", metavar="TRANSCRIPTS.jsonl")
     score.add_argument("--db", required=True, metavar="PATH", help="DuckDB file to write (created if missing)")
     score.add_argument("--scorecard", metavar="FILE", help="scorecard TOML layered over the default one")
+    score.add_argument(
+        "--db-wait",
+        type=_wait_seconds,
+        default=600.0,
+        metavar="SECONDS",
+        help="wait this long for the database while another process has it open (default: 600)",
+    )
     score.set_defaults(func=cmd_score)
 
     evaluation = sub.add_parser("eval", help="per-check agreement, precision and recall against a labels file")
@@ -888,7 +975,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["table", "csv", "json"],
         default="table",
         help="table (headline KPIs, a total row, pass rate per check), csv (every column; check pass rates "
-        "as pass_rate.<check_id>) or json (rows and total) (default: table)",
+        f"as pass_rate.<check_id>) or json (rows and total); {_CSV_FORMULA_HELP} (default: table)",
     )
     kpis.set_defaults(func=cmd_kpis)
 
@@ -896,11 +983,18 @@ def build_parser() -> argparse.ArgumentParser:
         "query",
         help="run SQL on the database opened read-only (tables and KPI views; writing is refused)",
         description="Run one SQL statement on a read-only connection to the database, with this version's KPI"
-        " views. Nothing can be changed through it: only the flow (run, score) and review write.",
+        " views. Nothing can be changed through it: only the flow (run, score) and review write. It reaches no"
+        " file but the database: COPY, EXPORT, ATTACH, read_csv/read_text/read_blob, INSTALL/LOAD and SET/RESET"
+        " are refused (exit 2).",
     )
     query.add_argument("sql", metavar="SQL", help='e.g. "SELECT call_id, qa_score FROM calls ORDER BY qa_score"')
     query.add_argument("--db", required=True, metavar="PATH", help="DuckDB file to read")
-    query.add_argument("--format", choices=["table", "csv", "json"], default="table", help="(default: table)")
+    query.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help=f"table, csv or json; {_CSV_FORMULA_HELP} (default: table)",
+    )
     query.set_defaults(func=cmd_query)
 
     review = sub.add_parser(
@@ -912,7 +1006,9 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--check", metavar="CHECK_ID", help="the check to review (without it: show the call)")
     review.add_argument("--verdict", choices=["pass", "fail", "na"], help="the QA lead's verdict (na: does not apply)")
     review.add_argument("--by", metavar="NAME", help="who reviewed")
-    review.add_argument("--note", metavar="TEXT", help="why")
+    review.add_argument(
+        "--note", metavar="TEXT", help="why (stored with personal data masked: phone, ID and card numbers, names)"
+    )
     review.set_defaults(func=cmd_review)
 
     report = sub.add_parser("report", help="write the HTML report (KPIs, trends, agents, calls to review)")
@@ -931,8 +1027,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from rich.markup import escape
+
+    from qa_pipeline.kpis import UnreadableDatabaseError, UnwritableDatabaseError
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except (UnreadableDatabaseError, UnwritableDatabaseError) as error:
+        # A database file no command can use (not DuckDB, a directory, read-only), wherever a command met it
+        # (`run` meets it inside the Prefect flow, `eval` in its reader): named on one line, as bad
+        # configuration; nothing was processed.
+        console.print(f"[red]error:[/red] {escape(str(error))}")
+        return 2
 
 
 if __name__ == "__main__":

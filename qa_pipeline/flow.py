@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +36,7 @@ from qa_pipeline.asr.models import ModelChoice, resolve_model
 from qa_pipeline.asr.speakers import build_transcript
 from qa_pipeline.asr.transcribe import GPU_BATCH_SIZE, AsrSettings, call_prompt, get_transcriber
 from qa_pipeline.asr.transcript import Transcript
-from qa_pipeline.audio import DecodedAudio, decode_audio, file_sha256
+from qa_pipeline.audio import DecodedAudio, decode_audio, file_sha256, readable_path, readable_text
 from qa_pipeline.calls import (
     AudioFacts,
     Batch,
@@ -49,7 +49,7 @@ from qa_pipeline.calls import (
     measure,
 )
 from qa_pipeline.checks import Scorecard, load_scorecard
-from qa_pipeline.incremental import ScoringInputs, StoredCall, plan_batch
+from qa_pipeline.incremental import ID_SUFFIX_HEX, Resolution, ScoringInputs, StoredCall, plan_batch, resolve_recordings
 from qa_pipeline.metadata import read_metadata
 from qa_pipeline.privacy import caller_salt, protect_call, protect_message, salt_id
 from qa_pipeline.scoring import CallScore, score_call
@@ -142,6 +142,10 @@ def decode_task(job: CallJob) -> DecodedAudio:
         audio.source_sample_rate,
         audio.duration_s,
     )
+    if audio.repaired_samples:
+        get_run_logger().warning(
+            "%s: %d samples were not numbers (NaN or infinite) and were repaired", job.call_id, audio.repaired_samples
+        )
     return audio
 
 
@@ -483,28 +487,39 @@ def _hash_jobs(
     return hashed, unreadable
 
 
-def _one_job_per_recording(
-    hashed: list[tuple[CallJob, ScoringInputs]], stored: dict[str, StoredCall]
-) -> tuple[list[tuple[CallJob, ScoringInputs]], list[tuple[CallJob, tuple[CallJob, ScoringInputs]]]]:
-    """One job per distinct audio (sha256) and the other files holding the same audio. The one scored: the
-    file already stored with that audio (so a re-run never scores a copy as a second call), else one with
-    a metadata row, else the first by path."""
-    by_audio: dict[str, list[tuple[CallJob, ScoringInputs]]] = defaultdict(list)
-    for job, inputs in hashed:
-        by_audio[inputs.audio_sha256].append((job, inputs))
-    kept: set[int] = set()  # the jobs scored, by identity; returned in the batch's order
-    copies: list[tuple[CallJob, tuple[CallJob, ScoringInputs]]] = []
-    for sha256, group in by_audio.items():
+def _resolve_recordings(db: QaDatabase, hashed: list[tuple[CallJob, ScoringInputs]]) -> Resolution:
+    """Which call each hashed recording is (incremental.resolve_recordings), from what the database holds."""
+    own_ids = {job.call_id for job, _ in hashed}
+    # Each job's own id and the id a clash would give it, in one query; longer suffixes are looked up one
+    # by one (a clash of 8 hex digits is one in four billion).
+    suffixed = {f"{job.call_id}-{inputs.audio_sha256[:ID_SUFFIX_HEX]}" for job, inputs in hashed}
+    preloaded = db.stored_calls(own_ids | suffixed)
 
-        def rank(item: tuple[CallJob, ScoringInputs], sha256: str = sha256) -> tuple[bool, bool, str]:
-            job = item[0]
-            already = job.call_id in stored and stored[job.call_id].audio_sha256 == sha256
-            return (not already, job.metadata.row is None, job.relative_path)
+    def stored_call(call_id: str) -> StoredCall | None:
+        if call_id in own_ids or call_id in suffixed:
+            return preloaded.get(call_id)
+        return db.stored_calls([call_id]).get(call_id)
 
-        first, *others = sorted(group, key=rank)
-        kept.add(id(first[0]))
-        copies.extend((job, first) for job, _ in others)
-    return [item for item in hashed if id(item[0]) in kept], copies
+    return resolve_recordings(
+        hashed,
+        stored_call,
+        db.stored_by_audio({inputs.audio_sha256 for _, inputs in hashed}),
+        file_holds=_file_holds(hashed),
+        shown=readable_path,
+    )
+
+
+def _file_holds(hashed: list[tuple[CallJob, ScoringInputs]]) -> Callable[[str, str], bool]:
+    """Whether the file at a stored path still holds the given audio: for a file of this batch its hash says
+    (the recorder may have reused the name for another call); any other file is taken to be unchanged."""
+    in_batch = {readable_path(job.audio_path): inputs.audio_sha256 for job, inputs in hashed}
+
+    def holds(path: str, sha256: str) -> bool:
+        if path in in_batch:
+            return in_batch[path] == sha256
+        return Path(path).is_file()
+
+    return holds
 
 
 def _final_state(summary: RunSummary) -> State[RunSummary]:
@@ -694,7 +709,7 @@ def _run_batch(
 
     def fail(audio_path: str, stage: str, error: str) -> None:
         record(audio_path, stage, error)
-        summary.failures.append((audio_path, stage, error))
+        summary.failures.append((readable_path(audio_path), stage, readable_text(error, audio_path)))
         summary.calls_failed += 1
 
     # A metadata problem quotes the bad cell, which may be a phone number: masked like transcripts.
@@ -711,19 +726,35 @@ def _run_batch(
     for job, error in unreadable:
         logger.error("%s: %s", job.call_id, error)
         fail(job.audio_path, "read", error)
-    stored = db.stored_calls(job.call_id for job, _ in hashed)
-    hashed, duplicates = _one_job_per_recording(hashed, stored)
-    for copy, (scored_job, inputs) in duplicates:
+    resolution = _resolve_recordings(db, hashed)
+    for notice in resolution.notices:
+        logger.warning("%s", notice)
+    for moved, old_path in resolution.moved:
+        logger.info("%s: moved from %s; the stored call now points at its new path", moved.call_id, old_path)
+        db.move_call(moved.call_id, old_path, moved.audio_path, run_id)
+    for duplicate in resolution.duplicates:
         logger.warning(
             "%s: same audio as %s (sha256 %s…): scored once, as %s",
-            copy.audio_path,
-            scored_job.audio_path,
-            inputs.audio_sha256[:12],
-            scored_job.call_id,
+            readable_path(duplicate.job.audio_path),
+            readable_path(duplicate.scored_path),
+            duplicate.audio_sha256[:12],
+            duplicate.scored_as,
         )
-        db.record_duplicate(run_id, copy.audio_path, inputs.audio_sha256, copy.call_id, scored_job)
-    summary.duplicates = len(duplicates)
-    plan = plan_batch(hashed, stored, force, db.open_failure_paths())
+        db.record_duplicate(
+            run_id,
+            duplicate.job.audio_path,
+            duplicate.audio_sha256,
+            duplicate.job.call_id,
+            duplicate.scored_as,
+            duplicate.scored_path,
+        )
+    summary.duplicates = len(resolution.duplicates)
+    hashed = resolution.jobs
+    stored = db.stored_calls(job.call_id for job, _ in hashed)
+    failed_paths = db.open_failure_paths()
+    plan = plan_batch(
+        hashed, stored, force, {job.audio_path for job, _ in hashed if readable_path(job.audio_path) in failed_paths}
+    )
     summary.calls_unchanged = len(plan.unchanged)
     summary.reasons = plan.reasons()
     logger.info(

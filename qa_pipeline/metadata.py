@@ -14,12 +14,14 @@ notation (1.38001E+10) has lost its digits, so it is a problem and NULL, never a
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 KNOWN_COLUMNS = (
@@ -112,6 +114,14 @@ def _number(value: str) -> float | None:
     return float(value) if _NUMBER.fullmatch(value) else None
 
 
+# The times a call can have. Switches and CRMs write placeholders for "no date" (1900-01-01,
+# 0001-01-01, 9999-12-31); taken as call times they would stretch every daily KPI over centuries (one
+# row per day) and title the report with year 9999. Before 2000 no center recorded these calls; a day
+# ahead allows for a switch whose clock or time zone is off.
+EARLIEST_CALL_TIME = datetime(2000, 1, 1)
+LATEST_AHEAD = timedelta(days=1)
+
+
 def _parse_time(value: str) -> datetime:
     text = _normalized(value)
     try:
@@ -121,7 +131,19 @@ def _parse_time(value: str) -> datetime:
             raise ValueError(f"not a date-time like 2024-05-01 09:30:00: {value!r}") from None
         raise ValueError(f"not a valid date-time: {error}") from None  # month must be in 1..12
     # Wall-clock time at the center is what daily KPIs group by, so an offset is dropped, not converted.
-    return parsed.replace(tzinfo=None)
+    parsed = parsed.replace(tzinfo=None)
+    latest = datetime.now() + LATEST_AHEAD
+    if not EARLIEST_CALL_TIME <= parsed <= latest:
+        raise ValueError(
+            f"{parsed:%Y-%m-%d} is not a plausible call time (between {EARLIEST_CALL_TIME:%Y-%m-%d}"
+            f" and {latest:%Y-%m-%d}); a placeholder for 'no date'?"
+        )
+    return parsed
+
+
+# Hold and after-call work of one call never last a day; a larger value is a unit mistake (milliseconds)
+# or junk, and it would swamp the average handle time of every KPI it is in.
+MAX_SECONDS = 86_400.0
 
 
 def _parse_seconds(value: str) -> float:
@@ -132,6 +154,8 @@ def _parse_seconds(value: str) -> float:
     number = _number(text)
     if number is None or not math.isfinite(number) or number < 0:
         raise ValueError("must be a non-negative number of seconds (like 30, 30.5, 30秒, 1,200)")
+    if number > MAX_SECONDS:
+        raise ValueError(f"{number:g} s is more than a day: milliseconds, or not a duration?")
     return number
 
 
@@ -220,6 +244,7 @@ def parse_fields(
 ) -> tuple[dict[str, object], dict[str, str]]:
     """Typed values of the known columns (bad ones appended to `problems` and left out) and the
     unknown columns as text. Shared by the metadata CSV and `qa-pipeline score` transcripts."""
+    cells = _oversized_cells(cells, source, line, problems)
     values: dict[str, object] = {}
     for column in KNOWN_COLUMNS:
         text = cells.get(column, "")
@@ -232,6 +257,44 @@ def parse_fields(
             problems.append(RowProblem(source, line, column, text, str(error)))
     extra = {k: v for k, v in cells.items() if k and k not in KNOWN_COLUMNS and v}
     return values, extra
+
+
+# A metadata cell longer than this is not a value a switch or CRM writes (a notes field pasted whole, a
+# broken export); it is left out with a problem, so that one cell never stops the batch. Python's csv
+# module refuses fields over 128 KiB by default and stops the whole file: the reader below lifts that
+# limit and this check takes its place, cell by cell.
+MAX_CELL_CHARS = 4096
+
+
+@contextlib.contextmanager
+def _any_field_size() -> Iterator[None]:
+    """csv's field size limit lifted while one file is read (it is process-wide: restored after)."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _oversized_cells(cells: dict[str, str], source: str, line: int, problems: list[RowProblem]) -> dict[str, str]:
+    """`cells` without those longer than MAX_CELL_CHARS, each one a problem quoting its start only."""
+    kept: dict[str, str] = {}
+    for column, value in cells.items():
+        if len(value) > MAX_CELL_CHARS:
+            problems.append(
+                RowProblem(
+                    source,
+                    line,
+                    column,
+                    value[:40] + "…",
+                    f"cell of {len(value):,} characters is longer than {MAX_CELL_CHARS:,}; left out"
+                    + ("; row skipped" if column == "audio_file" else ""),
+                )
+            )
+        else:
+            kept[column] = value
+    return kept
 
 
 def path_under(root: Path, audio_file: str) -> str | None:
@@ -251,7 +314,7 @@ def read_metadata(csv_path: Path | str, input_dir: Path | str) -> Metadata:
     csv_path, input_dir = Path(csv_path), Path(input_dir)
     source = str(csv_path)
     try:
-        with open(csv_path, newline="", encoding="utf-8-sig") as handle:
+        with _any_field_size(), open(csv_path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             if reader.fieldnames is None or "audio_file" not in [f.strip() for f in reader.fieldnames]:
                 raise MetadataError(f"{source}: header has no 'audio_file' column (got {reader.fieldnames})")
@@ -267,10 +330,16 @@ def read_metadata(csv_path: Path | str, input_dir: Path | str) -> Metadata:
     for line, raw in raw_rows:
         cells = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
         if None in raw:  # more cells than header columns
-            problems.append(RowProblem(source, line, "*", ",".join(raw[None]), "more cells than columns"))
+            extra_cells = ",".join(raw[None])
+            if len(extra_cells) > MAX_CELL_CHARS:
+                extra_cells = extra_cells[:40] + "…"
+            problems.append(RowProblem(source, line, "*", extra_cells, "more cells than columns"))
         audio_file = cells.get("audio_file", "")
         if not audio_file:
             problems.append(RowProblem(source, line, "audio_file", "", "empty audio_file; row skipped"))
+            continue
+        if len(audio_file) > MAX_CELL_CHARS:
+            _oversized_cells({"audio_file": audio_file}, source, line, problems)
             continue
         try:
             normalized_file = path_under(input_dir, audio_file)

@@ -12,6 +12,12 @@ masked entity was and its kind, never its characters.
 
 Word timestamps are dropped from the protected transcript: the database never stored them, and a
 number spread over several words could not be masked word by word.
+
+A number may also be spread over several segments: the ASR cuts where the reader pauses (我的电话是幺三九 /
+幺二三四 / 五六七八). The segments are redacted as each speaker's stretches (a segment and the speaker's next
+one, when it starts within SPLIT_NUMBER_WITHIN_S; the other speaker's 嗯 in between does not break it), so
+a mobile/ID/bank number read across them is masked in each segment, with one `redactions` row per segment.
+Masking stays length-preserving within each segment.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from qa_pipeline.redact import (
     find_personal_data,
     hash_caller_number,
     redact_text,
+    redact_utterances,
     redact_value,
 )
 
@@ -53,6 +60,9 @@ SALT_BYTES = 32
 NAME_QUESTIONS = ("请问您贵姓", "您贵姓", "请问怎么称呼", "怎么称呼您", "您叫什么名字", "您的姓名是")
 QUESTION_SIMILARITY = 0.8
 ANSWER_WITHIN_S = 15.0
+# A speaker's next segment starting this soon after the last one may carry on a number read out in groups
+# (the ASR ends a segment at each pause); a pause of half a minute is a new subject.
+SPLIT_NUMBER_WITHIN_S = 10.0
 # Characters of speech, never of a given name: 管不管 after a surname-like 管 is a question, not a name.
 _NOT_IN_A_GIVEN_NAME = "不没了吗呢吧么什啊呀的是在有要给说到就都也还这那你我他她们"
 _ANSWERED_NAME = re.compile(
@@ -179,15 +189,34 @@ def _mask_span(redacted: Redacted, start: int, end: int, settings: RedactionSett
     return Redacted(text, tuple(sorted((*redacted.entities, Entity("name", start, end)), key=lambda e: e.start)))
 
 
+def _stretches(segments: tuple[Segment, ...]) -> list[list[int]]:
+    """The segments (their seqs) in stretches a number may be read across: each speaker's segments in time
+    order, a new stretch where the speaker's next segment starts more than SPLIT_NUMBER_WITHIN_S after."""
+    stretches: list[list[int]] = []
+    open_stretch: dict[str, list[int]] = {}  # speaker -> their stretch going on
+    for seq, segment in enumerate(segments):
+        stretch = open_stretch.get(segment.speaker)
+        if stretch is None or segment.start_s - segments[stretch[-1]].end_s > SPLIT_NUMBER_WITHIN_S:
+            stretch = open_stretch[segment.speaker] = []
+            stretches.append(stretch)
+        stretch.append(seq)
+    return stretches
+
+
+def _masked_chars(said: str, redacted: Redacted) -> int:
+    return sum(a != b for a, b in zip(said, redacted.text, strict=True))
+
+
 class _Collector:
     def __init__(self, settings: RedactionSettings, names: _Names) -> None:
         self.settings = settings
         self.names = names
         self.found: list[Redaction] = []
         self.segment_texts: dict[str, Redacted] = {}  # a segment's text as said -> as stored
+        self.stored_segments: list[tuple[str, Redacted]] = []  # each segment as said and as stored, in order
 
-    def _redact(self, text: str) -> Redacted:
-        redacted = redact_text(text, self.settings)
+    def _with_names(self, text: str, redacted: Redacted) -> Redacted:
+        """`redacted` (of `text`) with the names found elsewhere in the call masked too."""
         if not self.settings.enabled or "name" not in self.settings.kinds:
             return redacted
         for name in self.names.names:
@@ -197,19 +226,50 @@ class _Collector:
                 start = text.find(name, start + len(name))
         return redacted
 
+    def _as_stored(self, text: str) -> Redacted:
+        """`text` as it is stored: as the segment it is, or as the segments it is made of (evidence of a
+        phrase matched in two utterances, the agent's words during a stretch), else redacted on its own.
+        A number read across segments is masked only in the segments' stored texts."""
+        if (stored := self.segment_texts.get(text)) is not None:
+            return stored
+        position = 0
+        parts: list[Redacted] = []
+        for said, stored in self.stored_segments:
+            if said and text.startswith(said, position):
+                parts.append(
+                    Redacted(
+                        stored.text,
+                        tuple(
+                            dataclasses.replace(e, start=e.start + position, end=e.end + position)
+                            for e in stored.entities
+                        ),
+                    )
+                )
+                position += len(said)
+        if len(parts) > 1 and position == len(text):
+            return Redacted("".join(p.text for p in parts), tuple(e for p in parts for e in p.entities))
+        return self._with_names(text, redact_text(text, self.settings))
+
     def text(self, text: str | None, location: str) -> str | None:
         if not text:
             return text
         # Evidence is usually a whole segment: stored as that segment is, with its context-found names.
-        redacted = self.segment_texts.get(text) or self._redact(text)
+        redacted = self._as_stored(text)
         self.found.extend(Redaction(location, e.kind, e.start, e.end) for e in redacted.entities)
         return redacted.text
 
-    def segment(self, seq: int, segment: Segment, location: str) -> str:
-        redacted = self._redact(segment.text)  # the names found in an answer are masked here too
+    def segment(self, seq: int, segment: Segment, location: str, redacted: Redacted) -> str:
+        """The stored text of `segment`, `redacted` as its stretch was (the names found in an answer are
+        masked here too)."""
+        redacted = self._with_names(segment.text, redacted)
         if self.settings.enabled and "name" in self.settings.kinds and (surname := self.names.addressed.get(seq)):
             redacted = _mask_span(redacted, 0, len(surname), self.settings)
-        self.segment_texts[segment.text] = redacted
+        # The same words said twice, once as part of a number read across segments: evidence quoting them is
+        # stored the more masked way.
+        earlier = self.segment_texts.get(segment.text)
+        if earlier is None or _masked_chars(segment.text, redacted) > _masked_chars(segment.text, earlier):
+            self.segment_texts[segment.text] = redacted
+        self.stored_segments.append((segment.text, redacted))
         for e in redacted.entities:
             start_s, end_s = segment.span_times(e.start, e.end)
             self.found.append(Redaction(location, e.kind, e.start, e.end, round(start_s, 3), round(end_s, 3)))
@@ -227,8 +287,13 @@ def protect_call(scored: ScoredCall, settings: PrivacySettings, salt: str | None
     replace = dataclasses.replace
     transcript = scored.transcript
     mask = _Collector(settings.redaction, _Names.of(transcript.segments, settings.redaction))
+    redacted: dict[int, Redacted] = {}
+    for stretch in _stretches(transcript.segments):
+        texts = [transcript.segments[seq].text for seq in stretch]
+        redacted.update(zip(stretch, redact_utterances(texts, settings.redaction), strict=True))
     segments = tuple(
-        replace(s, text=mask.segment(seq, s, f"segments:{seq}"), words=()) for seq, s in enumerate(transcript.segments)
+        replace(s, text=mask.segment(seq, s, f"segments:{seq}", redacted[seq]), words=())
+        for seq, s in enumerate(transcript.segments)
     )
     results = [
         replace(

@@ -18,8 +18,9 @@ Numbers
     whisper writes the 幺 of a phone number as its homophone (要三八零零…). A number is a run of digit
     characters; groups may be joined by one separator (space, ideographic space, - – — －, `,` `，` `、`,
     optionally with one space on either side, as in "138, 0013") when another digit follows. '.', ':'
-    and '/' never join (1500.00, 10:30, 2026/11/22). 十 and 百 are not digits, so 二十四 is three runs of
-    one digit.
+    and '/' do not join here (1500.00, 10:30, 2026/11/22), and the one or two digits after a decimal
+    point end their amount (13800.00、24500.00: 00 is no group of 24500). 十 and 百 are not digits, so
+    二十四 is three runs of one digit.
     The kind comes from the digit sequence:
       - phone: 11 digits 1[3-9]...; the same after a country prefix 86 or 0086 (written or spoken; the
         '+' is not a digit and stays outside the entity); 0 + 9-11 digits (area code + landline);
@@ -37,6 +38,29 @@ Numbers
     两 starts a new clause, not a twelfth digit.
     Masking keeps the first `keep_leading` digit characters (phone 13800138000 -> 1**********) and
     replaces every later one, the ID's X included, with the mask; separators stay as they are.
+
+Numbers read with pauses
+    A reader pauses between groups and the ASR writes the pause as a filler (幺三九，嗯，幺二三四，呃，
+    五六七八), a sentence end (幺三九。幺二三四。), several spaces, a separator that does not join above
+    (139.1234.5678, 139/1234/5678, 139~1234~5678, 139_1234_5678, 139:1234:5678), or the end of a segment
+    (我的电话是幺三九 / 幺二三四 / 五六七八). Runs held apart only by such a pause (at most 10 characters of
+    whitespace, punctuation . : / ~ _ and the like, and the fillers 嗯 呃 额 啊 哦 那个 这个 就是 然后...)
+    are joined only when together they are a mobile, ID or bank number, never a weak kind, and:
+      - no run is such a number on its own (two phone numbers in a row stay two);
+      - the groups on both sides of each pause have at least 3 digits, which the fraction of 1500.00, the
+        minutes of 10:30, the month and day of 2026/11/22 and the lone digit of 嗯，三天 do not;
+      - one or two groups of one or two digits at the very start or end may be left out, as the clause
+        before or after (我确认一下，幺三九，… / …五六七八，两天之内): they are runs of their own;
+      - no mask character is in the pause or right after the first part (a number masked before).
+    An X/叉 right after the last run, 17 digits in all, is the ID's check character. Where the runs can
+    be read more than one way, the reading that puts the most runs into numbers wins, then the one that
+    masks the most digits: 3+4+4 digits twice are two phones, not an 18-digit number and four digits left
+    over. Such a number is one entity per text, spanning its groups and the pauses between; only its
+    digits are masked, the fillers and punctuation stay as said.
+    Across texts (find_personal_data_in_utterances, redact_utterances: one speaker's consecutive
+    segments, as qa_pipeline.privacy walks them), a run ending one text joins one starting the next,
+    with only pause characters around the boundary; the number has an entity in each text, and
+    `keep_leading` counts its digits from the first text on (Entity.digits_before).
 
 Addresses
     A number (digit characters, 十 and 百 too: 十二栋) directly before an address unit (号楼 栋 幢 单元 楼
@@ -60,7 +84,7 @@ Entities never overlap: numbers first, then addresses, then names. An address nu
 number keeps its characters outside it (十1234567栋: 十 is still masked); a name keeps only its part before
 the first entity it runs into, and is dropped when it starts inside one (it no longer follows its cue).
 These choices make redaction idempotent: redacting redacted text changes nothing more (the mask
-character is never a digit, and no cue is followed by a mask).
+character is never a digit, no cue is followed by a mask, and no pause next to a mask joins).
 """
 
 from __future__ import annotations
@@ -69,6 +93,7 @@ import hashlib
 import hmac
 import itertools
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,6 +203,9 @@ class Entity:
     kind: str  # one of ENTITY_KINDS
     start: int  # character offsets into the text; the same in the redacted text, as masking keeps length
     end: int
+    # Digits of the same number said in earlier utterances (a number read over several segments): they
+    # count against `keep_leading`, so only the number's first digits stay visible, not each part's.
+    digits_before: int = 0
 
 
 @dataclass(frozen=True)
@@ -233,7 +261,7 @@ def _strong_kind(digits: str) -> str | None:
     return None
 
 
-def _not_personal(text: str, groups: list[_Group], digits: str) -> bool:
+def _not_personal(text: str, groups: Sequence[_Group], digits: str) -> bool:
     """Runs that look like numbers but carry no personal data (only asked when no mobile/ID/bank shape)."""
     if len(digits) == 10 and digits[:3] in ("400", "800"):
         return True  # a company's service hotline
@@ -265,7 +293,7 @@ def _not_personal(text: str, groups: list[_Group], digits: str) -> bool:
     )
 
 
-def _weak_kind(text: str, groups: list[_Group], min_digits: int) -> str | None:
+def _weak_kind(text: str, groups: Sequence[_Group], min_digits: int) -> str | None:
     digits = "".join(g.digits for g in groups)
     if _not_personal(text, groups, digits):
         return None
@@ -275,10 +303,11 @@ def _weak_kind(text: str, groups: list[_Group], min_digits: int) -> str | None:
     return "number" if n >= min_digits else None
 
 
-def _run_entities(text: str, groups: list[_Group], min_digits: int) -> list[Entity]:
+def _strong_head(groups: Sequence[_Group]) -> tuple[str, int] | None:
+    """The kind and the number of groups of the mobile/ID/bank number that the run is, or starts with."""
     whole = _strong_kind("".join(g.digits for g in groups))
     if whole is not None:
-        return [Entity(whole, groups[0].start, groups[-1].end)]
+        return whole, len(groups)
     # 幺三八零零一三八零零零，两天: one or two trailing groups of one or two digits after a separator may start
     # the next clause. Take the longest head that is a mobile/ID/bank number on its own; the tail is its own run.
     for cut in range(len(groups) - 1, max(len(groups) - 3, 0), -1):
@@ -286,9 +315,22 @@ def _run_entities(text: str, groups: list[_Group], min_digits: int) -> list[Enti
             break
         head = _strong_kind("".join(g.digits for g in groups[:cut]))
         if head is not None:
-            return [Entity(head, groups[0].start, groups[cut - 1].end), *_run_entities(text, groups[cut:], min_digits)]
-    kind = _weak_kind(text, groups, min_digits)
-    return [] if kind is None else [Entity(kind, groups[0].start, groups[-1].end)]
+            return head, cut
+    return None
+
+
+def _run_entities(text: str, groups: Sequence[_Group], min_digits: int) -> list[Entity]:
+    strong = _strong_head(groups)
+    if strong is not None:
+        kind, size = strong
+        head = Entity(kind, groups[0].start, groups[size - 1].end)
+        return [head, *_run_entities(text, groups[size:], min_digits)] if size < len(groups) else [head]
+    weak = _weak_kind(text, groups, min_digits)
+    return [] if weak is None else [Entity(weak, groups[0].start, groups[-1].end)]
+
+
+def _after_a_decimal_point(text: str, start: int) -> bool:
+    return start >= 2 and text[start - 1] in ".．" and text[start - 2] in DIGIT_VALUES
 
 
 def _digit_runs(text: str) -> list[list[_Group]]:
@@ -298,12 +340,210 @@ def _digit_runs(text: str) -> list[list[_Group]]:
             _Group(g.start(), g.end(), "".join(DIGIT_VALUES[c] for c in g.group()))
             for g in _GROUP.finditer(text, match.start(), match.end())
         ]
-        end = match.end()
+        # 13800.00、24500.00: the 00 after a decimal point ends the amount before it, it is no group of the
+        # next one (00、24500 would be seven digits, a landline).
+        if len(groups) > 1 and len(groups[0].digits) <= 2 and _after_a_decimal_point(text, groups[0].start):
+            runs.append(groups[:1])
+            groups = groups[1:]
+        end = groups[-1].end
         if sum(len(g.digits) for g in groups) == 17 and end < len(text) and text[end] in ID_CHECK_X:
             last = groups[-1]
             groups[-1] = _Group(last.start, end + 1, last.digits + "X")
         runs.append(groups)
     return runs
+
+
+# -- numbers read with pauses -------------------------------------------------------------------------
+
+# What a reader puts between the groups of one number besides the separators that join on their own:
+# fillers, sentence punctuation (the ASR ends a sentence at each pause), several spaces, and . : / ~ _.
+_PAUSE = re.compile(
+    r"(?:[\s\u3000。．.，,、；;：:！!？?…~～_＿/／\\\-–—－·]|嗯|呃|额|啊|哦|噢|唔|呀|诶|欸|哎|那个|这个|就是|然后)*"
+)
+_MAX_PAUSE_CHARS = 10  # 。嗯……那个， is 7
+# The groups on both sides of a pause have at least this many digits: the fraction of 1500.00, the minutes
+# of 10:30, the month and day of 2026/11/22 and the lone digit of 嗯，三天 have fewer.
+_MIN_DIGITS_BESIDE_A_PAUSE = 3
+_MAX_STRONG_DIGITS = 19  # a bank card, the longest mobile/ID/bank number
+# Each part of a number read with pauses brings at least _MIN_DIGITS_BESIDE_A_PAUSE digits.
+_MAX_PARTS = _MAX_STRONG_DIGITS // _MIN_DIGITS_BESIDE_A_PAUSE
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """A digit run (groups joined by the separators above) in one of the utterances."""
+
+    utterance: int
+    groups: tuple[_Group, ...]
+    entities: tuple[Entity, ...]  # what the run is on its own
+    joinable: bool  # may be one part of a number read with pauses
+
+
+@dataclass(frozen=True)
+class _PausedNumber:
+    """A mobile/ID/bank number read as pieces[first..last] with pauses between; the first piece from its
+    group `first_group` on, the last up to (not including) its group `last_group_end`."""
+
+    kind: str
+    first: int
+    last: int
+    first_group: int
+    last_group_end: int
+    check_x: bool  # an ID's X follows the last piece
+
+
+def _piece_is_joinable(text: str, groups: Sequence[_Group], mask: str) -> bool:
+    if _strong_head(groups) is not None:
+        return False  # a whole number already
+    end = groups[-1].end
+    pause = _PAUSE.match(text, end, end + _MAX_PAUSE_CHARS + 1)
+    # The visible head of a number masked before (幺五八，****): joining it to digits before it would make a
+    # second redaction mask more than the first.
+    return pause is None or mask not in text[end : pause.end() + 1]
+
+
+def _paused_between(texts: Sequence[str], left: _Piece, right: _Piece, mask: str) -> bool:
+    """Whether only a pause stands between the two pieces: in one utterance, or left ending its utterance and
+    right starting a later one, with nothing but pauses said in between."""
+    if min(len(left.groups[-1].digits), len(right.groups[0].digits)) < _MIN_DIGITS_BESIDE_A_PAUSE:
+        return False
+    end, start = left.groups[-1].end, right.groups[0].start
+    if left.utterance == right.utterance:
+        pause = texts[left.utterance][end:start]
+    else:
+        between = "".join(texts[left.utterance + 1 : right.utterance])
+        pause = texts[left.utterance][end:] + between + texts[right.utterance][:start]
+    # A digit anywhere in it (another run) fails the match; so does the mask (a number masked before).
+    return len(pause) <= _MAX_PAUSE_CHARS and mask not in pause and _PAUSE.fullmatch(pause) is not None
+
+
+def _leading_cuts(groups: Sequence[_Group]) -> Iterator[int]:
+    """Where the first part of a paused number may start: at its run's first group, or after one or two
+    groups of one or two digits that end the clause before (我确认一下，幺五八，嗯，…)."""
+    yield 0
+    for cut in (1, 2):
+        if cut >= len(groups) or len(groups[cut - 1].digits) > 2:
+            return
+        yield cut
+
+
+def _trailing_cuts(groups: Sequence[_Group]) -> Iterator[int]:
+    """Where the last part of a paused number may end: at its run's end, or before one or two groups of one
+    or two digits that start the next clause (…三九七幺，两天之内)."""
+    yield len(groups)
+    for cut in (len(groups) - 1, len(groups) - 2):
+        if cut < 1 or len(groups[cut].digits) > 2:
+            return
+        yield cut
+
+
+def _paused_number(texts: Sequence[str], pieces: Sequence[_Piece], first: int, last: int) -> _PausedNumber | None:
+    head, tail = pieces[first], pieces[last]
+    middle = "".join(g.digits for piece in pieces[first + 1 : last] for g in piece.groups)
+    for start in _leading_cuts(head.groups):
+        for end in _trailing_cuts(tail.groups):
+            digits = (
+                "".join(g.digits for g in head.groups[start:]) + middle + "".join(g.digits for g in tail.groups[:end])
+            )
+            after = tail.groups[-1].end
+            text = texts[tail.utterance]
+            check_x = end == len(tail.groups) and len(digits) == 17 and text[after : after + 1] in ID_CHECK_X
+            if len(digits) + check_x > _MAX_STRONG_DIGITS:
+                continue
+            kind = _strong_kind(digits + "X" if check_x else digits)
+            if kind is not None:
+                return _PausedNumber(kind, first, last, start, end, check_x)
+    return None
+
+
+def _numbers_read_with_pauses(texts: Sequence[str], pieces: Sequence[_Piece], mask: str) -> list[_PausedNumber]:
+    """The mobile/ID/bank numbers made of two or more joinable pieces with only pauses between them. Where
+    pieces can be read more than one way, the reading that puts the most pieces into numbers wins, then the
+    one that masks the most digits: two mobiles read in a row (3+4+4, 3+4+4) are two phones, not an 18-digit
+    bank card and four digits left over."""
+    n = len(pieces)
+    paused = [_paused_between(texts, a, b, mask) for a, b in itertools.pairwise(pieces)]
+    best: list[tuple[int, int]] = [(0, 0)] * (n + 1)  # (pieces, digits) in numbers from piece i on
+    choice: list[_PausedNumber | None] = [None] * (n + 1)
+    for first in range(n - 1, -1, -1):
+        best[first] = best[first + 1]
+        if not pieces[first].joinable:
+            continue
+        for last in range(first + 1, min(n, first + _MAX_PARTS)):
+            if not (paused[last - 1] and pieces[last].joinable):
+                break
+            number = _paused_number(texts, pieces, first, last)
+            if number is None:
+                continue
+            digits = len(_parts_digits(pieces, number))
+            covered = (last - first + 1 + best[last + 1][0], digits + best[last + 1][1])
+            if covered > best[first]:
+                best[first], choice[first] = covered, number
+    found = []
+    index = 0
+    while index < n:
+        number = choice[index]
+        if number is None:
+            index += 1
+        else:
+            found.append(number)
+            index = number.last + 1
+    return found
+
+
+def _parts(pieces: Sequence[_Piece], number: _PausedNumber) -> Iterator[tuple[_Piece, tuple[_Group, ...]]]:
+    """Each piece of a paused number with the groups of it that belong to the number."""
+    for index in range(number.first, number.last + 1):
+        groups = pieces[index].groups
+        start = number.first_group if index == number.first else 0
+        end = number.last_group_end if index == number.last else len(groups)
+        yield pieces[index], groups[start:end]
+
+
+def _parts_digits(pieces: Sequence[_Piece], number: _PausedNumber) -> str:
+    return "".join(g.digits for _, groups in _parts(pieces, number) for g in groups)
+
+
+def _number_entities(
+    texts: Sequence[str], runs: Sequence[list[list[_Group]]], min_digits: int, mask: str
+) -> list[list[Entity]]:
+    """The number entities of each utterance: each digit run on its own, except where runs are the parts of a
+    number read with pauses; such a number has one entity in each utterance it was said in."""
+    pieces = [
+        _Piece(
+            utterance,
+            tuple(groups),
+            tuple(_run_entities(text, groups, min_digits)),
+            _piece_is_joinable(text, groups, mask),
+        )
+        for utterance, (text, text_runs) in enumerate(zip(texts, runs, strict=True))
+        for groups in text_runs
+    ]
+    found: list[list[Entity]] = [[] for _ in texts]
+    paused = {number.first: number for number in _numbers_read_with_pauses(texts, pieces, mask)}
+    index = 0
+    while index < len(pieces):
+        number = paused.get(index)
+        if number is None:
+            found[pieces[index].utterance] += pieces[index].entities
+            index += 1
+            continue
+        # Groups of the first and last pieces that are not part of it (the 一 of 确认一下，) are runs of their own.
+        head, tail = pieces[number.first], pieces[number.last]
+        for piece, left_out in (
+            (head, head.groups[: number.first_group]),
+            (tail, tail.groups[number.last_group_end :]),
+        ):
+            if left_out:
+                found[piece.utterance] += _run_entities(texts[piece.utterance], left_out, min_digits)
+        said_before = 0
+        for utterance, parts in itertools.groupby(_parts(pieces, number), key=lambda part: part[0].utterance):
+            said = [g for _, piece_groups in parts for g in piece_groups]
+            end = said[-1].end + 1 if number.check_x and utterance == tail.utterance else said[-1].end
+            found[utterance].append(Entity(number.kind, said[0].start, end, said_before))
+            said_before += sum(len(g.digits) for g in said)
+        index = number.last + 1
+    return [sorted(entities, key=lambda e: e.start) for entities in found]
 
 
 # -- addresses and names ------------------------------------------------------------------------------
@@ -376,10 +616,30 @@ def _with_spoken_ones(text: str) -> str:
 
 def find_personal_data(text: str, settings: RedactionSettings = DEFAULT_SETTINGS) -> list[Entity]:
     """Every entity in `text`, of every kind (whatever settings.kinds and settings.enabled say), in text
-    order and never overlapping. Only settings.min_digits is used here."""
-    text = _with_spoken_ones(text)
-    runs = _digit_runs(text)
-    taken = [entity for groups in runs for entity in _run_entities(text, groups, settings.min_digits)]
+    order and never overlapping. Only settings.min_digits and settings.mask are used here."""
+    return find_personal_data_in_utterances((text,), settings)[0]
+
+
+def find_personal_data_in_utterances(
+    texts: Sequence[str], settings: RedactionSettings = DEFAULT_SETTINGS
+) -> list[list[Entity]]:
+    """find_personal_data of each of `texts`, consecutive utterances of one speaker, where a mobile/ID/bank
+    number may also run from one utterance into the next (我的电话是幺三九 / 幺二三四 / 五六七八): it has an
+    entity in each utterance it was said in, with offsets into that utterance."""
+    read = [_with_spoken_ones(text) for text in texts]
+    runs = [_digit_runs(text) for text in read]
+    numbers = _number_entities(read, runs, settings.min_digits, settings.mask)
+    return [
+        _with_addresses_and_names(text, text_runs, taken, settings)
+        for text, text_runs, taken in zip(read, runs, numbers, strict=True)
+    ]
+
+
+def _with_addresses_and_names(
+    text: str, runs: list[list[_Group]], numbers: list[Entity], settings: RedactionSettings
+) -> list[Entity]:
+    """`numbers` (the number entities of `text`) with the addresses and names outside them, in text order."""
+    taken = list(numbers)
     # One flag per character (linear in the text, whatever the number of entities): taken by an entity.
     occupied = bytearray(len(text))
     for entity in taken:
@@ -416,14 +676,28 @@ def find_personal_data(text: str, settings: RedactionSettings = DEFAULT_SETTINGS
 def redact_text(text: str, settings: RedactionSettings = DEFAULT_SETTINGS) -> Redacted:
     """`text` with the entities whose kind is in settings.kinds masked (nothing when not enabled), and
     those entities. The result has the same length as `text`."""
+    return redact_utterances((text,), settings)[0]
+
+
+def redact_utterances(texts: Sequence[str], settings: RedactionSettings = DEFAULT_SETTINGS) -> list[Redacted]:
+    """redact_text of each of `texts`, consecutive utterances of one speaker, with the numbers read from one
+    utterance into the next masked too (find_personal_data_in_utterances); `keep_leading` counts the digits of
+    such a number from its first utterance on."""
     if not settings.enabled:
-        return Redacted(text, ())
-    entities = tuple(e for e in find_personal_data(text, settings) if e.kind in settings.kinds)
+        return [Redacted(text, ()) for text in texts]
+    found = find_personal_data_in_utterances(texts, settings)
+    return [
+        _masked(text, tuple(e for e in entities if e.kind in settings.kinds), settings)
+        for text, entities in zip(texts, found, strict=True)
+    ]
+
+
+def _masked(text: str, entities: tuple[Entity, ...], settings: RedactionSettings) -> Redacted:
     chars = list(text)
     read_as = _with_spoken_ones(text)
     for entity in entities:
         if entity.kind in NUMBER_KINDS:
-            visible = settings.keep_leading
+            visible = max(settings.keep_leading - entity.digits_before, 0)
             for i in range(entity.start, entity.end):
                 if read_as[i] in DIGIT_VALUES or (i == entity.end - 1 and chars[i] in ID_CHECK_X):
                     if visible > 0:

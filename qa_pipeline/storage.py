@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from qa_pipeline.audio import readable_path, readable_text
 from qa_pipeline.checks.base import REGISTRY
 from qa_pipeline.incremental import StoredCall
 from qa_pipeline.kpis import KpiSettings, connect_read_only, create_views
 
 if TYPE_CHECKING:
-    from qa_pipeline.calls import CallJob, ScoredCall
+    from qa_pipeline.calls import ScoredCall
 
 _CALL_COLUMNS = (
     "call_id",
@@ -129,7 +130,7 @@ def call_row(scored: ScoredCall, run_id: str) -> dict[str, Any]:
     satisfaction, satisfaction_source = scored.satisfaction
     return {
         "call_id": job.call_id,
-        "audio_path": job.audio_path,
+        "audio_path": readable_path(job.audio_path),
         "audio_sha256": audio.sha256 if audio else None,
         "agent_id": meta.agent_id,
         "direction": measures.direction,
@@ -216,11 +217,25 @@ class QaDatabase:
         if read_only:
             self.connection = connect_read_only(self.path)
         else:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self.connection = duckdb.connect(self.path)
-            self.connection.execute(_sql("schema.sql"))
-            self._write_check_catalogue()
-            create_views(self.connection)
+            # A file no writer can use is named with what is wrong (kpis.UnwritableDatabaseError); another
+            # process holding it stays a duckdb.IOException, which open_writer waits out.
+            from qa_pipeline.kpis import lock_conflict, unwritable
+
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                self.connection = duckdb.connect(self.path)
+            except (duckdb.Error, OSError) as error:
+                if lock_conflict(error):
+                    raise
+                raise unwritable(self.path, error) from error
+            try:
+                self.connection.execute(_sql("schema.sql"))
+                self._write_check_catalogue()
+                create_views(self.connection)
+            except (duckdb.IOException, duckdb.TransactionException, duckdb.PermissionException) as error:
+                # It opened but takes no writes: a read-only folder (no .wal can be created), a damaged file.
+                self.connection.close()
+                raise unwritable(self.path, error) from error
 
     @classmethod
     def open_writer(
@@ -228,12 +243,17 @@ class QaDatabase:
     ) -> QaDatabase:
         """Open for writing, waiting up to `wait_s` while another process holds the file (DuckDB lets one
         process write, or many read: a QA lead's notebook left open blocks the nightly run)."""
+        from qa_pipeline.kpis import lock_conflict
+
+        # NaN never reaches the deadline (every comparison is false), infinity neither: the run would spin.
+        if not 0.0 <= wait_s < float("inf"):
+            raise ValueError(f"the wait for the database must be a finite number of seconds, 0 or more, got {wait_s!r}")
         deadline = time.monotonic() + wait_s
         while True:
             try:
                 return cls(path)
             except duckdb.IOException as error:
-                if "lock" not in str(error).lower() or time.monotonic() >= deadline:
+                if not lock_conflict(error) or time.monotonic() >= deadline:
                     raise
                 if on_wait:
                     on_wait(str(error))
@@ -292,31 +312,68 @@ class QaDatabase:
         )
 
     def record_failure(self, run_id: str, audio_path: str, stage: str, error: str) -> None:
+        # A file name that is not UTF-8 is stored as readable text (audio.readable_path), here and in calls.
         self.connection.execute(
             'INSERT INTO failures (run_id, audio_path, stage, error, "at") VALUES (?, ?, ?, ?, ?)',
-            [run_id, audio_path, stage, error, now()],
+            [run_id, readable_path(audio_path), stage, readable_text(error, audio_path), now()],
         )
 
     # -- calls --------------------------------------------------------------------------------------
     def stored_calls(self, call_ids: Iterable[str]) -> dict[str, StoredCall]:
         """What is stored for these calls: the inputs they were scored from (incremental runs)."""
         _, rows = self.query(
-            "SELECT call_id, audio_sha256, asr_model, scorecard_hash, input_fingerprint FROM calls"
+            "SELECT call_id, audio_sha256, asr_model, scorecard_hash, input_fingerprint, audio_path FROM calls"
             " WHERE call_id IN (SELECT unnest(?::VARCHAR[]))",
             [list(call_ids)],
         )
         return {call_id: StoredCall(*stored) for call_id, *stored in rows}
+
+    def stored_by_audio(self, sha256s: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+        """sha256 -> [(call_id, audio_path)] of the calls stored with that audio, oldest first: a recording
+        copied or moved since is recognised as the call it already is (incremental.resolve_recordings)."""
+        _, rows = self.query(
+            "SELECT audio_sha256, call_id, audio_path FROM calls WHERE audio_sha256 IN (SELECT unnest(?::VARCHAR[]))"
+            " ORDER BY processed_at, call_id",
+            [list(sha256s)],
+        )
+        found: dict[str, list[tuple[str, str]]] = {}
+        for sha256, call_id, audio_path in rows:
+            found.setdefault(sha256, []).append((call_id, audio_path))
+        return found
+
+    def move_call(self, call_id: str, old_path: str, new_path: str, run_id: str) -> None:
+        """The call's recording now lies at `new_path` (moved into an archive folder, say): its rows say so,
+        in one transaction; its scores stand."""
+        new_path = readable_path(new_path)
+        con = self.connection
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("UPDATE calls SET audio_path = ? WHERE call_id = ?", [new_path, call_id])
+            con.execute("DELETE FROM recording_files WHERE audio_path = ? AND call_id = ?", [old_path, call_id])
+            con.execute(
+                "INSERT OR REPLACE INTO recording_files"
+                " SELECT ?, audio_sha256, call_id, call_id, NULL, ?, ? FROM calls WHERE call_id = ?",
+                [new_path, run_id, now(), call_id],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            raise
 
     def open_failure_paths(self) -> set[str]:
         """Recordings whose latest attempt failed and that were not scored since (view open_failures)."""
         _, rows = self.query("SELECT audio_path FROM open_failures")
         return {path for (path,) in rows}
 
-    def record_duplicate(self, run_id: str, audio_path: str, sha256: str, listed_as: str, scored: CallJob) -> None:
-        """A second file holding audio already scored as `scored`: listed, not scored again."""
+    def record_duplicate(
+        self, run_id: str, audio_path: str, sha256: str, listed_as: str, call_id: str, scored_path: str
+    ) -> None:
+        """A second file holding audio already scored as call `call_id` from `scored_path`: listed, not
+        scored again."""
         self.connection.execute(
             "INSERT OR REPLACE INTO recording_files VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [audio_path, sha256, scored.call_id, listed_as, scored.audio_path, run_id, now()],
+            [readable_path(audio_path), sha256, call_id, listed_as, readable_path(scored_path), run_id, now()],
         )
 
     def write_call(self, scored: ScoredCall, run_id: str) -> None:
@@ -376,7 +433,7 @@ class QaDatabase:
             if scored.audio is not None:
                 con.execute(
                     "INSERT OR REPLACE INTO recording_files VALUES (?, ?, ?, ?, NULL, ?, ?)",
-                    [job.audio_path, scored.audio.sha256, call_id, call_id, run_id, now()],
+                    [readable_path(job.audio_path), scored.audio.sha256, call_id, call_id, run_id, now()],
                 )
             con.execute("COMMIT")
         except BaseException:
@@ -392,7 +449,13 @@ class QaDatabase:
 
     # -- reviews ------------------------------------------------------------------------------------
     def add_review(self, call_id: str, check_id: str, verdict: str, reviewer: str, note: str | None = None) -> Review:
-        """Store a QA lead's verdict; it overrides the machine's in KPIs and scores from now on."""
+        """Store a QA lead's verdict; it overrides the machine's in KPIs and scores from now on. The note is
+        stored with personal data masked, as every other stored text is (default redaction settings: a
+        review has no scorecard)."""
+        from qa_pipeline.privacy import protect_message
+
+        if note is not None:
+            note = protect_message(note)
         if verdict not in VERDICTS:
             raise ReviewError(f"verdict must be one of {', '.join(VERDICTS)}, got {verdict!r}")
         if not reviewer.strip():

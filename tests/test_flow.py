@@ -295,7 +295,10 @@ def test_rerun_replaces_rows_instead_of_duplicating(sample_run: SampleRun, tmp_p
     one_call = tmp_path / "again"
     one_call.mkdir()
     stereo = next(c for c in LABELS["calls"] if c["channels"] == 2)
-    shutil.copy(sample_run.input_dir / stereo["audio_file"], one_call / stereo["audio_file"])
+    # Moved, not copied: a copy of stored audio is a duplicate, never scored again (test_hostile_recordings);
+    # a moved file is the same call, re-scored here because its metadata is not given this time.
+    original = sample_run.input_dir / stereo["audio_file"]
+    shutil.move(original, one_call / stereo["audio_file"])
     before = sample_run.query(
         "SELECT count(*), (SELECT count(*) FROM segments), (SELECT count(*) FROM check_results) FROM calls"
     )
@@ -311,8 +314,10 @@ def test_rerun_replaces_rows_instead_of_duplicating(sample_run: SampleRun, tmp_p
     assert summary.calls_ok == 1
     assert summary.reasons == {"metadata or settings changed": 1}  # run without the metadata CSV this time
     assert after == before
-    [(run_id,)] = sample_run.query("SELECT run_id FROM calls WHERE call_id = ?", [stereo["call_id"]])
+    [(run_id, path)] = sample_run.query("SELECT run_id, audio_path FROM calls WHERE call_id = ?", [stereo["call_id"]])
     assert run_id == summary.run_id
+    assert path == str(one_call / stereo["audio_file"])
+    shutil.move(one_call / stereo["audio_file"], original)  # back, for the tests that copy it
 
 
 def test_the_summary_says_where_the_time_went(sample_run: SampleRun) -> None:

@@ -22,7 +22,16 @@ from qa_pipeline import storage
 from qa_pipeline.calls import CallJob, DateWindow, DateWindowError, ScoredCall, discover_calls, parse_day
 from qa_pipeline.cli import main
 from qa_pipeline.deploy import DeployError, NightlyDeployment, api_url, deployment_parameters, local_timezone
-from qa_pipeline.incremental import Plan, ScoringInputs, StoredCall, plan_batch, rescore_reason
+from qa_pipeline.incremental import (
+    Plan,
+    Resolution,
+    ScoringInputs,
+    StoredCall,
+    plan_batch,
+    rescore_reason,
+    resolve_recordings,
+)
+from qa_pipeline.kpis import UnwritableDatabaseError
 from qa_pipeline.metadata import CallMetadata, Metadata, RowProblem
 from qa_pipeline.storage import QaDatabase
 from qa_pipeline.workers import WorkerPlan, is_transient, plan_workers
@@ -182,7 +191,7 @@ def _inputs(**changes: object) -> ScoringInputs:
 
 def test_fingerprint_is_the_sha256_of_the_documented_inputs() -> None:
     job = _job()
-    metadata = {k: v for k, v in dataclasses.asdict(job.metadata).items() if k != "row"}
+    metadata = {k: v for k, v in dataclasses.asdict(job.metadata).items() if k not in ("row", "audio_file")}
     document = {
         "asr_model": MODEL,
         "audio_sha256": SHA,
@@ -206,6 +215,17 @@ def test_fingerprint_depends_on_what_the_call_is_scored_from() -> None:
     )
     assert inputs.fingerprint(dataclasses.replace(job, fingerprint=base)) == base
     assert inputs.fingerprint(dataclasses.replace(job, metadata=dataclasses.replace(job.metadata, row=99))) == base
+    # nor where the file lies (a recording moved into an archive folder); the fingerprint of versions that
+    # kept the path still counts as unchanged (rescore_reason), so an upgrade re-scores nothing
+    moved = dataclasses.replace(job, metadata=dataclasses.replace(job.metadata, audio_file="archive/a.wav"))
+    assert inputs.fingerprint(moved) == base
+    assert inputs.legacy_fingerprint(moved) != inputs.legacy_fingerprint(job) != base
+    assert (
+        rescore_reason(
+            inputs, base, _stored(inputs, inputs.legacy_fingerprint(job)), False, False, inputs.legacy_fingerprint(job)
+        )
+        is None
+    )
     changed = [
         inputs.fingerprint(dataclasses.replace(job, metadata=dataclasses.replace(job.metadata, agent_id="A002"))),
         inputs.fingerprint(
@@ -282,6 +302,86 @@ def test_plan_batch_splits_and_counts() -> None:
     assert plan_batch([], stored).to_score == []
 
 
+# -- which call a recording is ------------------------------------------------------------------------
+
+
+def _recording(
+    relative: str, sha: str, call_id: str | None = None, row: int | None = None
+) -> tuple[CallJob, ScoringInputs]:
+    """A discovered file under /calls: its id from the metadata (`call_id`), else from its name."""
+    meta = CallMetadata(audio_file=relative, call_id=call_id, row=row)
+    own_id = call_id or relative.rsplit(".", 1)[0].replace("/", "_")
+    return CallJob(own_id, f"/calls/{relative}", relative, meta), _inputs(audio_sha256=sha)
+
+
+def _resolve(
+    hashed: list[tuple[CallJob, ScoringInputs]],
+    stored: dict[str, StoredCall],
+    existing: set[str] = frozenset(),  # type: ignore[assignment]
+) -> Resolution:
+    by_audio: dict[str, list[tuple[str, str]]] = {}
+    for call_id, call in stored.items():
+        if call.audio_sha256 and call.audio_path:
+            by_audio.setdefault(call.audio_sha256, []).append((call_id, call.audio_path))
+    return resolve_recordings(hashed, stored.get, by_audio, file_holds=lambda path, _sha: path in existing)
+
+
+def test_another_recording_under_a_stored_name_is_a_new_call() -> None:
+    inputs = _inputs()
+    stored = {"rec_0001": _stored(inputs, "fp", audio_sha256="a" * 64, audio_path="/day1/rec_0001.wav")}
+    resolution = _resolve([_recording("rec_0001.wav", "b" * 64)], stored, {"/day1/rec_0001.wav"})
+    [(job, _)] = resolution.jobs
+    assert job.call_id == "rec_0001-bbbbbbbb"
+    assert resolution.duplicates == [] and resolution.moved == []
+    [notice] = resolution.notices
+    assert "/calls/rec_0001.wav" in notice and "/day1/rec_0001.wav" in notice and "'rec_0001-bbbbbbbb'" in notice
+    # the suffixed id taken by yet another recording (one in four billion): a longer suffix
+    stored["rec_0001-bbbbbbbb"] = _stored(inputs, "fp", audio_sha256="b" * 8 + "c" * 56, audio_path="/x.wav")
+    [(job, _)] = _resolve([_recording("rec_0001.wav", "b" * 64)], stored).jobs
+    assert job.call_id == "rec_0001-" + "b" * 16
+
+
+def test_a_metadata_call_id_replaces_the_call_it_names_and_says_so() -> None:
+    stored = {"C-77": _stored(_inputs(), "fp", audio_sha256="a" * 64, audio_path="/old/x.wav")}
+    resolution = _resolve([_recording("x.wav", "b" * 64, call_id="C-77", row=2)], stored, {"/old/x.wav"})
+    [(job, _)] = resolution.jobs
+    assert job.call_id == "C-77"
+    [notice] = resolution.notices
+    assert "metadata call_id 'C-77'" in notice and "replacing" in notice
+
+
+def test_a_moved_recording_keeps_its_call_and_a_copy_is_a_duplicate() -> None:
+    stored = {"a": _stored(_inputs(), "fp", audio_sha256="a" * 64, audio_path="/calls/a.wav")}
+    # moved: the stored path is gone, the same audio is under archive/
+    resolution = _resolve([_recording("archive/a.wav", "a" * 64)], stored, existing=set())
+    [(job, _)] = resolution.jobs
+    assert job.call_id == "a"
+    assert [(moved.call_id, old) for moved, old in resolution.moved] == [("a", "/calls/a.wav")]
+    # copied: the stored file is still there
+    resolution = _resolve([_recording("copy.wav", "a" * 64)], stored, existing={"/calls/a.wav"})
+    assert resolution.jobs == [] and resolution.moved == []
+    [duplicate] = resolution.duplicates
+    assert (duplicate.job.call_id, duplicate.scored_as, duplicate.scored_path) == ("copy", "a", "/calls/a.wav")
+    # the stored file and a copy in the same batch: the stored one stays the call, unmoved
+    resolution = _resolve(
+        [_recording("a.wav", "a" * 64), _recording("b.wav", "a" * 64)], stored, existing={"/calls/a.wav"}
+    )
+    assert [job.call_id for job, _ in resolution.jobs] == ["a"] and resolution.moved == []
+    assert [d.job.call_id for d in resolution.duplicates] == ["b"]
+
+
+def test_copies_within_a_batch_are_scored_once_preferring_the_metadata_row() -> None:
+    hashed = [
+        _recording("a.wav", "a" * 64),
+        _recording("b.wav", "a" * 64, call_id="B", row=3),
+        _recording("c.wav", "c" * 64),
+    ]
+    resolution = _resolve(hashed, {})
+    assert [job.call_id for job, _ in resolution.jobs] == ["B", "c"]  # batch order kept
+    assert [(d.job.call_id, d.scored_as) for d in resolution.duplicates] == [("a", "B")]
+    assert resolution.notices == []
+
+
 # -- storage: stored calls and run status --------------------------------------------------------------
 
 
@@ -295,12 +395,12 @@ def test_stored_calls_returns_what_each_call_was_scored_from(tmp_path: Path) -> 
     with write_calls(tmp_path / "qa.duckdb", calls) as db:
         found = db.stored_calls(["c1", "c2", "missing"])
         assert found == {
-            "c1": StoredCall("0" * 64, "test-model", "test", "fp-1"),
-            "c2": StoredCall("0" * 64, "test-model", "test", None),
+            "c1": StoredCall("0" * 64, "test-model", "test", "fp-1", "/calls/c1.wav"),
+            "c2": StoredCall("0" * 64, "test-model", "test", None, "/calls/c2.wav"),
         }
         assert db.stored_calls([]) == {}
         assert db.stored_calls(call_id for call_id in ("c3",)) == {
-            "c3": StoredCall("0" * 64, "test-model", "test", "fp-3")
+            "c3": StoredCall("0" * 64, "test-model", "test", "fp-3", "/calls/c3.wav")
         }
 
 
@@ -422,7 +522,7 @@ def test_open_writer_waits_for_another_process_to_let_go(tmp_path: Path, monkeyp
 def test_open_writer_does_not_wait_on_other_io_errors(tmp_path: Path) -> None:
     waits: list[str] = []
     started = time.monotonic()
-    with pytest.raises(duckdb.IOException, match=r"(?i)directory"):
+    with pytest.raises(UnwritableDatabaseError, match=r"(?i)directory"):
         QaDatabase.open_writer(tmp_path, wait_s=30, on_wait=waits.append)  # a directory, not a database file
     assert time.monotonic() - started < 5
     assert waits == []

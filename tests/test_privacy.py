@@ -144,3 +144,54 @@ def test_the_salt_comes_from_the_environment_then_the_file(tmp_path: Path, monke
     with pytest.raises(PrivacyError, match=r"empty\.salt is empty"):
         caller_salt(PrivacySettings(salt_file=str(tmp_path / "empty.salt")), str(tmp_path / "qa.duckdb"))
     assert salt_id("a") != salt_id("b") and salt_id(None) is None
+
+
+# A customer reading a number in groups, the ASR cutting a segment at each pause, the agent's 嗯 between.
+SPLIT = (
+    ("agent", 0.5, 2.0, "请问您的联系电话是多少？"),
+    ("customer", 2.5, 4.0, "幺五八，"),
+    ("agent", 4.1, 4.4, "嗯"),
+    ("customer", 4.6, 5.6, "两零四六，"),
+    ("customer", 6.0, 7.0, "三九七幺。"),
+    ("customer", 40.0, 41.0, "两零四六，"),  # the same words much later, alone: no number
+)
+
+
+def test_a_number_read_over_segments_is_masked_in_each_with_its_own_row() -> None:
+    protected = protect_call(make_call("split", segments=SPLIT), PrivacySettings(), "salt")
+    assert texts(protected) == ["请问您的联系电话是多少？", "幺**，", "嗯", "****，", "****。", "两零四六，"]
+    rows = [(r.location, r.kind, r.start, r.end, r.start_s, r.end_s) for r in protected.redactions]
+    assert rows == [
+        ("segments:1", "phone", 0, 3, 2.5, 4.0),
+        ("segments:3", "phone", 0, 4, 4.6, 5.6),
+        ("segments:4", "phone", 0, 4, 6.0, 7.0),
+    ]
+
+
+def test_evidence_quoting_the_segments_of_a_split_number_is_stored_as_they_are() -> None:
+    call = make_call("split", segments=SPLIT)
+    results = [
+        # the customer's words during a stretch (text_during), and a segment said twice, once in the number
+        CheckResult("interrupt_customer", True, False, 0.0, 5.0, False, 2.5, 5.6, "幺五八，两零四六，"),
+        CheckResult("speech_rate", True, False, 0.0, 5.0, False, 4.6, 5.6, "两零四六，"),
+    ]
+    call = dataclasses.replace(call, verdicts=dataclasses.replace(call.verdicts, results=results))
+    protected = protect_call(call, PrivacySettings(), "salt")
+    assert [r.evidence_text for r in protected.verdicts.results] == ["幺**，****，", "****，"]
+    evidence_rows = [(r.location, r.kind, r.start, r.end) for r in protected.redactions if r.start_s is None]
+    assert evidence_rows == [
+        ("check_results:interrupt_customer", "phone", 0, 3),
+        ("check_results:interrupt_customer", "phone", 4, 8),
+        ("check_results:speech_rate", "phone", 0, 4),
+    ]
+
+
+def test_other_speakers_and_long_pauses_end_a_stretch() -> None:
+    segments = (
+        ("customer", 0.0, 1.0, "幺五八"),
+        ("agent", 1.2, 2.0, "两零四六"),
+        ("customer", 2.5, 3.0, "三九七幺"),
+        ("customer", 20.0, 21.0, "两零四六"),
+    )
+    protected = protect_call(make_call("c", segments=segments), PrivacySettings(), "salt")
+    assert texts(protected) == ["幺五八", "两零四六", "三九七幺", "两零四六"]

@@ -20,9 +20,11 @@ from qa_pipeline.redact import (
     RedactionSettings,
     digits_of,
     find_personal_data,
+    find_personal_data_in_utterances,
     hash_caller_number,
     normalize_phone_number,
     redact_text,
+    redact_utterances,
     redact_value,
 )
 
@@ -81,6 +83,25 @@ KNOWN = [
     ("012345678901234", "0**************", [("number", 0, 15)]),  # 15 digits from 0: no ID
     # only a last group of one or two digits may be split off; a longer one is part of the number
     ("13800138000，123", "1**********，***", [("number", 0, 15)]),
+    # read with pauses (issue 18): groups held apart by fillers, sentence punctuation, several spaces or
+    # separators that do not join on their own are one number when together they are a mobile/ID/bank number
+    ("幺五八，嗯，两零四六，呃，三九七幺", "幺**，嗯，****，呃，****", [("phone", 0, 17)]),
+    ("幺五八。两零四六。三九七幺。", "幺**。****。****。", [("phone", 0, 13)]),
+    ("158  2046  3971", "1**  ****  ****", [("phone", 0, 15)]),
+    ("158.2046.3971", "1**.****.****", [("phone", 0, 13)]),
+    ("158/2046/3971", "1**/****/****", [("phone", 0, 13)]),
+    ("158~2046~3971", "1**~****~****", [("phone", 0, 13)]),
+    ("158_2046_3971", "1**_****_****", [("phone", 0, 13)]),
+    ("440305，嗯，19910706，嗯，521X", "4*****，嗯，********，嗯，****", [("id_card", 0, 24)]),
+    # a short group before or after such a number ends or starts a clause: 确认一下，… / …，两天
+    ("我确认一下，幺五八，嗯，两零四六，三九七幺", "我确认一下，幺**，嗯，****，****", [("phone", 6, 21)]),
+    ("幺五八。两零四六。三九七幺，两天之内回电", "幺**。****。****，两天之内回电", [("phone", 0, 13)]),
+    # two mobiles read in a row are two phones, not an 18-digit bank card and four digits left over
+    (
+        "幺五八。两零四六。三九七幺。幺三七。五幺零八。六二九四。",
+        "幺**。****。****。幺**。****。****。",
+        [("phone", 0, 13), ("phone", 14, 27)],
+    ),
     # addresses: only the number is masked, the unit stays
     ("3栋2单元502室", "*栋*单元***室", [("address", 0, 1), ("address", 2, 3), ("address", 5, 8)]),
     ("锦绣路128号", "锦绣路***号", [("address", 3, 6)]),
@@ -137,7 +158,16 @@ UNCHANGED = [
     "我知道五号要来",
     "退款1500元",
     "1500.00元",
+    "1500.00 元",
     "10:30",
+    "2026/11/22",
+    "2026.11.22",
+    "09:30:00。10:45:00。",
+    "13800.00、24500.00、35000.00元",  # the 00 after a decimal point is no group of the next amount
+    "第一、第二",
+    "嗯，三天之内",
+    "我们两天，嗯，三天之内给您回复",
+    "请拨打12345。嗯，12345热线",
     "2026-11-22",
     "2026-11-22 14:30",
     "2026-11-3栋",  # a grouped date, not a house number
@@ -431,7 +461,9 @@ def test_any_rendering_of_an_id_number_is_masked(before: str, data: st.DataObjec
     assert_masked_as(before, data.draw(rendered(first17 + id_check(first17))), after, "id_card")
 
 
-MIXED_ALPHABET = ALL_DIGIT_CHARS + "Xx叉十百姓叫我免贵的先生女士小姐王林欧阳栋号楼单元室层路街道知天下个，、,-—－ .:"
+MIXED_ALPHABET = (
+    ALL_DIGIT_CHARS + "Xx叉十百姓叫我免贵的先生女士小姐王林欧阳栋号楼单元室层路街道知天下个，、,-—－ .:/~_。嗯"
+)
 SETTINGS = st.builds(RedactionSettings, min_digits=st.integers(3, 12), keep_leading=st.integers(0, 4))
 
 
@@ -488,6 +520,45 @@ def test_caller_hash_ignores_format_and_depends_on_number_and_salt(
     assume(other != number and other_salt != salt)
     assert hash_caller_number(other, salt) != hashed
     assert hash_caller_number(number, other_salt) != hashed
+
+
+# -- utterances -----------------------------------------------------------------------------------------
+
+
+def test_a_number_read_across_utterances_is_found_in_each() -> None:
+    texts = ["我的电话是幺五八，", "嗯，两零四六", "三九七幺。好的"]
+    assert find_personal_data_in_utterances(texts) == [
+        [Entity("phone", 5, 8)],
+        [Entity("phone", 2, 6, digits_before=3)],
+        [Entity("phone", 0, 4, digits_before=7)],
+    ]
+    assert [r.text for r in redact_utterances(texts)] == ["我的电话是幺**，", "嗯，****", "****。好的"]
+    # keep_leading counts from the number's first digit, whichever utterance it was said in
+    kept = redact_utterances(texts, RedactionSettings(keep_leading=4))
+    assert [r.text for r in kept] == ["我的电话是幺五八，", "嗯，两***", "****。好的"]
+    assert redact_utterances([r.text for r in kept], RedactionSettings(keep_leading=4)) == [
+        Redacted(r.text, ()) for r in kept
+    ]
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["我的工号是幺二三四", "五六七八"],  # 8 digits: weak kinds stay narrow, not joined across utterances
+        ["幺五八", "好的，两零四六", "三九七幺"],  # words between the groups
+        ["预约在2026/11/22", "10:30", "1500.00元"],
+        ["第一、第二", "两天", "嗯，三天之内"],
+    ],
+)
+def test_only_mobile_id_and_bank_numbers_are_read_across_utterances(texts: list[str]) -> None:
+    assert [r.text for r in redact_utterances(texts)] == texts
+
+
+def test_redact_utterances_respects_settings() -> None:
+    texts = ["幺五八", "两零四六", "三九七幺"]
+    assert redact_utterances(texts, RedactionSettings(enabled=False)) == [Redacted(t, ()) for t in texts]
+    assert redact_utterances(texts, RedactionSettings(kinds=("name",))) == [Redacted(t, ()) for t in texts]
+    assert redact_utterances([]) == []
 
 
 # What whisper base really wrote for the synthetic personal-data calls (tests/reliability/personal_data):

@@ -89,6 +89,32 @@ def test_bad_lines_are_refused_with_the_reason(line: str, message: str) -> None:
         parse_line(line, 3, "t.jsonl")
 
 
+def _segment_line(**segment: object) -> str:
+    return json.dumps({"call_id": "x", "segments": [{"speaker": "agent", "start_s": 0, "end_s": 1, **segment}]})
+
+
+REFUSED_VALUES = {
+    "end_s 1e308": (_segment_line(end_s=1e308), r"segments\[0\]\.end_s .* within 0\.\.86400"),
+    "end_s past a day": (_segment_line(end_s=86400.5), r"segments\[0\]\.end_s"),
+    "end_s 401 digits": (_segment_line(end_s=10**400), r"segments\[0\]\.end_s .*401 characters"),
+    "start_s NaN": (_segment_line(start_s=float("nan")), r"segments\[0\]\.start_s .*nan"),
+    "confidence above 1": (_segment_line(confidence=1.01), r"segments\[0\]\.confidence .* within 0\.\.1"),
+    "confidence true": (_segment_line(confidence=True), r"segments\[0\]\.confidence"),
+    "surrogate in call_id": ('{"call_id": "x\\ud800", "segments": []}', "call_id holds a lone surrogate"),
+    "surrogate in text": (_segment_line(text="a\udc00"), r"segments\[0\]\.text holds a lone surrogate"),
+    "surrogate in a metadata key": ('{"call_id": "x", "metadata": {"\\ud800": "1"}, "segments": []}', "metadata key"),
+    "surrogate in a list": ('{"call_id": "x", "asr_model": ["\\ud800"], "segments": []}', r"asr_model\[0\]"),
+    "nested 50,000 deep": ('{"call_id": "x", "segments": ' + "[" * 50_000 + "]" * 50_000 + "}", "nested too deeply"),
+    "integer of 5,000 digits": ('{"call_id": "x", "segments": [], "n": ' + "9" * 5000 + "}", "not valid JSON"),
+}
+
+
+@pytest.mark.parametrize(("line", "message"), REFUSED_VALUES.values(), ids=REFUSED_VALUES.keys())
+def test_values_no_call_can_have_are_refused_naming_the_field(line: str, message: str) -> None:
+    with pytest.raises(TranscriptLineError, match=message):
+        parse_line(line, 3, "t.jsonl")
+
+
 def test_one_bad_line_does_not_stop_the_file(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     good = json.dumps(GOOD_CALL, ensure_ascii=False)
     path = _write(tmp_path, [good, "{broken", good, json.dumps(MONO_CALL, ensure_ascii=False)])
@@ -111,3 +137,30 @@ def test_bad_metadata_value_is_recorded_and_the_call_still_scored(tmp_path: Path
         assert con.execute("SELECT started_at, call_type_source FROM calls").fetchone() == (None, "inferred")
         errors = sorted(e for (e,) in con.execute("SELECT error FROM failures WHERE stage = 'metadata'").fetchall())
     assert len(errors) == 2 and "'call_type'" in errors[0] and "'started_at'" in errors[1]
+
+
+def test_times_and_confidence_at_their_bounds_are_accepted() -> None:
+    call = parse_line(
+        '{"call_id": "x", "segments": [{"speaker": "agent", "start_s": 0, "end_s": 86400, "confidence": 1},'
+        ' {"speaker": "customer", "start_s": 1, "end_s": 2, "confidence": 0}]}',
+        1,
+        "t.jsonl",
+    )
+    assert [(s.start_s, s.end_s, s.confidence) for s in call.transcript.segments] == [
+        (0.0, 86400.0, 1.0),
+        (1.0, 2.0, 0.0),
+    ]
+
+
+def test_a_long_bad_value_is_quoted_cut_short() -> None:
+    speaker = "robot" * 2000
+    with pytest.raises(TranscriptLineError) as raised:
+        parse_line(json.dumps({"call_id": "x", "segments": [{"speaker": speaker, "start_s": 0, "end_s": 1}]}), 1, "t")
+    message = str(raised.value)
+    assert "segments[0].speaker" in message and "10000 characters" in message and len(message) < 200
+
+
+def test_score_help_names_the_database_wait(capsys) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SystemExit):
+        main(["score", "--help"])
+    assert "--db-wait SECONDS" in capsys.readouterr().out

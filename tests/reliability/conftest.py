@@ -7,8 +7,12 @@ counts are measured by the tests (rows in DuckDB against the recordings given), 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+import duckdb
 import pytest
 
 
@@ -35,6 +39,26 @@ class Ledger:
 
 
 LEDGER = Ledger()
+
+
+def score_transcripts(tmp_path: Path, calls: list[dict[str, Any]], scorecard: str | None = None) -> int:
+    """`qa-pipeline score` of `calls` (one JSON line each) into tmp_path/qa.duckdb, with `scorecard` as the
+    center's file: its exit code."""
+    from qa_pipeline.cli import main
+
+    transcripts = tmp_path / "calls.jsonl"
+    transcripts.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in calls), encoding="utf-8")
+    argv = ["score", str(transcripts), "--db", str(tmp_path / "qa.duckdb")]
+    if scorecard is not None:
+        (tmp_path / "card.toml").write_text(scorecard, encoding="utf-8")
+        argv += ["--scorecard", str(tmp_path / "card.toml")]
+    return main(argv)
+
+
+def db_rows(db_path: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    """The rows of `sql` on a plain read-only connection to the database file."""
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 
 from qa_pipeline import open_read_only
 from qa_pipeline.cli import main
-from tests.reliability.conftest import Ledger
+from tests.reliability.conftest import Ledger, db_rows, score_transcripts
 
 CALL = {
     "call_id": "t1",
@@ -31,13 +31,7 @@ CALL = {
 
 def run_score(tmp_path: Path, scorecard: str | None = None) -> int:
     """`qa-pipeline score` of CALL into tmp_path/qa.duckdb, with `scorecard` as the center's file: its exit code."""
-    transcripts = tmp_path / "calls.jsonl"
-    transcripts.write_text(json.dumps(CALL, ensure_ascii=False) + "\n", encoding="utf-8")
-    argv = ["score", str(transcripts), "--db", str(tmp_path / "qa.duckdb")]
-    if scorecard is not None:
-        (tmp_path / "card.toml").write_text(scorecard, encoding="utf-8")
-        argv += ["--scorecard", str(tmp_path / "card.toml")]
-    return main(argv)
+    return score_transcripts(tmp_path, [CALL], scorecard)
 
 
 def score(tmp_path: Path, scorecard: str | None = None) -> Path:
@@ -45,9 +39,7 @@ def score(tmp_path: Path, scorecard: str | None = None) -> Path:
     return tmp_path / "qa.duckdb"
 
 
-def rows(db_path: Path, sql: str) -> list[tuple[object, ...]]:
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        return con.execute(sql).fetchall()
+rows = db_rows
 
 
 def test_default_settings_mask_the_text_and_hash_the_number(tmp_path: Path) -> None:

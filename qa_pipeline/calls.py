@@ -15,7 +15,7 @@ from qa_pipeline.calltype import CallType, resolve_call_type
 from qa_pipeline.checks import Scorecard, run_checks
 from qa_pipeline.checks.base import CallContext, CheckResult
 from qa_pipeline.metadata import CallMetadata, Metadata, RowProblem
-from qa_pipeline.scoring import CallScore, score_call
+from qa_pipeline.scoring import Attribution, CallScore, score_call
 from qa_pipeline.screening import Levels
 from qa_pipeline.timing import Measures, measure_call
 
@@ -240,7 +240,9 @@ def score_transcript(
         transcript=transcript,
         measures=measures,
         verdicts=verdicts,
-        score=score_call(verdicts.results, scorecard.pass_score),
+        score=score_call(
+            verdicts.results, scorecard.pass_score, Attribution.of(transcript), scorecard.min_judged_share
+        ),
         scorecard_hash=scorecard.sha256,
         processed_at=now(),
     )

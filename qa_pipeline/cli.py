@@ -429,7 +429,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 timing_rows,
             )
         )
-    problems = result.below(args.min_agreement, args.min_precision, args.min_recall, args.min_timing)
+    problems = result.below(args.min_agreement, args.min_precision, args.min_recall, args.min_timing, args.max_missing)
     for problem in problems:
         console.print(f"[red]below threshold:[/red] {problem}")
     return 1 if problems else 0
@@ -660,15 +660,22 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 
 def _date(value: str) -> date:
+    """A period bound for kpis and report: YYYY-MM-DD, today, yesterday or -Nd, as run's --from takes."""
+    from qa_pipeline.calls import DateWindowError, parse_day
+
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+        return parse_day(value)
+    except DateWindowError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _add_period(parser: argparse.ArgumentParser, default: str = "all dates") -> None:
     parser.add_argument(
-        "--from", dest="date_from", type=_date, metavar="DATE", help=f"first call date, YYYY-MM-DD (default: {default})"
+        "--from",
+        dest="date_from",
+        type=_date,
+        metavar="DATE",
+        help=f"first call date: YYYY-MM-DD, today, yesterday or -Nd (N days ago) (default: {default})",
     )
     parser.add_argument(
         "--to", dest="date_to", type=_date, metavar="DATE", help=f"last call date, inclusive (default: {default})"
@@ -910,6 +917,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 when the share of calls whose timing is within tolerance of the label is below X for any"
         " measure (ring_count, answer_s, talk_s, time_to_topic_s, interruptions, direction)",
     )
+    evaluation.add_argument(
+        "--max-missing",
+        type=int,
+        default=0,
+        metavar="N",
+        help="exit 1 when more than N labelled calls are not in the database (default: 0: every labelled call"
+        " must have been scored, or the figures describe only part of the set)",
+    )
     evaluation.set_defaults(func=cmd_eval)
 
     diarization = sub.add_parser(
@@ -1026,12 +1041,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Options whose values may begin with '-' (`--from -7d`, as the README shows): argparse takes such a value for
+# an option of its own, so it is joined to its option (`--from=-7d`) before parsing.
+_DAY_OPTIONS = ("--from", "--to")
+
+
+def _joined_day_values(argv: Sequence[str]) -> list[str]:
+    joined: list[str] = []
+    arguments = iter(argv)
+    for argument in arguments:
+        if argument in _DAY_OPTIONS:
+            value = next(arguments, None)
+            if value is None:
+                joined.append(argument)
+            elif value.startswith("-") and value[1:2].isdigit():
+                joined.append(f"{argument}={value}")
+            else:
+                joined += [argument, value]
+        else:
+            joined.append(argument)
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from rich.markup import escape
 
     from qa_pipeline.kpis import UnreadableDatabaseError, UnwritableDatabaseError
 
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_joined_day_values(sys.argv[1:] if argv is None else argv))
     try:
         return int(args.func(args))
     except (UnreadableDatabaseError, UnwritableDatabaseError) as error:

@@ -152,12 +152,25 @@ class Evaluation:
     satisfaction: tuple[int, int]  # (inferred == label, inferred) over calls with an inferred score
     call_type_errors: list[tuple[str, str, str]] = field(default_factory=list)
     timing: dict[str, TimingAgreement] = field(default_factory=dict)
+    missing_calls: list[str] = field(default_factory=list)  # labelled calls the database does not hold
 
     def below(
-        self, min_agreement: float, min_precision: float, min_recall: float, min_timing: float = 0.0
+        self,
+        min_agreement: float,
+        min_precision: float,
+        min_recall: float,
+        min_timing: float = 0.0,
+        max_missing: int = 0,
     ) -> list[str]:
-        """Human-readable reasons this evaluation misses the thresholds (empty: all met)."""
+        """Human-readable reasons this evaluation misses the thresholds (empty: all met). Labelled calls missing
+        from the database are a reason of their own: an agreement over 3 of 25 calls says nothing of the 22."""
         reasons = []
+        if len(self.missing_calls) > max_missing:
+            shown = ", ".join(self.missing_calls[:5]) + (", …" if len(self.missing_calls) > 5 else "")
+            reasons.append(
+                f"{len(self.missing_calls)} of {self.calls_labelled} labelled calls are not in the database"
+                f" ({shown}; at most {max_missing} may be missing)"
+            )
         for timing in self.timing.values():
             if timing.share is not None and timing.share < min_timing:
                 reasons.append(f"{timing.name}: within tolerance on {timing.share:.3f} < {min_timing}")
@@ -250,6 +263,7 @@ def evaluate(labels_path: Path | str, db_path: Path | str, check_ids: list[str] 
         checks=checks,
         calls_labelled=len(labels),
         calls_found=len(calls),
+        missing_calls=[call_id for call_id in call_ids if call_id not in calls],
         call_type=(types_right, types_inferred),
         satisfaction=(sat_right, sat_inferred),
         call_type_errors=type_errors,

@@ -52,7 +52,7 @@ from qa_pipeline.checks import Scorecard, load_scorecard
 from qa_pipeline.incremental import ID_SUFFIX_HEX, Resolution, ScoringInputs, StoredCall, plan_batch, resolve_recordings
 from qa_pipeline.metadata import read_metadata
 from qa_pipeline.privacy import caller_salt, protect_call, protect_message, salt_id
-from qa_pipeline.scoring import CallScore, score_call
+from qa_pipeline.scoring import Attribution, CallScore, score_call
 from qa_pipeline.screening import Levels, require_speech, screen_audio
 from qa_pipeline.storage import QaDatabase, now
 from qa_pipeline.timing import Measures
@@ -248,8 +248,8 @@ def check_task(job: CallJob, transcript: Transcript, measures: Measures, scoreca
 
 
 @task(name="score", cache_policy=NO_CACHE)
-def score_task(job: CallJob, verdicts: Verdicts, scorecard: Scorecard) -> CallScore:
-    score = score_call(verdicts.results, scorecard.pass_score)
+def score_task(job: CallJob, verdicts: Verdicts, scorecard: Scorecard, attribution: Attribution) -> CallScore:
+    score = score_call(verdicts.results, scorecard.pass_score, attribution, scorecard.min_judged_share)
     get_run_logger().info("%s: qa_score=%s qa_passed=%s", job.call_id, score.qa_score, score.qa_passed)
     return score
 
@@ -360,7 +360,7 @@ def process_call(job: CallJob, settings: CallSettings, seconds: dict[str, float]
     _stage("transcribe", require_speech, audio, transcript, levels, seconds=seconds)
     measures = _stage("measure", measure_task, job, audio, transcript, scorecard, agent_channel, seconds=seconds)
     verdicts = _stage("check", check_task, job, transcript, measures, scorecard, seconds=seconds)
-    score = _stage("score", score_task, job, verdicts, scorecard, seconds=seconds)
+    score = _stage("score", score_task, job, verdicts, scorecard, Attribution.of(transcript), seconds=seconds)
     scored = ScoredCall(
         job=job,
         audio=AudioFacts.of(audio, levels),

@@ -39,6 +39,13 @@ LOW_ROLE_CONFIDENCE = 0.5  # the [roles] min_confidence default: below it no rol
 # segments go down to about 0.4), so a whole call averaging below 0.6 means the ASR mostly guessed.
 LOW_ASR_CONFIDENCE = 0.6
 MONO_DIARIZATIONS = ("embedded", "pyannote", "none")
+# calls.not_judged_reason (qa_pipeline/scoring.py) as the report says it
+NOT_JUDGED_REASONS = {
+    "no_speakers": "no speaker attribution",
+    "roles_unclear": "agent and customer not told apart",
+    "no_checks": "no check applied",
+    "too_few_checks": "too few checks could judge",
+}
 
 # Recordings are embedded as Ogg/Opus: 16 kbit/s keeps telephone speech clear (stereo kept, so each party
 # stays on its own side) at about 120 KB a minute (160 KB once base64-encoded), 1/16 of 8 kHz stereo PCM.
@@ -138,6 +145,7 @@ TILE_SPECS = (
     KpiSpec("Average handle time", "aht_s", "seconds", 0),
     KpiSpec("Avg QA score", "avg_qa_score", "score", +1),
     KpiSpec("QA pass rate", "qa_pass_rate", "rate", +1),
+    KpiSpec("Not judged", "calls_not_judged", "count", -1),
     KpiSpec("Script compliance", "script_compliance_rate", "rate", +1),
     KpiSpec("CSAT", "csat", "csat", +1),
     KpiSpec("Fatal failures", "fatal_failures", "count", -1),
@@ -504,6 +512,11 @@ def tile_note(spec: KpiSpec, current: dict[str, Any], previous: dict[str, Any]) 
         return f"{current.get('cases', 0)} cases opened"
     if spec.column == "overrides":
         return "check verdicts QA leads changed"
+    if spec.column == "calls_not_judged":
+        return "no score: no speakers, or too few checks could judge; not in score or pass rate"
+    if spec.column in ("avg_qa_score", "qa_pass_rate") and current.get("calls_not_judged"):
+        judged = current["calls"] - current["calls_not_judged"]
+        return f"over {judged} judged calls; {current['calls_not_judged']} not judged left out"
     if spec.column == "answered_calls":
         return f"of {current['calls']} calls"
     return ""
@@ -721,7 +734,8 @@ def recent_reviews(connection: duckdb.DuckDBPyConnection, limit: int = 10) -> tu
 # -- calls to review ------------------------------------------------------------------------------------
 def review_candidates(connection: duckdb.DuckDBPyConnection, period: Period) -> list[dict[str, Any]]:
     """Calls of the period with a reason to listen to them: fatal failures first, then results the machine
-    was unsure of, then the other failed calls; lowest score first within each. One row a call."""
+    was unsure of (low confidence, and calls it did not judge), then the other failed calls; lowest score
+    first within each. One row a call."""
     return _records(
         connection.execute(
             """
@@ -738,6 +752,8 @@ def review_candidates(connection: duckdb.DuckDBPyConnection, period: Period) -> 
                     s.asr_confidence,
                     f.fatal_failed = 1 AS fatal,
                     coalesce(f.qa_passed = false, false) AS failed_qa,
+                    NOT f.judged AS not_judged,
+                    f.not_judged_reason,
                     coalesce(f.diarization_confidence < ?, false) AS low_diarization,
                     coalesce(f.role_confidence < ?, false) AS low_role,
                     (coalesce(f.channels = 1, false) OR list_contains(?, f.diarization))
@@ -747,9 +763,9 @@ def review_candidates(connection: duckdb.DuckDBPyConnection, period: Period) -> 
                 LEFT JOIN per_call AS s USING (call_id)
                 WHERE f.call_date BETWEEN ? AND ?
             )
-            SELECT *, low_diarization OR low_role OR roles_unknown OR low_asr AS low_confidence
+            SELECT *, low_diarization OR low_role OR roles_unknown OR low_asr OR not_judged AS low_confidence
             FROM flagged
-            WHERE fatal OR failed_qa OR low_diarization OR low_role OR roles_unknown OR low_asr
+            WHERE fatal OR failed_qa OR low_diarization OR low_role OR roles_unknown OR low_asr OR not_judged
             ORDER BY fatal DESC, low_confidence DESC, qa_score NULLS FIRST, started_at, call_id
             """,
             [
@@ -773,6 +789,9 @@ def review_reasons(call: dict[str, Any], evidence: tuple[Evidence, ...]) -> tupl
         score = "no score" if call["qa_score"] is None else f"score {call['qa_score']:.1f}"
         mark = f" < pass mark {call['pass_score']:g}" if call["pass_score"] is not None else ""
         reasons.append(ReviewReason("low_score", f"failed QA: {score}{mark}"))
+    if call["not_judged"]:
+        why = NOT_JUDGED_REASONS.get(call["not_judged_reason"], call["not_judged_reason"] or "unknown")
+        reasons.append(ReviewReason("low_confidence", f"machine unsure: not judged ({why}), no score"))
     if call["low_diarization"]:
         reasons.append(
             ReviewReason(

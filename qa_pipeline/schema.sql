@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS calls (
 -- Timings measured from the audio (qa_pipeline/timing.py). Added with ALTER so that a database written
 -- by an earlier version gains them in place; rows written before stay NULL there.
 ALTER TABLE calls ADD COLUMN IF NOT EXISTS answer_s DOUBLE;             -- file start -> answer
-ALTER TABLE calls ADD COLUMN IF NOT EXISTS answer_source VARCHAR;       -- ringback | line | speech | start
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS answer_source VARCHAR;       -- ringback | line | speech | metadata | start
 ALTER TABLE calls ADD COLUMN IF NOT EXISTS ring_source VARCHAR;         -- audio | metadata: which gave ring_count
 ALTER TABLE calls ADD COLUMN IF NOT EXISTS ring_count_audio INTEGER;
 ALTER TABLE calls ADD COLUMN IF NOT EXISTS ring_s_audio DOUBLE;
@@ -216,3 +216,13 @@ CREATE TABLE IF NOT EXISTS recording_files (
 -- Share of the recording's samples at full scale (qa_pipeline/screening.py): a recording made too hot.
 -- Its loudness-based measures (raised voice) and ASR suffer; the call is still scored.
 ALTER TABLE calls ADD COLUMN IF NOT EXISTS clipped_fraction DOUBLE;
+
+-- Whether the machine's verdict on the call counts (qa_pipeline/scoring.py, issue 19). judged false:
+-- qa_score and qa_passed are NULL and not_judged_reason says why: no_speakers (no speaker attribution),
+-- roles_unclear (diarized, roles below [roles] min_confidence), no_checks (no applicable weighted check),
+-- too_few_checks (judged_share below [scorecard] min_judged_share). KPI views count these calls apart
+-- (calls_not_judged), never as passes. NULL on rows written before it existed (judged when qa_score is set).
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS judged BOOLEAN;
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS not_judged_reason VARCHAR;
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS judged_share DOUBLE;      -- weight applicable / weight of all the call's checks
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS min_judged_share DOUBLE;  -- the scorecard's mark (kpis/call_facts.sql re-judges reviewed calls)

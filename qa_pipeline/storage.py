@@ -89,6 +89,10 @@ _CALL_COLUMNS = (
     "pass_score",
     "input_fingerprint",
     "clipped_fraction",
+    "judged",
+    "not_judged_reason",
+    "judged_share",
+    "min_judged_share",
 )
 
 
@@ -190,6 +194,10 @@ def call_row(scored: ScoredCall, run_id: str) -> dict[str, Any]:
         "pass_score": scored.score.pass_score,
         "input_fingerprint": job.fingerprint,
         "clipped_fraction": audio.clipped_fraction if audio else None,
+        "judged": scored.score.judged,
+        "not_judged_reason": scored.score.not_judged_reason,
+        "judged_share": scored.score.judged_share,
+        "min_judged_share": scored.score.min_judged_share,
     }
 
 

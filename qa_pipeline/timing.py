@@ -125,7 +125,7 @@ class Measures:
     """Everything timed about one call. None: not measurable on this call (stored as NULL)."""
 
     answer_s: float = 0.0  # file start -> answer; 0 when the recording starts at the answer
-    answer_source: str = "start"  # 'ringback' | 'line' | 'speech' | 'start'
+    answer_source: str = "start"  # 'ringback' | 'line' | 'speech' | 'metadata' | 'start'
     ring_count: int | None = None  # the value used: audio when ringback was heard, else metadata
     ring_s: float | None = None
     ring_source: str | None = None  # 'audio' | 'metadata'
@@ -336,6 +336,11 @@ def _pace(segments: Sequence[Segment]) -> tuple[float | None, tuple[PaceStretch,
 # The stage
 
 
+# Words up to this long before answered_at - started_at still leave the metadata's answer time standing: the
+# switch's clock and the transcript's times are not aligned to the millisecond.
+ANSWER_SLACK_S = 0.5
+
+
 def measure_call(
     audio: DecodedAudio | None,
     transcript: Transcript,
@@ -360,6 +365,12 @@ def measure_call(
     # Rings and the answer.
     answer = _answer(streams, first_speech, preset) if streams else _Answer(0.0, "start", (), None)
     ring_count_metadata, ring_s_metadata = _metadata_rings(metadata, preset)
+    if not streams and ring_s_metadata and (first_speech is None or first_speech >= ring_s_metadata - ANSWER_SLACK_S):
+        # A transcript from a file has no audio to hear the ringing in. Its times count from the start of
+        # the recording; when nobody speaks before answered_at - started_at, the recording began with the
+        # ringing (the switch records from the first ring), and the answer is there: the ringing is neither
+        # dead air nor time the agent took to greet. Speech earlier than that means it began at the answer.
+        answer = _Answer(ring_s_metadata, "metadata", (), None)
     ring_count_audio = len(answer.rings) if streams else None
     ring_s_audio = round(answer.answer_s, 3) if answer.rings else None
     if answer.rings:

@@ -321,7 +321,29 @@ REQUIRED_FACTS: Final[dict[CallType, dict[str, tuple[str, ...]]]] = {
     "complaint": {
         "what": ("什么情况", "怎么回事", "发生了什么", "具体说说"),
         "when": ("什么时候", "什么时间", "哪天", "几点"),
-        "who": ("哪位", "哪个人", "工作人员", "谁"),
+        "who": ("哪位", "哪个人", "工作人员", "是谁", "谁接待", "谁处理", "谁负责"),
+    },
+}
+# What a customer says when giving a fact unasked (004: the information must be collected, not each item
+# asked for): a fact is collected when the agent asked for it or the customer gave it.
+REQUIRED_GIVEN: Final[dict[CallType, dict[str, tuple[str, ...]]]] = {
+    "rescue": {
+        "vehicle": ("轿车", "越野车", "面包车", "货车"),
+        "plate": ("车牌是", "车牌号是"),
+        "contact_person": ("我姓", "我叫"),
+        "contact_number": (),
+        "location": ("高速", "服务区", "路口", "停车场"),
+        "symptom": ("打不着", "熄火", "爆胎", "没油", "没电", "抛锚"),
+    },
+    "repair": {
+        "nature": ("漏水", "坏了", "堵了", "停电", "停水", "不亮"),
+        "location": ("栋", "单元", "号楼"),
+        "time": ("小时了", "天了", "昨天", "今天", "刚才"),
+    },
+    "complaint": {
+        "what": ("太吵", "态度", "没修好", "乱收费", "坏了"),
+        "when": ("晚上", "昨天", "今天", "天了", "小时了"),
+        "who": ("保安", "保洁", "维修师傅", "工作人员"),
     },
 }
 ROUTING_TRIGGERS: Final = (
@@ -652,7 +674,6 @@ CALLS: Final[tuple[CallSpec, ...]] = (
                 "restate_confirm",
                 "closing_more_help",
                 "closing_thanks",
-                "required_info",
                 "answer_within_rings",
             ),
             na=("empathy", "reply_commitment", *NOT_RETURN_VISIT, "routing"),
@@ -1869,11 +1890,26 @@ def judge(call: CallSpec, lines: tuple[Line, ...], clock: CallClock | None = Non
 
     facts = REQUIRED_FACTS.get(call.call_type)
     if applies("required_info") and facts:
+        given = REQUIRED_GIVEN.get(call.call_type, {})
         asked_at = {name: first(agent_ix, phrases) for name, phrases in facts.items()}
-        missing = [name for name, i in asked_at.items() if i is None]
+        # Not asked: given by the customer, in a line that is no question of theirs.
+        collected_at = {
+            name: i
+            if i is not None
+            else next(
+                (
+                    c
+                    for c in customer_ix
+                    if not lines[c].text.endswith(("？", "?")) and says(lines[c].text, given.get(name, ()))
+                ),
+                None,
+            )
+            for name, i in asked_at.items()
+        }
+        missing = [name for name, i in collected_at.items() if i is None]
         out["required_info"] = Finding(
             verdict_of(not missing),
-            tuple(sorted({i for i in asked_at.values() if i is not None})),
+            tuple(sorted({i for i in collected_at.values() if i is not None})),
             (("missing", missing),) if missing else (),
         )
     else:

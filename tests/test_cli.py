@@ -59,3 +59,35 @@ def test_pyannote_diarization_without_a_pipeline_is_refused(tmp_path: Path, caps
     assert main(["run", str(tmp_path), "--db", str(db), "--pyannote-pipeline", str(missing)]) == 2
     assert "has no config.yaml" in capsys.readouterr().out
     assert not db.exists()
+
+
+def test_a_model_directory_that_does_not_exist_is_refused_before_any_audio(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    db = tmp_path / "qa.duckdb"
+    for spec in (str(tmp_path / "nonexistent" / "dir"), "./models/large-v3", "~/no/such/model"):
+        assert main(["run", str(tmp_path), "--db", str(db), "--asr-model", spec]) == 2
+        assert "no such model directory" in capsys.readouterr().out
+    assert not db.exists()
+
+
+def test_cuda_on_a_machine_without_a_gpu_is_refused_before_any_audio(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import ctranslate2
+    import pytest
+
+    if ctranslate2.get_cuda_device_count() > 0:
+        pytest.skip("this machine has a GPU")
+    db = tmp_path / "qa.duckdb"
+    assert main(["run", str(tmp_path), "--db", str(db), "--device", "cuda"]) == 2
+    assert "no CUDA GPU" in capsys.readouterr().out
+    assert not db.exists()
+
+
+def test_day_options_take_values_that_begin_with_a_dash() -> None:
+    from qa_pipeline.cli import _joined_day_values, build_parser, flow_parameters
+
+    argv = ["run", "in", "--db", "qa.duckdb", "--from", "-7d", "--to", "-1d", "--force"]
+    args = build_parser().parse_args(_joined_day_values(argv))
+    assert (flow_parameters(args)["date_from"], flow_parameters(args)["date_to"], args.force) == ("-7d", "-1d", True)
+    assert _joined_day_values(["--from=-7d", "--to", "yesterday"]) == ["--from=-7d", "--to", "yesterday"]
+    assert _joined_day_values(["--to"]) == ["--to"]  # argparse then says it needs a value
+    kpis = build_parser().parse_args(_joined_day_values(["kpis", "--db", "qa.duckdb", "--from", "-7d"]))
+    assert kpis.date_from is not None

@@ -85,6 +85,26 @@ def test_eval_command_exit_code_follows_thresholds(tmp_path: Path, scored_db: Pa
     assert main(["eval", str(labels), "--db", str(scored_db), "--min-agreement", "0.4"]) == 0
 
 
+def test_eval_fails_when_labelled_calls_are_missing_from_the_database(
+    tmp_path: Path, scored_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # c1..c5 are scored; c6..c9 were never run: agreement over the five says nothing of the other four.
+    verdicts = {f"c{i}": {"greeting": "pass"} for i in range(1, 10)}
+    verdicts["c4"] = {"greeting": "fail"}
+    labels = _labels(tmp_path, verdicts)
+    result = evaluate(labels, scored_db)
+    assert (result.calls_labelled, result.calls_found) == (9, 5)
+    assert result.missing_calls == ["c6", "c7", "c8", "c9"]
+    assert result.below(0.0, 0.0, 0.0) == [
+        "4 of 9 labelled calls are not in the database (c6, c7, c8, c9; at most 0 may be missing)"
+    ]
+    assert result.below(0.0, 0.0, 0.0, max_missing=4) == []
+    capsys.readouterr()
+    assert main(["eval", str(labels), "--db", str(scored_db)]) == 1
+    assert "4 of 9 labelled calls are not in the database" in capsys.readouterr().out
+    assert main(["eval", str(labels), "--db", str(scored_db), "--max-missing", "4"]) == 0
+
+
 def test_malformed_labels_are_refused(tmp_path: Path) -> None:
     bad = tmp_path / "labels.json"
     bad.write_text(json.dumps({"calls": [{"call_id": "c1", "checks": {"greeting": "ok"}}]}), encoding="utf-8")

@@ -413,7 +413,7 @@ def test_cli_table_has_a_total_row(db_path: Path, capsys: pytest.CaptureFixture[
     ("argv", "message"),
     [
         (["--from", "2026-11-20", "--to", "2026-11-19"], "is after"),
-        (["--from", "yesterday"], "is not a date"),
+        (["--from", "last week"], "expected YYYY-MM-DD, today, yesterday or -Nd"),
     ],
 )
 def test_cli_kpis_refuses_bad_periods(

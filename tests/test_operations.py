@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
@@ -366,7 +367,15 @@ def test_nightly_deployment_runs_on_a_worker_when_triggered(
     assert "Completed" in triggered.stdout, logs
 
     with temporary_settings({PREFECT_API_URL: url}), get_client(sync_client=True) as client:
-        [flow_run] = client.read_flow_runs()
+        runs = client.read_flow_runs()
+    # The triggered run, beside the runs the server's scheduler created for the next nights at 02:00
+    # (tests/test_schedule.py waits for one to run).
+    [flow_run] = [run for run in runs if not run.auto_scheduled]
+    nightly = [run.expected_start_time for run in runs if run.auto_scheduled]
+    assert nightly and all(
+        start is not None and start.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M") == "02:00"
+        for start in nightly
+    ), runs
     assert flow_run.state is not None and flow_run.state.name == "Completed", logs
     assert flow_run.parameters["input_dir"] == str(ops_input)
     # The window takes the two calls of 2026-11-20; call_019 (11-21) and the corrupt file (today) stay out.

@@ -268,6 +268,14 @@ def test_kpi_tiles_show_the_period_against_the_previous_one(page: Node) -> None:
     fcr = tile(page, "first_contact_resolution_rate")
     assert (fcr["value"], fcr["change"], fcr["note"]) == ("75.0%", "▼ -25.0 pp", "4 cases opened")
     assert (tile(page, "overrides")["value"], tile(page, "overrides")["change"]) == ("1", "▲ +1")
+    # Every call here has a verdict (tests/test_not_judged.py has calls without one): none left out.
+    assert tile(page, "calls_not_judged") == {
+        "value": "0",
+        "change": "= no change",
+        "prev": "previous: 0",
+        "note": "no score: no speakers, or too few checks could judge; not in score or pass rate",
+    }
+    assert tile(page, "avg_qa_score")["note"] == ""
 
 
 def test_tiles_say_whether_a_change_is_welcome(page: Node) -> None:

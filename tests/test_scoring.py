@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa_pipeline.checks.base import CheckResult
-from qa_pipeline.scoring import CallScore, score_call
+from qa_pipeline.scoring import Attribution, CallScore, score_call
 
 
 def passed(check_id: str, weight: float, *, fatal: bool = False, score: float | None = 1.0) -> CheckResult:
@@ -120,12 +120,12 @@ def test_perfect_score_passes_pass_score_100() -> None:
     ],
 )
 def test_no_applicable_check_gives_no_verdict(results: list[CheckResult]) -> None:
-    assert score_call(results, pass_score=80) == CallScore(None, None, (), 0, 80)
+    assert score_call(results, pass_score=80) == CallScore(None, None, (), 0, 80, False, "no_checks")
 
 
 def test_only_zero_weights_gives_no_verdict() -> None:
     assert score_call([passed("greeting", 0), failed("closing_thanks", 0)], pass_score=80) == CallScore(
-        None, None, (), 2, 80
+        None, None, (), 2, 80, False, "no_checks"
     )
 
 
@@ -136,3 +136,35 @@ def test_zero_weight_check_does_not_move_the_score() -> None:
 
 def test_accepts_a_tuple() -> None:
     assert score_call((passed("a", 1), failed("b", 3)), pass_score=25) == CallScore(25.0, True, (), 2, 25)
+
+
+# -- calls the machine cannot judge (issue 19) ---------------------------------------------------------------
+def test_a_call_without_speakers_is_not_judged_however_its_checks_went() -> None:
+    results = [passed("dead_air", 5), passed("answer_within_rings", 5), not_applicable("greeting", 10)]
+    score = score_call(results, pass_score=80, attribution=Attribution(speakers_known=False))
+    assert score == CallScore(None, None, (), 2, 80, False, "no_speakers")
+    assert score.judged_share == 0.5
+
+
+def test_unclear_roles_are_their_own_reason() -> None:
+    score = score_call([passed("dead_air", 5)], 80, Attribution(speakers_known=False, roles_unclear=True))
+    assert (score.qa_score, score.qa_passed, score.judged, score.not_judged_reason) == (
+        None,
+        None,
+        False,
+        "roles_unclear",
+    )
+
+
+def test_known_speakers_score_as_before() -> None:
+    results = [passed("a", 10), failed("b", 10), not_applicable("c", 20)]
+    assert score_call(results, 50, Attribution()) == score_call(results, 50) == CallScore(50.0, True, (), 2, 50)
+
+
+@pytest.mark.parametrize(("share", "judged"), [(0.25, True), (0.2501, False), (0.0, True), (1.0, False)])
+def test_min_judged_share_is_a_share_of_the_weight_of_all_the_calls_checks(share: float, judged: bool) -> None:
+    results = [passed("a", 10), not_applicable("b", 10), not_applicable("c", 20)]  # 10 of 40 judged: 0.25
+    score = score_call(results, 80, Attribution(), min_judged_share=share)
+    assert score.judged_share == 0.25
+    assert score.judged is judged
+    assert (score.qa_score, score.not_judged_reason) == ((100.0, None) if judged else (None, "too_few_checks"))

@@ -118,6 +118,29 @@ def test_metadata_gives_the_rings_when_the_recording_starts_at_the_answer() -> N
     assert measure_call(_audio(samples), transcript, NO_METADATA).ring_count is None
 
 
+def test_a_transcript_from_a_file_is_answered_when_the_metadata_says() -> None:
+    """No audio to hear the ringing in: answered_at - started_at is the answer when nobody speaks before it;
+    the ringing is not dead air and the greeting is timed from the answer."""
+    started = datetime(2026, 11, 19, 9, 0, 0)
+    metadata = CallMetadata(audio_file="", started_at=started, answered_at=started + timedelta(seconds=20))
+    transcript = _transcript(
+        [_segment("agent", 21.0, 23.0, "您好，请问有什么可以帮您？"), _segment("customer", 23.5, 26.0, "我家停水了。")]
+    )
+
+    measures = measure_call(None, transcript, metadata)
+
+    assert (measures.answer_s, measures.answer_source) == (20.0, "metadata")
+    assert (measures.ring_count, measures.ring_s, measures.ring_source) == (4, 20.0, "metadata")
+    assert measures.talk_s == 6.0  # answer to the last word, not the ringing before
+    assert not [s for s in measures.silences if s.start_s < 20.0]
+    # Speech before the logged answer: the recording began at the answer, times count from it.
+    early = _transcript([_segment("agent", 0.5, 3.0, "您好。"), _segment("customer", 3.5, 6.0, "你好。")])
+    assert (measure_call(None, early, metadata).answer_s, measure_call(None, early, metadata).answer_source) == (
+        0.0,
+        "start",
+    )
+
+
 def test_other_presets_ring_with_their_own_cadence() -> None:
     rng = np.random.default_rng(5)
     samples = _stereo(20.0, answer_s=14.5, rng=rng)

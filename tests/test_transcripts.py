@@ -164,3 +164,31 @@ def test_score_help_names_the_database_wait(capsys) -> None:  # type: ignore[no-
     with pytest.raises(SystemExit):
         main(["score", "--help"])
     assert "--db-wait SECONDS" in capsys.readouterr().out
+
+
+def test_score_times_the_answer_from_the_lines_metadata(tmp_path: Path) -> None:
+    """A recording that began with 25 s of ringing (answered_at - started_at): the ringing is not dead air and
+    the greeting, 1 s after the answer, is not late (issue 19: it was 'late by' the ringing, dead air 0-25 s)."""
+    call = {
+        "call_id": "rang",
+        "metadata": {"started_at": "2026-11-20 09:00:00", "answered_at": "2026-11-20 09:00:25", "call_type": "inquiry"},
+        "segments": [
+            {"speaker": "agent", "start_s": 26.0, "end_s": 29.0, "text": "您好，很高兴为您服务，请问有什么可以帮您？"},
+            {"speaker": "customer", "start_s": 29.5, "end_s": 32.0, "text": "我想问一下营业时间。"},
+            {"speaker": "agent", "start_s": 32.5, "end_s": 36.0, "text": "我们每天早上九点到晚上六点营业。"},
+            {"speaker": "agent", "start_s": 36.5, "end_s": 39.0, "text": "感谢您的来电，再见。"},
+        ],
+    }
+    db_path = tmp_path / "qa.duckdb"
+    assert main(["score", str(_write(tmp_path, [json.dumps(call, ensure_ascii=False)])), "--db", str(db_path)]) == 0
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        assert con.execute("SELECT answer_s, answer_source, ring_s, talk_s FROM calls").fetchall() == [
+            (25.0, "metadata", 25.0, 14.0)
+        ]
+        verdicts = dict(con.execute("SELECT check_id, passed FROM check_results WHERE applicable").fetchall())
+        assert verdicts["dead_air"] is True
+        [(greeting,)] = con.execute("SELECT detail FROM check_results WHERE check_id = 'greeting'").fetchall()
+        assert "late" not in greeting  # it fails only for the organisation this center has not configured
+        assert con.execute("SELECT count(*) FROM call_events WHERE kind = 'silence' AND start_s < 25").fetchall() == [
+            (0,)
+        ]

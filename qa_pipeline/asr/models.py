@@ -117,11 +117,21 @@ def embedded_model_dir(rebuild: bool = False) -> Path:
 def pick_device(device: str) -> str:
     if device not in ("auto", "cpu", "cuda"):
         raise ModelError(f"device must be auto, cpu or cuda, not {device!r}")
-    if device != "auto":
-        return device
     import ctranslate2
 
-    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    gpus = ctranslate2.get_cuda_device_count()
+    if device == "cuda" and gpus == 0:
+        # Refused here, before any audio: otherwise every call of the batch fails on its own at load time.
+        raise ModelError("--device cuda: CTranslate2 sees no CUDA GPU on this machine (use auto or cpu)")
+    if device != "auto":
+        return device
+    return "cuda" if gpus > 0 else "cpu"
+
+
+def _names_a_path(spec: str) -> bool:
+    """Whether --asr-model names a local directory rather than a hub repository ("owner/name"): an absolute
+    or relative path, one in the home folder, or one with more than one folder in it."""
+    return spec.startswith(("/", "./", "../", "~", "\\")) or spec.count("/") > 1 or Path(spec).exists()
 
 
 def resolve_model(spec: str | None, device: str = "auto") -> ModelChoice:
@@ -137,6 +147,8 @@ def resolve_model(spec: str | None, device: str = "auto") -> ModelChoice:
         return ModelChoice(str(location), f"{EMBEDDED_MODEL}(embedded)/{compute_type}", chosen_device, compute_type)
     assert spec is not None
     path = Path(spec).expanduser()
+    if not path.is_dir() and _names_a_path(spec):
+        raise ModelError(f"--asr-model {spec}: no such model directory")
     if path.is_dir():
         if not (path / "model.bin").is_file():
             raise ModelError(f"{path}: not a CTranslate2 model directory (no model.bin)")

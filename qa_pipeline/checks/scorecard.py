@@ -38,6 +38,7 @@ from qa_pipeline.screening import InputSettings
 from qa_pipeline.timing import TimingSettings
 
 DEFAULT_SCORECARD = "default_scorecard.toml"
+DEFAULT_MIN_JUDGED_SHARE = 0.25  # default_scorecard.toml says why
 # Allowed ranges (inclusive) of numeric check keys, by key name, wherever they appear; for a table
 # (limits_s), of each of its values.
 FIELD_BOUNDS: dict[str, tuple[float, float]] = {
@@ -88,6 +89,9 @@ class Scorecard:
     kpis: KpiSettings = field(default_factory=KpiSettings)
     input: InputSettings = field(default_factory=InputSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    # [scorecard] min_judged_share: a call whose applicable checks hold less of its checks' weight gets no
+    # score (qa_pipeline.scoring: 'too_few_checks')
+    min_judged_share: float = DEFAULT_MIN_JUDGED_SHARE
 
     def enabled_checks(self) -> list[Check]:
         return [REGISTRY[cid](settings) for cid, settings in self.checks.items() if settings.enabled]
@@ -303,7 +307,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
     for key in data:
         if key not in ("scorecard", "center", "matching", "checks", "timing", "roles", "kpis", "input", "privacy"):
             raise ScorecardError(f"{source}: unknown top-level key {key!r}")
-    head = _table(data, "scorecard", {"name", "pass_score"}, source)
+    head = _table(data, "scorecard", {"name", "pass_score", "min_judged_share"}, source)
     center = _table(data, "center", {"organisations", "asr_prompt"}, source)
     matching = _table(data, "matching", {"min_similarity"}, source)
     checks_table = data.get("checks", {})
@@ -314,6 +318,11 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
     pass_score = _coerce(head.get("pass_score", 80.0), float, "scorecard.pass_score", source)
     if not 0 <= pass_score <= 100:
         raise ScorecardError(f"{source}: scorecard.pass_score must be between 0 and 100")
+    min_judged_share = _coerce(
+        head.get("min_judged_share", DEFAULT_MIN_JUDGED_SHARE), float, "scorecard.min_judged_share", source
+    )
+    if not 0 <= min_judged_share <= 1:
+        raise ScorecardError(f"{source}: scorecard.min_judged_share must be between 0 and 1")
     organisations = _coerce(center.get("organisations", []), tuple[str, ...], "center.organisations", source)
     asr_prompt = _coerce(center.get("asr_prompt", ""), str, "center.asr_prompt", source)
     min_similarity = _coerce(matching.get("min_similarity", 0.85), float, "matching.min_similarity", source)
@@ -341,6 +350,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
         {
             "name": name,
             "pass_score": pass_score,
+            "min_judged_share": min_judged_share,
             "organisations": organisations,
             "asr_prompt": asr_prompt,
             "min_similarity": min_similarity,
@@ -368,6 +378,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
         kpis=kpis,
         input=input_settings,
         privacy=privacy,
+        min_judged_share=min_judged_share,
     )
 
 

@@ -14,6 +14,9 @@
 --   answer_within_rings_rate = answer_within_rings passed / applicable                     (003 三声内接听)
 --   avg_qa_score           = avg(qa_score) over calls with a verdict                           (0-100)
 --   qa_pass_rate           = calls with qa_passed / calls with a verdict
+--   calls_not_judged       = calls the machine gave no verdict (call_facts.judged false: no speaker
+--                            attribution, roles unclear, too few checks could judge): counted apart, never
+--                            in avg_qa_score or qa_pass_rate (issue 19)
 --   script_compliance_rate = sum(script_passed) / sum(script_applicable)        (share of mandated phrases said)
 --   check_pass_rates       = map check_id -> passed / applicable, checks applicable at least once
 --   csat                   = avg(satisfaction): survey score when metadata has one, else the customer's
@@ -68,6 +71,7 @@ totals AS (
         round(avg(ring_s), 1) AS avg_ring_s,
         round(avg(qa_score), 1) AS avg_qa_score,
         round(count(*) FILTER (WHERE qa_passed) / nullif(count(qa_passed), 0), 3) AS qa_pass_rate,
+        count(*) FILTER (WHERE NOT judged) AS calls_not_judged,
         round(sum(script_passed) / nullif(sum(script_applicable), 0), 3) AS script_compliance_rate,
         round(avg(satisfaction), 2) AS csat,
         count(*) FILTER (WHERE satisfaction IS NOT NULL AND satisfaction_source = 'survey') AS csat_survey_calls,
@@ -94,6 +98,7 @@ SELECT
     round(r.rings_passed / nullif(r.rings_applicable, 0), 3) AS answer_within_rings_rate,
     t.avg_qa_score,
     t.qa_pass_rate,
+    coalesce(t.calls_not_judged, 0) AS calls_not_judged,
     t.script_compliance_rate,
     t.csat,
     coalesce(t.csat_survey_calls, 0) AS csat_survey_calls,

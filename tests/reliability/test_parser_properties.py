@@ -406,8 +406,20 @@ def _valid_overrides() -> list[tuple[tuple[str, ...], st.SearchStrategy[Any], Ca
         (("matching", "min_similarity"), _number(float, 0.5, 1.0), lambda s: s.min_similarity),
     ]
     # Keys whose valid values depend on other keys (min_cpm < max_cpm; required names details, whose
-    # phrases must not be empty; answers keyed 1-5; facts keyed by call type then fact): not sampled here.
-    related = {"min_cpm", "max_cpm", "slow_max_cpm", "required", "details", "answers", "facts"}
+    # phrases must not be empty; answers keyed 1-5; facts keyed by call type then fact; given_kinds and
+    # given_patterns keyed by those facts, holding redactor kinds and regular expressions): not sampled here
+    # (tests/test_required_info.py).
+    related = {
+        "min_cpm",
+        "max_cpm",
+        "slow_max_cpm",
+        "required",
+        "details",
+        "answers",
+        "facts",
+        "given_kinds",
+        "given_patterns",
+    }
     for check_id, check in REGISTRY.items():
         hints = typing.get_type_hints(check.Settings)
         for settings_field in dataclasses.fields(check.Settings):

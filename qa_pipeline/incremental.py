@@ -193,14 +193,19 @@ def resolve_recordings(
         if sha256 in stored_by_audio:
             _resolve_stored_audio(group, sha256, stored_by_audio[sha256], file_holds, shown, resolution, kept)
             continue
-        # A file with a metadata row first (it carries the call's facts), then the first by path.
-        first, *others = sorted(group, key=lambda item: (item[0].metadata.row is None, item[0].relative_path))
+        first, *others = sorted(group, key=_preferred)
         job, inputs = first
         settled = _unclaimed_id(job, sha256, stored_call, shown, resolution)
         kept[id(job)] = (dataclasses.replace(job, call_id=settled), inputs)
         resolution.duplicates += [Duplicate(copy, settled, job.audio_path, sha256) for copy, _ in others]
     resolution.jobs = [kept[id(job)] for job, _ in hashed if id(job) in kept]
     return resolution
+
+
+def _preferred(item: tuple[CallJob, ScoringInputs]) -> tuple[bool, str]:
+    """Which of several files holding one audio carries its call: one with a metadata row first (it has the
+    call's facts), then the first by path."""
+    return item[0].metadata.row is None, item[0].relative_path
 
 
 def _resolve_stored_audio(
@@ -222,7 +227,7 @@ def _resolve_stored_audio(
     if at_stored_path:
         chosen: tuple[CallJob, ScoringInputs] | None = at_stored_path[0]
     elif not file_holds(stored_path, sha256):
-        chosen = min(group, key=lambda item: (item[0].metadata.row is None, item[0].relative_path))
+        chosen = min(group, key=_preferred)
     else:
         chosen = None  # the stored file is still there: these are copies of it
     for job, inputs in group:

@@ -277,6 +277,11 @@ def _any_field_size() -> Iterator[None]:
         csv.field_size_limit(previous)
 
 
+def _start_of(value: str) -> str:
+    """An oversized value as a problem quotes it: its first 40 characters."""
+    return value[:40] + "…"
+
+
 def _oversized_cells(cells: dict[str, str], source: str, line: int, problems: list[RowProblem]) -> dict[str, str]:
     """`cells` without those longer than MAX_CELL_CHARS, each one a problem quoting its start only."""
     kept: dict[str, str] = {}
@@ -287,7 +292,7 @@ def _oversized_cells(cells: dict[str, str], source: str, line: int, problems: li
                     source,
                     line,
                     column,
-                    value[:40] + "…",
+                    _start_of(value),
                     f"cell of {len(value):,} characters is longer than {MAX_CELL_CHARS:,}; left out"
                     + ("; row skipped" if column == "audio_file" else ""),
                 )
@@ -332,7 +337,7 @@ def read_metadata(csv_path: Path | str, input_dir: Path | str) -> Metadata:
         if None in raw:  # more cells than header columns
             extra_cells = ",".join(raw[None])
             if len(extra_cells) > MAX_CELL_CHARS:
-                extra_cells = extra_cells[:40] + "…"
+                extra_cells = _start_of(extra_cells)
             problems.append(RowProblem(source, line, "*", extra_cells, "more cells than columns"))
         audio_file = cells.get("audio_file", "")
         if not audio_file:

@@ -369,12 +369,9 @@ def build_report(
     trend_days: int,
     max_review_items: int,
 ) -> Report:
-    # The latest plausible call day (as kpis/period_days.sql): a placeholder date stored by an older
-    # version (9999-12-31, 0001-01-01) must not become the report's day.
-    latest = connection.execute(
-        "SELECT max(call_date) FROM call_facts"
-        " WHERE call_date >= DATE '2000-01-01' AND call_date <= current_date + INTERVAL 1 DAY"
-    ).fetchone()
+    # The latest plausible call day (kpis/period_days.sql says which dates are): a placeholder date stored by
+    # an older version (9999-12-31, 0001-01-01) must not become the report's day.
+    latest = connection.execute("SELECT max(day) FROM period_days(NULL, NULL)").fetchone()
     period = resolve_period(latest[0] if latest else None, date_from, date_to)
     previous = period.previous()
     trend_window = period.last_days(trend_days)

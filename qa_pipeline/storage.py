@@ -11,7 +11,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -23,7 +23,7 @@ import duckdb
 from qa_pipeline.audio import readable_path, readable_text
 from qa_pipeline.checks.base import REGISTRY
 from qa_pipeline.incremental import StoredCall
-from qa_pipeline.kpis import KpiSettings, connect_read_only, create_views
+from qa_pipeline.kpis import KpiSettings, connect_read_only, create_views, lock_conflict, unwritable
 
 if TYPE_CHECKING:
     from qa_pipeline.calls import ScoredCall
@@ -227,8 +227,6 @@ class QaDatabase:
         else:
             # A file no writer can use is named with what is wrong (kpis.UnwritableDatabaseError); another
             # process holding it stays a duckdb.IOException, which open_writer waits out.
-            from qa_pipeline.kpis import lock_conflict, unwritable
-
             try:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
                 self.connection = duckdb.connect(self.path)
@@ -251,8 +249,6 @@ class QaDatabase:
     ) -> QaDatabase:
         """Open for writing, waiting up to `wait_s` while another process holds the file (DuckDB lets one
         process write, or many read: a QA lead's notebook left open blocks the nightly run)."""
-        from qa_pipeline.kpis import lock_conflict
-
         # NaN never reaches the deadline (every comparison is false), infinity neither: the run would spin.
         if not 0.0 <= wait_s < float("inf"):
             raise ValueError(f"the wait for the database must be a finite number of seconds, 0 or more, got {wait_s!r}")
@@ -353,9 +349,7 @@ class QaDatabase:
         """The call's recording now lies at `new_path` (moved into an archive folder, say): its rows say so,
         in one transaction; its scores stand."""
         new_path = readable_path(new_path)
-        con = self.connection
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with self._transaction() as con:
             con.execute("UPDATE calls SET audio_path = ? WHERE call_id = ?", [new_path, call_id])
             con.execute("DELETE FROM recording_files WHERE audio_path = ? AND call_id = ?", [old_path, call_id])
             con.execute(
@@ -363,11 +357,6 @@ class QaDatabase:
                 " SELECT ?, audio_sha256, call_id, call_id, NULL, ?, ? FROM calls WHERE call_id = ?",
                 [new_path, run_id, now(), call_id],
             )
-            con.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):
-                con.execute("ROLLBACK")
-            raise
 
     def open_failure_paths(self) -> set[str]:
         """Recordings whose latest attempt failed and that were not scored since (view open_failures)."""
@@ -383,6 +372,22 @@ class QaDatabase:
             "INSERT OR REPLACE INTO recording_files VALUES (?, ?, ?, ?, ?, ?, ?)",
             [readable_path(audio_path), sha256, call_id, listed_as, readable_path(scored_path), run_id, now()],
         )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The connection inside one transaction: committed when the block ends, rolled back when it raises
+        (all or nothing)."""
+        con = self.connection
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+            con.execute("COMMIT")
+        except BaseException:
+            # A COMMIT that failed (disk full, file too large) has ended the transaction already; its error,
+            # not ROLLBACK's "no transaction is active", is the one to report.
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            raise
 
     def write_call(self, scored: ScoredCall, run_id: str) -> None:
         """Replace every row of this call in one transaction (all or nothing). The call must have been
@@ -410,9 +415,7 @@ class QaDatabase:
             )
             for r in scored.results
         ]
-        con = self.connection
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with self._transaction() as con:
             for table in ("segments", "check_results", "call_events", "speaker_turns", "redactions", "calls"):
                 con.execute(f"DELETE FROM {table} WHERE call_id = ?", [call_id])
             placeholders = ", ".join("?" for _ in _CALL_COLUMNS)
@@ -443,13 +446,6 @@ class QaDatabase:
                     "INSERT OR REPLACE INTO recording_files VALUES (?, ?, ?, ?, NULL, ?, ?)",
                     [readable_path(job.audio_path), scored.audio.sha256, call_id, call_id, run_id, now()],
                 )
-            con.execute("COMMIT")
-        except BaseException:
-            # A COMMIT that failed (disk full, file too large) has ended the transaction already; its error,
-            # not ROLLBACK's "no transaction is active", is the one to report.
-            with contextlib.suppress(duckdb.Error):
-                con.execute("ROLLBACK")
-            raise
 
     def write_kpi_settings(self, settings: KpiSettings) -> None:
         """The scorecard's [kpis] windows, read by the case views (kpis/call_cases.sql)."""

@@ -38,6 +38,7 @@ import duckdb
 from qa_pipeline.asr.transcript import SPEAKERS, Segment, Transcript
 from qa_pipeline.calls import CallJob, score_transcript
 from qa_pipeline.checks import Scorecard
+from qa_pipeline.kpis import lock_conflict
 from qa_pipeline.metadata import CallMetadata, RowProblem, parse_fields
 from qa_pipeline.privacy import caller_salt, protect_call, protect_message
 from qa_pipeline.storage import QaDatabase
@@ -216,7 +217,7 @@ def _open_database(db_path: Path | str, wait_s: float, on_wait: Callable[[str], 
         return QaDatabase.open_writer(db_path, wait_s, on_wait)
     except duckdb.Error as error:
         text = str(error)
-        if "lock" in text.lower():
+        if lock_conflict(error):
             holder = _LOCK_HOLDER.search(text)
             by = f"held by {holder.group(1)}" if holder else _cut(text.splitlines()[0], 200)
             raise DatabaseBusyError(

@@ -117,6 +117,8 @@ def embedded_model_dir(rebuild: bool = False) -> Path:
 def pick_device(device: str) -> str:
     if device not in ("auto", "cpu", "cuda"):
         raise ModelError(f"device must be auto, cpu or cuda, not {device!r}")
+    if device == "cpu":
+        return device
     import ctranslate2
 
     gpus = ctranslate2.get_cuda_device_count()

@@ -41,20 +41,20 @@ lint: install
 	$(BIN)/mypy qa_pipeline flows
 
 bench: install
-	$(BIN)/python benchmarks/asr_accuracy.py
-	$(BIN)/python benchmarks/timing_overhead.py
-	$(BIN)/python benchmarks/kpi_speed.py
-	$(BIN)/python benchmarks/runners.py
-	$(BIN)/python benchmarks/long_recordings.py --label after
-	$(BIN)/python benchmarks/throughput.py --one-at-a-time
+	$(BIN)/python -m benchmarks.asr_accuracy
+	$(BIN)/python -m benchmarks.timing_overhead
+	$(BIN)/python -m benchmarks.kpi_speed
+	$(BIN)/python -m benchmarks.runners
+	$(BIN)/python -m benchmarks.long_recordings --label after
+	$(BIN)/python -m benchmarks.throughput --one-at-a-time
 
 # Throughput against plain faster-whisper on the same audio (docs/performance.md); ~35 min on 2 cores.
 throughput: install
-	$(BIN)/python benchmarks/throughput.py --one-at-a-time
+	$(BIN)/python -m benchmarks.throughput --one-at-a-time
 
 # Where a run's time goes: py-spy over `qa-pipeline run sample_audio`, summed by stage and function.
 profile: install
-	$(BIN)/python benchmarks/profile_run.py
+	$(BIN)/python -m benchmarks.profile_run
 
 # The nightly deployment qa-batch/nightly on the Prefect server PREFECT_API_URL names (README, Nightly runs):
 #   make deploy INPUT=/data/recordings DB=/data/qa.duckdb [METADATA=...] [DEPLOY_ARGS="--cron '0 3 * * *'"]

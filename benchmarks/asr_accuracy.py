@@ -1,6 +1,6 @@
 """Character error rate of the pipeline's ASR path on real speech and on the synthetic sample calls.
 
-    python benchmarks/asr_accuracy.py [--asr-model NAME_OR_DIR] [--out benchmarks/results/asr_accuracy.json]
+    python -m benchmarks.asr_accuracy [--asr-model NAME_OR_DIR] [--out benchmarks/results/asr_accuracy.json]
 
 Real speech: ../shared/data/mandarin_asr (AISHELL-1 and ModelScope read speech, human transcripts).
 Synthetic: sample_audio/ (TTS calls; reference = labels.json segments, per speaker stream).
@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from qa_pipeline.asr.models import resolve_model
+from qa_pipeline.asr.speakers import build_transcript
+from qa_pipeline.asr.transcribe import Transcriber, call_prompt, get_transcriber
+from qa_pipeline.audio.decode import decode_audio
+from qa_pipeline.config.scorecard import load_scorecard
+from qa_pipeline.evaluation.asr import character_errors
 
-from qa_pipeline.asr.models import resolve_model  # noqa: E402
-from qa_pipeline.asr.speakers import build_transcript  # noqa: E402
-from qa_pipeline.asr.transcribe import Transcriber, call_prompt, get_transcriber  # noqa: E402
-from qa_pipeline.audio import decode_audio  # noqa: E402
-from qa_pipeline.checks import load_scorecard  # noqa: E402
-from qa_pipeline.metrics import character_errors  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 REAL_SPEECH = REPO.parent / "shared" / "data" / "mandarin_asr"
 SAMPLES = REPO / "sample_audio"

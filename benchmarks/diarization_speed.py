@@ -1,10 +1,10 @@
 """Speed of the two mono diarization backends, CPU against GPU where one is present.
 
-    python benchmarks/diarization_speed.py [--minutes 10] [--device cpu|cuda|both]
+    python -m benchmarks.diarization_speed [--minutes 10] [--device cpu|cuda|both]
 
 - pyannote: a pyannote.audio 4 pipeline with the layout and architecture of
   pyannote/speaker-diarization-community-1 (PyanNet segmentation, WeSpeaker ResNet34 embeddings, PLDA +
-  VBx), built with random weights by qa_pipeline.asr.pyannote_local: the real weights cannot be
+  VBx), built with random weights by tests.pyannote_local: the real weights cannot be
   downloaded here, and the compute per second of audio is the same whatever the weights' values.
 - embedded: the CAM++ embedding model of the embedded backend over 2 s windows every 1 s of the audio
   (the part of that backend that grows with audio length; its VAD and clustering are small beside it).
@@ -47,7 +47,7 @@ def sample_audio(minutes: float) -> np.ndarray:
 def time_pyannote(samples: np.ndarray, device: torch.device) -> float:
     from pyannote.audio import Pipeline
 
-    from qa_pipeline.asr.pyannote_local import build_random_pipeline_dir
+    from tests.pyannote_local import build_random_pipeline_dir
 
     with tempfile.TemporaryDirectory() as folder:
         pipeline = Pipeline.from_pretrained(str(build_random_pipeline_dir(Path(folder) / "community-1")))

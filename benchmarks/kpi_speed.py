@@ -1,6 +1,6 @@
 """Speed of every `qa-pipeline kpis` query on a synthetic DuckDB file, as a ratio to plain scans in the same run.
 
-    python benchmarks/kpi_speed.py [--calls 100000] [--seed 0] [--db PATH] [--repeat 5] [--max-seconds 1.0]
+    python -m benchmarks.kpi_speed [--calls 100000] [--seed 0] [--db PATH] [--repeat 5] [--max-seconds 1.0]
 
 Builds a database the size of a center's quarter (default 100,000 calls over 90 days, 200 agents, a
 pool of 40,000 caller numbers so customers call again, case ids on ~30% of calls, every registered check
@@ -33,14 +33,14 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
+from qa_pipeline.checks import REGISTRY
+from qa_pipeline.config.scorecard import load_scorecard
+from qa_pipeline.kpis import GROUPINGS, query_kpis
+from qa_pipeline.kpis.database import open_reader, open_writer
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-import duckdb  # noqa: E402
-
-from qa_pipeline.checks import REGISTRY, load_scorecard  # noqa: E402
-from qa_pipeline.kpis import GROUPINGS, query_kpis  # noqa: E402
-from qa_pipeline.storage import QaDatabase  # noqa: E402
 
 DAYS = 90
 AGENTS = 200
@@ -284,7 +284,7 @@ ORDER BY j
 
 def build_database(path: Path, calls: int, seed: int) -> dict[str, int]:
     """Fill a fresh DuckDB file at `path`; returns its table row counts."""
-    with QaDatabase(path) as db:  # creates the schema, the check catalogue and the KPI views
+    with open_writer(path) as db:  # creates the schema, the check catalogue and the KPI views
         con = db.connection
         con.execute(f"CREATE TEMP MACRO u(i, k) AS (hash(i, k, {int(seed)}) >> 11) / 9007199254740992.0")
         con.execute(
@@ -341,7 +341,7 @@ def time_runs(run: Callable[[], int], repeat: int) -> tuple[int, float, float]:
 
 
 def time_query(path: Path, name: str, run: Callable[[duckdb.DuckDBPyConnection], int], repeat: int) -> Timing:
-    with QaDatabase(path, read_only=True) as db:  # a fresh read-only connection, as `qa-pipeline kpis` opens
+    with open_reader(path) as db:  # a fresh read-only connection, as `qa-pipeline kpis` opens
         rows, first, median = time_runs(lambda: run(db.connection), repeat)
     return Timing(name, "", rows, first, median)
 

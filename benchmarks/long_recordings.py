@@ -1,6 +1,6 @@
 """Memory and wall time of one hours-long recording through the flow's stages, by recording length.
 
-    python benchmarks/long_recordings.py --label before|after [--minutes 10 30 60 120]
+    python -m benchmarks.long_recordings --label before|after [--minutes 10 30 60 120]
                                          [--out benchmarks/results/long_recordings.json]
 
 Synthesizes stereo recordings of each length the way a switch writes them (8 kHz PCM16 WAV, low line
@@ -8,8 +8,8 @@ noise on both channels) with a short exchange of real speech every five minutes:
 channel 0 answered by the customer on channel 1, cut from sample_audio/call_001.wav (about 17 s of
 speech per 10 minutes, so the ASR cost stays low and the memory of the audio itself shows; the three
 exchanges are ones the embedded VAD and ASR hear on both sides). Each recording then goes through the
-stages qa_pipeline.flow.process_call runs, in a fresh process of its own: decode_audio -> (diarization:
-mono only, so none here) -> build_transcript with the embedded ASR -> measure (qa_pipeline.calls.measure,
+stages qa_pipeline.run.call.process_call runs, in a fresh process of its own: decode_audio -> (diarization:
+mono only, so none here) -> build_transcript with the embedded ASR -> measure (qa_pipeline.run.call.measure,
 the scorecard's timing settings). `--source DIR` imports qa_pipeline from DIR instead of this checkout
 (a copy of the code before a change, for the "before" figures).
 
@@ -165,14 +165,18 @@ def measure_one(path: Path, exchanges: list[tuple[float, float, int]], source: P
     mib = 2**20
     with MemorySampler() as sampler:
         started = time.perf_counter()
+        # On purpose: `--source DIR` measures the qa_pipeline of another checkout (a copy of the code before a
+        # change, for the "before" figures), so DIR goes ahead of this repository (and of the editable install,
+        # whose finder comes after sys.path) in this child process; the assert below checks which one loaded.
         sys.path.insert(0, str(source))
         from qa_pipeline.asr.models import resolve_model
         from qa_pipeline.asr.speakers import build_transcript
         from qa_pipeline.asr.transcribe import AsrSettings, call_prompt, get_transcriber
-        from qa_pipeline.audio import decode_audio
-        from qa_pipeline.calls import CallJob, measure
-        from qa_pipeline.checks import load_scorecard
-        from qa_pipeline.metadata import CallMetadata
+        from qa_pipeline.audio.decode import decode_audio
+        from qa_pipeline.config.scorecard import load_scorecard
+        from qa_pipeline.intake.discovery import CallJob
+        from qa_pipeline.intake.metadata import CallMetadata
+        from qa_pipeline.run.call import measure
 
         assert Path(decode_audio.__code__.co_filename).is_relative_to(source.resolve()), "qa_pipeline not from source"
 
@@ -216,7 +220,9 @@ def measure_one(path: Path, exchanges: list[tuple[float, float, int]], source: P
 
         sampler.enter("measure")
         started = time.perf_counter()
-        measures = measure(job, audio, transcript, scorecard)
+        measures = measure(
+            job, audio, transcript, scorecard.timing, job.metadata.agent_channel or 0, scorecard.min_similarity
+        )
         wall["measure"] = time.perf_counter() - started
 
         sampler.enter("done")
@@ -261,9 +267,9 @@ def measure_one(path: Path, exchanges: list[tuple[float, float, int]], source: P
 
 
 def run_child(path: Path, minutes: float, source: Path) -> dict[str, Any]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", str(path), "--child-minutes", str(minutes)]
-    command += ["--source", str(source)]
-    child = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+    command = [sys.executable, "-m", "benchmarks.long_recordings", "--child", str(path)]
+    command += ["--child-minutes", str(minutes), "--source", str(source)]
+    child = subprocess.run(command, capture_output=True, text=True, cwd=REPO)  # -m finds benchmarks/ in REPO
     if child.returncode != 0:
         raise SystemExit(f"{minutes} min: exited {child.returncode}\n{child.stderr[-4000:]}")
     return dict(json.loads(child.stdout.strip().splitlines()[-1]))
@@ -310,7 +316,7 @@ def main() -> int:
     report.update(
         {
             "recordings": "stereo 8 kHz PCM16 WAV, line noise at -60 dBFS, one call_001 exchange every 5 min",
-            "stages": "decode_audio -> build_transcript (embedded ASR) -> calls.measure, one fresh process per length",
+            "stages": "decode_audio -> build_transcript (embedded ASR) -> measure, one fresh process per length",
             "cpu_count": os.cpu_count(),
             "machine": platform.platform(),
         }

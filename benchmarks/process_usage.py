@@ -24,12 +24,13 @@ def tree_rss(process: psutil.Process) -> int:
     return total
 
 
-def measured(command: list[str], env: dict[str, str], log: Path) -> dict[str, Any]:
-    """Run `command`; its wall seconds, CPU seconds (its own and its children's), the peak RSS of its largest
-    process (getrusage) and of the whole process tree (sampled every 0.2 s), and its exit status."""
+def measured(command: list[str], env: dict[str, str], log: Path, cwd: Path | None = None) -> dict[str, Any]:
+    """Run `command` (in `cwd`, this process's own directory if None); its wall seconds, CPU seconds (its own and
+    its children's), the peak RSS of its largest process (getrusage) and of the whole process tree (sampled every
+    0.2 s), and its exit status."""
     started = time.perf_counter()
     with log.open("w", encoding="utf-8") as out:
-        child = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        child = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
     watched = psutil.Process(child.pid)
     peak_tree = 0
     done = threading.Event()

@@ -1,13 +1,14 @@
 """Where a run's time goes: py-spy samples a real `qa-pipeline run`, then this sums them by stage and function.
 
-    python benchmarks/profile_run.py [--input sample_audio] [--rate 50] [--out benchmarks/results/profile]
+    python -m benchmarks.profile_run [--input sample_audio] [--rate 50] [--out benchmarks/results/profile]
 
 py-spy (a sampling profiler that attaches from outside: nothing in the pipeline changes) records every
 Python thread, waiting ones included (`--idle`: a thread waiting on CTranslate2's own worker threads is
 where the ASR's time is). Only the threads scoring calls are summed: the samples whose stack passes
-through `score_call_task`, by stage task (decode_task, transcribe_task, ...) and by the innermost
-function of ours or of faster-whisper/CTranslate2. Writes `<out>.txt` (py-spy's collapsed stacks, for
-flamegraph tools), `<out>.json` (the sums) and `<out>.log` (the run's own output), and prints a table.
+through `process_call_task`, by stage (the stage functions of qa_pipeline/run/call.py: decode,
+transcribe, ...) and by the innermost function of ours or of faster-whisper/CTranslate2. Writes
+`<out>.txt` (py-spy's collapsed stacks, for flamegraph tools), `<out>.json` (the sums) and `<out>.log`
+(the run's own output), and prints a table.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-STAGES = (
-    *("decode_task", "screen_task", "diarize_task", "transcribe_task", "require_speech", "measure_task"),
-    *("check_task", "score_task", "redact_task"),
-)
+# The stage functions of the per-call pipeline (qa_pipeline/run/call.py), and the speech check run inside
+# the transcribe stage.
+STAGES = ("decode", "screen", "diarize", "transcribe", "require_speech", "measure", "check", "score", "redact")
+STAGE_FILES = ("qa_pipeline/run/call.py", "qa_pipeline/audio/screening.py")
 
 
 def _frame(frame: str) -> tuple[str, str]:
@@ -42,12 +43,15 @@ def summarise(collapsed: Path) -> dict[str, object]:
     for line in collapsed.read_text(encoding="utf-8").splitlines():
         stack, _, count = line.rpartition(" ")
         frames = [_frame(f) for f in stack.split(";")]
-        if not any(name == "score_call_task" for name, _ in frames):
+        if not any(name == "process_call_task" for name, _ in frames):
             continue
         n = int(count)
         calls_total += n
-        stage = next((name for name, _ in reversed(frames) if name in STAGES), "other (Prefect, logging)")
-        by_stage[stage.removesuffix("_task")] += n
+        stage = next(
+            (name for name, where in reversed(frames) if name in STAGES and where.endswith(STAGE_FILES)),
+            "other (Prefect, logging)",
+        )
+        by_stage[stage] += n
         ours = [
             f"{name} ({where.split('site-packages/')[-1]})"
             for name, where in frames

@@ -1,6 +1,6 @@
 """Throughput and memory of the qa-batch flow's worker set-ups over the same calls, in one run.
 
-    python benchmarks/runners.py [--input sample_audio] [--workers 2] [--out benchmarks/results/runners.json]
+    python -m benchmarks.runners [--input sample_audio] [--workers 2] [--out benchmarks/results/runners.json]
 
 Runs `qa-pipeline run` (a fresh process each, its own temporary Prefect server, a fresh database, no
 report) once per set-up: in-process (the baseline: one call per core at once, on threads), in-process one
@@ -24,10 +24,9 @@ from typing import Any
 
 import duckdb
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from benchmarks.process_usage import measured
 
-from benchmarks.process_usage import measured  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 QA_PIPELINE = Path(sys.executable).parent / "qa-pipeline"
 

@@ -1,6 +1,6 @@
 """Throughput of the whole pipeline against plain faster-whisper on the same audio, in one run.
 
-    python benchmarks/throughput.py [--minutes 30] [--sets stereo,mono,real] [--one-at-a-time]
+    python -m benchmarks.throughput [--minutes 30] [--sets stereo,mono,real] [--one-at-a-time]
                                     [--asr-model NAME_OR_DIR] [--device cpu|cuda] [--out FILE]
 
 For each set of recordings, two fresh processes, one after the other, on the same files:
@@ -50,10 +50,9 @@ from typing import Any
 import av
 import psutil
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from benchmarks.process_usage import measured
 
-from benchmarks.process_usage import measured  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 SAMPLES = REPO / "sample_audio"
 SHARED = REPO.parent / "shared" / "data"
@@ -78,7 +77,7 @@ def _remux(source: Path, target: Path, note: str) -> None:
 
 
 def _duration_s(path: Path) -> float:
-    from qa_pipeline.audio import decode_audio
+    from qa_pipeline.audio.decode import decode_audio
 
     with decode_audio(path) as audio:
         return audio.duration_s
@@ -145,7 +144,7 @@ def baseline_child(audio_dir: Path, result: Path, model: str | None, device: str
     from faster_whisper import WhisperModel
 
     from qa_pipeline.asr.models import resolve_model
-    from qa_pipeline.audio import decode_audio
+    from qa_pipeline.audio.decode import decode_audio
 
     choice = resolve_model(model, device)
     started = time.perf_counter()
@@ -185,7 +184,7 @@ def cer_rows(labels: dict[str, Any], baseline: dict[str, Any], model: str | None
     (build_transcript, the transcribe stage's own function and prompt), and that of the baseline's default
     decoding of the same channel, against the same reference."""
     from benchmarks.asr_accuracy import pipeline_transcriber, sample_calls
-    from qa_pipeline.metrics import character_errors
+    from qa_pipeline.evaluation.asr import character_errors
 
     by_file = {f["file"]: f for f in baseline["files"]}
     calls = {
@@ -217,7 +216,7 @@ def real_cer_rows(baseline: dict[str, Any], model: str | None, device: str) -> l
     """CER on ../shared/data/mandarin_asr: the pipeline's ASR path (benchmarks/asr_accuracy.py) and the
     baseline's default decoding."""
     from benchmarks.asr_accuracy import pipeline_transcriber, real_speech
-    from qa_pipeline.metrics import character_errors
+    from qa_pipeline.evaluation.asr import character_errors
 
     by_file = {f["file"]: f for f in baseline["files"]}
     rows = []
@@ -246,15 +245,17 @@ def baseline_agreement(
     """The checks run over the baseline's transcripts of the first copy of each stereo call, as the pipeline
     runs them over its own (measure, check, score; the VAD's speech regions for talk time), then compared
     with the labels like the pipeline's database is."""
-    from qa_pipeline.asr.speakers import split_speakers
     from qa_pipeline.asr.transcript import Segment, Transcript
     from qa_pipeline.asr.vad import speech_regions
-    from qa_pipeline.audio import decode_audio
-    from qa_pipeline.calls import AudioFacts, discover_calls, score_transcript
-    from qa_pipeline.checks import load_scorecard
-    from qa_pipeline.metadata import read_metadata
-    from qa_pipeline.screening import screen_audio
-    from qa_pipeline.storage import QaDatabase
+    from qa_pipeline.audio.channels import split_speakers
+    from qa_pipeline.audio.decode import decode_audio
+    from qa_pipeline.audio.facts import AudioFacts
+    from qa_pipeline.audio.screening import screen_audio
+    from qa_pipeline.config.scorecard import load_scorecard
+    from qa_pipeline.intake.discovery import discover_calls
+    from qa_pipeline.intake.metadata import read_metadata
+    from qa_pipeline.run.call import score_transcript
+    from qa_pipeline.store.database import QaDatabase
 
     scorecard = load_scorecard(None)
     by_file = {f["file"]: f for f in baseline["files"]}
@@ -295,7 +296,7 @@ def baseline_agreement(
 
 
 def _agreement(path: Path, labels: dict[str, Any], call_ids: set[str] | None, db_path: Path) -> dict[str, Any]:
-    from qa_pipeline.evaluation import evaluate
+    from qa_pipeline.evaluation.checks import evaluate
 
     calls = [call for call in labels["calls"] if call_ids is None or call["call_id"] in call_ids]
     path.write_text(json.dumps({"calls": calls}, ensure_ascii=False), encoding="utf-8")
@@ -358,8 +359,9 @@ def run_set(
     print(f"[{name}] {audio_s / 60:.1f} min of audio in {sum(1 for _ in audio_dir.iterdir())} files", flush=True)
     device = ["--device", args.device] + (["--asr-model", args.asr_model] if args.asr_model else [])
     baseline_json = work / f"{name}-baseline.json"
-    command = [sys.executable, __file__, "--baseline-child", str(audio_dir), "--out", str(baseline_json), *device]
-    baseline = measured(command, env, work / f"{name}-baseline.log")
+    command = [sys.executable, "-m", "benchmarks.throughput", "--baseline-child", str(audio_dir)]
+    command += ["--out", str(baseline_json), *device]
+    baseline = measured(command, env, work / f"{name}-baseline.log", cwd=REPO)  # -m finds benchmarks/ in REPO
     if baseline["exit"] != 0:
         raise SystemExit(f"{name}: the baseline failed; see {work / f'{name}-baseline.log'}")
     baseline_result = json.loads(baseline_json.read_text(encoding="utf-8"))
@@ -440,7 +442,7 @@ def main() -> int:
     if args.baseline_child:
         return baseline_child(args.baseline_child, args.out, args.asr_model, args.device)
 
-    from qa_pipeline.diarization_eval import mix_down
+    from qa_pipeline.evaluation.diarization import mix_down
 
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
@@ -463,7 +465,7 @@ def main() -> int:
     accuracy: list[Callable[[], None]] = []
     try:
         if "stereo" in sets:
-            from qa_pipeline.audio import decode_audio
+            from qa_pipeline.audio.decode import decode_audio
 
             stereo = set()
             for call in labels["calls"]:

@@ -1,9 +1,9 @@
 """What the signal steps (rings, silences, overtalk, pace, tone, hang-up: the measure stage) add to a call's
 processing time, as a share of the whole pipeline in the same run.
 
-    python benchmarks/timing_overhead.py [--out benchmarks/results/timing_overhead.json]
+    python -m benchmarks.timing_overhead [--out benchmarks/results/timing_overhead.json]
 
-For every sample call it times decode, transcribe (VAD + ASR), measure (qa_pipeline.timing.measure_call)
+For every sample call it times decode, transcribe (VAD + ASR), measure (qa_pipeline.measures.measure_call)
 and check, one after the other on the same decoded audio, and inside measure the two costly parts on
 their own: ringback detection (FFT frames of every channel) and the agent's voice track (librosa yin).
 The goal of the timing issue: measure < 10% of the pipeline's wall time. A ratio measured in one run on
@@ -18,17 +18,19 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from qa_pipeline.asr.models import resolve_model
+from qa_pipeline.asr.speakers import build_transcript
+from qa_pipeline.asr.transcribe import call_prompt, get_transcriber
+from qa_pipeline.audio.channels import split_speakers
+from qa_pipeline.audio.decode import decode_audio
+from qa_pipeline.checks.run import check_call
+from qa_pipeline.config.scorecard import load_scorecard
+from qa_pipeline.intake.discovery import discover_calls
+from qa_pipeline.intake.metadata import read_metadata
+from qa_pipeline.measures import acoustics
+from qa_pipeline.run.call import measure
 
-from qa_pipeline import acoustics  # noqa: E402
-from qa_pipeline.asr.models import resolve_model  # noqa: E402
-from qa_pipeline.asr.speakers import build_transcript, split_speakers  # noqa: E402
-from qa_pipeline.asr.transcribe import call_prompt, get_transcriber  # noqa: E402
-from qa_pipeline.audio import decode_audio  # noqa: E402
-from qa_pipeline.calls import check_call, discover_calls, measure  # noqa: E402
-from qa_pipeline.checks import load_scorecard  # noqa: E402
-from qa_pipeline.metadata import read_metadata  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 SAMPLES = REPO / "sample_audio"
 
@@ -56,7 +58,9 @@ def main() -> int:
         times["transcribe"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        measures = measure(job, audio, transcript, scorecard)
+        measures = measure(
+            job, audio, transcript, scorecard.timing, job.metadata.agent_channel or 0, scorecard.min_similarity
+        )
         times["measure"] = time.perf_counter() - started
 
         started = time.perf_counter()

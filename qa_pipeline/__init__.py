@@ -1,8 +1,11 @@
 """qa_pipeline: score every call-center recording against the center's service standards.
 
-Data flows one way, one module per stage:
-audio -> speech and speaker turns (asr/) -> transcript -> checks (checks/) -> call score (scoring)
--> DuckDB (storage) -> KPIs (kpis/*.sql).
+Data flows one way, one folder per stage, each importing only from the stages before it
+(tests/test_import_direction.py holds the order):
+intake/ -> audio/ -> asr/ (speech, speaker turns, transcript) -> measures/ -> checks/ -> scoring.py
+-> model.py (the scored call) -> privacy/ -> store/ (DuckDB) -> kpis/ (views) -> report/;
+text/ (phrase matching, personal data in text) lies under them all; config/ (the scorecard) gathers every
+stage's settings; run/ drives the stages; evaluation/ and cli/ sit on top. README "Layout" walks it.
 """
 
 from __future__ import annotations

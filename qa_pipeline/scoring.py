@@ -1,4 +1,4 @@
-"""Stage 4: one score per call from its check results.
+"""One score per call from its check results.
 
 qa_score = 100 * sum(weight of applicable checks that passed) / sum(weight of applicable checks).
 Not-applicable checks do not count. A failed fatal check caps the score at 0 and fails the call.

@@ -9,7 +9,7 @@ import pytest
 # Set before Prefect is imported anywhere in the test session.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-# One caller-number hash key for the session (qa_pipeline.privacy): runs into different database files
+# One caller-number hash key for the session (qa_pipeline.privacy.protect): runs into different database files
 # then hash a number alike, as runs into one file do; tests of the salt file itself unset it.
 os.environ.setdefault("QA_PIPELINE_SALT", "test-salt-not-a-secret")
 

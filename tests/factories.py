@@ -11,14 +11,18 @@ from datetime import datetime
 from pathlib import Path
 
 from qa_pipeline.asr.transcript import Segment, Transcript
-from qa_pipeline.calls import AudioFacts, CallJob, ScoredCall, Verdicts
-from qa_pipeline.calltype import CallType
+from qa_pipeline.audio.facts import AudioFacts
 from qa_pipeline.checks.base import CheckResult
+from qa_pipeline.checks.call_type import CallType
+from qa_pipeline.checks.run import Verdicts
+from qa_pipeline.intake.discovery import CallJob
+from qa_pipeline.intake.metadata import CallMetadata
 from qa_pipeline.kpis import KpiSettings
-from qa_pipeline.metadata import CallMetadata
+from qa_pipeline.kpis.database import open_writer
+from qa_pipeline.measures import Measures
+from qa_pipeline.model import ScoredCall
 from qa_pipeline.scoring import score_call
-from qa_pipeline.storage import QaDatabase
-from qa_pipeline.timing import Measures
+from qa_pipeline.store.database import QaDatabase
 
 # check_id -> (weight, fatal) for checks a test names in `verdicts` (others: weight 10, not fatal).
 CHECK_WEIGHTS: dict[str, tuple[float, bool]] = {"forbidden_phrase": (20.0, True)}
@@ -119,9 +123,9 @@ def make_call(
 
 def write_calls(path: Path | str, calls: Iterable[ScoredCall], kpi_settings: KpiSettings | None = None) -> QaDatabase:
     """A DuckDB file holding `calls` as one run; the database is returned open (close it, or use `with`)."""
-    db = QaDatabase(path)
+    db = open_writer(path)
     run_id = db.start_run("test-flow-run", "test-model", "test", "test", "/calls")
-    db.write_kpi_settings(kpi_settings or KpiSettings())
+    db.write_kpi_settings((kpi_settings or KpiSettings()).rows())
     stored = 0
     for call in calls:
         db.write_call(call, run_id)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy.signal import butter, sosfiltfilt
 
-from qa_pipeline.acoustics import (
+from qa_pipeline.audio.decode import SAMPLE_RATE
+from qa_pipeline.measures.acoustics import (
     CHINA,
     EUROPE,
     NORTH_AMERICA,
@@ -19,7 +20,6 @@ from qa_pipeline.acoustics import (
     silences,
     voice_track,
 )
-from qa_pipeline.audio import SAMPLE_RATE
 
 FIRST_RING_S = 0.7
 TONE_AMPLITUDE = 0.3

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from av.audio.stream import AudioStream
 
-from qa_pipeline.audio import SAMPLE_RATE, AudioDecodeError, DecodedAudio, decode_audio
+from qa_pipeline.audio.decode import SAMPLE_RATE, AudioDecodeError, DecodedAudio, decode_audio
 
 # One tone per channel, all below 4 kHz so an 8 kHz source (Nyquist 4 kHz) carries them.
 TONES_HZ = (440.0, 1000.0, 2500.0, 3300.0, 600.0, 1500.0)

@@ -5,32 +5,24 @@ metadata row and its labels."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, SAMPLE_AUDIO
-
-
-def _throughput() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("throughput_benchmark", REPO / "benchmarks" / "throughput.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from benchmarks import throughput
+from tests.conftest import SAMPLE_AUDIO
 
 
 @pytest.mark.parametrize("name", ["call_001.wav", "call_005.flac", "call_006.mp3", "call_010.ogg"])
 def test_a_remuxed_copy_is_the_same_audio_in_other_bytes(name: str, tmp_path: Path) -> None:
-    from qa_pipeline.audio import decode_audio, file_sha256
+    from qa_pipeline.audio.decode import decode_audio
+    from qa_pipeline.intake.files import file_sha256
 
     source = SAMPLE_AUDIO / name
     copy = tmp_path / f"copy{source.suffix}"
-    _throughput()._remux(source, copy, "benchmark copy 2")
+    throughput._remux(source, copy, "benchmark copy 2")
     assert file_sha256(copy) != file_sha256(source)
     with decode_audio(source) as original, decode_audio(copy) as copied:
         assert copied.channels == original.channels
@@ -38,11 +30,11 @@ def test_a_remuxed_copy_is_the_same_audio_in_other_bytes(name: str, tmp_path: Pa
 
 
 def test_calls_are_repeated_until_the_set_is_long_enough(tmp_path: Path) -> None:
-    from qa_pipeline.audio import decode_audio
+    from qa_pipeline.audio.decode import decode_audio
 
     labels = json.loads((SAMPLE_AUDIO / "labels.json").read_text(encoding="utf-8"))
     keep = {"call_001", "call_002"}  # about 68 s each
-    audio_dir, metadata, labels_path, seconds = _throughput().repeat_calls(
+    audio_dir, metadata, labels_path, seconds = throughput.repeat_calls(
         SAMPLE_AUDIO, SAMPLE_AUDIO / "calls.csv", labels, tmp_path / "set", 200.0, keep
     )
     names = sorted(p.name for p in audio_dir.iterdir())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa_pipeline.asr.transcript import Segment, Transcript
-from qa_pipeline.calltype import infer_call_type, resolve_call_type
+from qa_pipeline.checks.call_type import infer_call_type, resolve_call_type
 
 
 def _transcript(*texts: str) -> Transcript:

@@ -11,8 +11,8 @@ import pytest
 
 from qa_pipeline.asr.transcript import Segment, Transcript
 from qa_pipeline.checks import REGISTRY, CallContext
-from qa_pipeline.checks.scorecard import _layer, default_scorecard_data, parse_scorecard
-from qa_pipeline.timing import Measures
+from qa_pipeline.config.scorecard import _layer, default_scorecard_data, parse_scorecard
+from qa_pipeline.measures import Measures
 
 FIXTURES = Path(str(resources.files("qa_pipeline.checks") / "fixtures"))
 # The keys a case may have (fixtures/README.md); a misspelt key would otherwise be ignored silently.
@@ -42,6 +42,12 @@ def test_cases_use_known_keys() -> None:
     for param in _cases():
         check_id, case = param.values
         assert set(case) <= CASE_KEYS, (check_id, case["name"], sorted(set(case) - CASE_KEYS))
+
+
+def test_every_check_has_a_fixture_file() -> None:
+    files = {path.stem for path in FIXTURES.glob("*.toml")}
+    assert sorted(set(REGISTRY) - files) == [], "registered checks without qa_pipeline/checks/fixtures/<id>.toml"
+    assert sorted(files - set(REGISTRY)) == [], "fixture files named after no registered check"
 
 
 def test_every_check_has_positive_and_negative_fixtures() -> None:

@@ -82,7 +82,8 @@ def test_cuda_on_a_machine_without_a_gpu_is_refused_before_any_audio(tmp_path: P
 
 
 def test_day_options_take_values_that_begin_with_a_dash() -> None:
-    from qa_pipeline.cli import _joined_day_values, build_parser, flow_parameters
+    from qa_pipeline.cli.options import flow_parameters
+    from qa_pipeline.cli.parser import _joined_day_values, build_parser
 
     argv = ["run", "in", "--db", "qa.duckdb", "--from", "-7d", "--to", "-1d", "--force"]
     args = build_parser().parse_args(_joined_day_values(argv))

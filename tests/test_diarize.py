@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from qa_pipeline.asr.diarize import Diarization, DiarizationSettings, get_diarizer
-from qa_pipeline.audio import decode_audio
-from qa_pipeline.diarization_eval import _annotation, _der
+from qa_pipeline.audio.decode import decode_audio
+from qa_pipeline.evaluation.diarization import _annotation, _der
 from tests.conftest import SAMPLE_AUDIO
 
 PYANNOTE_SAMPLE = Path(__import__("pyannote.audio", fromlist=["sample"]).__file__).parent / "sample"
@@ -92,7 +92,7 @@ def test_settings_pick_the_backend_and_refuse_unknown_ones(monkeypatch: pytest.M
 def test_eval_diarization_on_real_two_speaker_audio_prints_der_against_the_baseline(tmp_path: Path) -> None:
     import shutil
 
-    from qa_pipeline.diarization_eval import run_evaluation
+    from qa_pipeline.evaluation.diarization import run_evaluation
 
     data = tmp_path / "diarization"
     (data / "pyannote_sample").mkdir(parents=True)

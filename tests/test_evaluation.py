@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from qa_pipeline.checks import load_scorecard
 from qa_pipeline.cli import main
-from qa_pipeline.evaluation import CheckAgreement, LabelsError, evaluate, load_labels
-from qa_pipeline.transcripts import score_transcript_file
+from qa_pipeline.config.scorecard import load_scorecard
+from qa_pipeline.evaluation.checks import CheckAgreement, LabelsError, evaluate, load_labels
+from qa_pipeline.run.transcript_file import score_transcript_file
 
 GREETING = "您好，欢迎致电红树西岸管理处，请问有什么可以帮您？"
 

@@ -38,7 +38,7 @@ class SampleRun:
 
 @pytest.fixture(scope="session")
 def sample_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleRun]:
-    from qa_pipeline.flow import qa_batch
+    from qa_pipeline.run.flow import qa_batch
 
     root = tmp_path_factory.mktemp("sample_run")
     input_dir = root / "calls"
@@ -146,7 +146,7 @@ def test_every_labelled_utterance_got_text(sample_run: SampleRun) -> None:
 
 def test_every_check_agrees_with_labels_on_95_percent_of_calls(sample_run: SampleRun) -> None:
     """The issue's bar, measured the way `qa-pipeline eval` measures it."""
-    from qa_pipeline.evaluation import evaluate
+    from qa_pipeline.evaluation.checks import evaluate
 
     result = evaluate(SAMPLE_AUDIO / "labels.json", sample_run.db_path)
     assert set(result.checks) == set(REGISTRY)
@@ -167,7 +167,7 @@ def test_every_check_agrees_with_labels_on_95_percent_of_calls(sample_run: Sampl
 def test_timings_agree_with_labels(sample_run: SampleRun) -> None:
     """Rings exact, answer and time to topic within 0.5 s, talk within 1 s, interruptions and inferred
     direction exact, on at least 95% of the calls each is measured on (`qa-pipeline eval --min-timing`)."""
-    from qa_pipeline.evaluation import evaluate
+    from qa_pipeline.evaluation.checks import evaluate
 
     result = evaluate(SAMPLE_AUDIO / "labels.json", sample_run.db_path)
     assert set(result.timing) == {"ring_count", "answer_s", "talk_s", "time_to_topic_s", "interruptions", "direction"}
@@ -211,7 +211,7 @@ def test_evidence_points_at_the_labelled_utterance(sample_run: SampleRun) -> Non
 
 def test_scores_follow_the_labelled_verdicts(sample_run: SampleRun) -> None:
     """On calls where every machine verdict matches the labels, the score is the labels' weighted share."""
-    from qa_pipeline.checks import load_scorecard
+    from qa_pipeline.config.scorecard import load_scorecard
 
     scorecard = load_scorecard()
     compared = 0
@@ -290,7 +290,7 @@ def test_report_is_written_after_the_run_and_linked(sample_run: SampleRun) -> No
 
 
 def test_rerun_replaces_rows_instead_of_duplicating(sample_run: SampleRun, tmp_path: Path) -> None:
-    from qa_pipeline.flow import qa_batch
+    from qa_pipeline.run.flow import qa_batch
 
     one_call = tmp_path / "again"
     one_call.mkdir()

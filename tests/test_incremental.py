@@ -18,23 +18,16 @@ import duckdb
 import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from qa_pipeline import storage
-from qa_pipeline.calls import CallJob, DateWindow, DateWindowError, ScoredCall, discover_calls, parse_day
 from qa_pipeline.cli import main
-from qa_pipeline.deploy import DeployError, NightlyDeployment, api_url, deployment_parameters, local_timezone
-from qa_pipeline.incremental import (
-    Plan,
-    Resolution,
-    ScoringInputs,
-    StoredCall,
-    plan_batch,
-    rescore_reason,
-    resolve_recordings,
-)
-from qa_pipeline.kpis import UnwritableDatabaseError
-from qa_pipeline.metadata import CallMetadata, Metadata, RowProblem
-from qa_pipeline.storage import QaDatabase
-from qa_pipeline.workers import WorkerPlan, is_transient, plan_workers
+from qa_pipeline.intake.discovery import CallJob, DateWindow, DateWindowError, discover_calls, parse_day
+from qa_pipeline.intake.metadata import CallMetadata, Metadata, RowProblem
+from qa_pipeline.model import ScoredCall
+from qa_pipeline.run.deploy import DeployError, NightlyDeployment, api_url, deployment_parameters, local_timezone
+from qa_pipeline.run.plan import Plan, Resolution, ScoringInputs, plan_batch, rescore_reason, resolve_recordings
+from qa_pipeline.run.workers import WorkerPlan, is_transient, plan_workers
+from qa_pipeline.store import database as storage
+from qa_pipeline.store.connection import UnwritableDatabaseError
+from qa_pipeline.store.database import QaDatabase, StoredCall
 from tests.factories import make_call, write_calls
 
 TODAY = date(2026, 11, 22)
@@ -612,7 +605,7 @@ def test_task_runner_for_calls_at_once() -> None:
     """Calls at once in the flow's process run on Prefect's thread pool; one at a time needs no runner."""
     from prefect.task_runners import ThreadPoolTaskRunner
 
-    from qa_pipeline.workers import task_runner
+    from qa_pipeline.run.workers import task_runner
 
     assert task_runner(plan_workers(calls_at_once=1)) is None
     runner = task_runner(plan_workers(calls_at_once=3))

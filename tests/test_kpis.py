@@ -24,8 +24,10 @@ from pathlib import Path
 import pytest
 
 from qa_pipeline.cli import main
-from qa_pipeline.kpis import KpiSettings, KpiTable, UnreadableDatabaseError, query_kpis
-from qa_pipeline.storage import QaDatabase, ReviewError
+from qa_pipeline.kpis import KpiSettings, KpiTable, query_kpis
+from qa_pipeline.kpis.database import open_reader
+from qa_pipeline.store.connection import UnreadableDatabaseError
+from qa_pipeline.store.database import QaDatabase, ReviewError
 from tests.factories import make_call, write_calls
 
 D19, D20, D21, D22 = (date(2026, 11, d) for d in (19, 20, 21, 22))
@@ -439,7 +441,7 @@ def test_reading_a_database_from_before_reviews(tmp_path: Path) -> None:
     with duckdb.connect(str(path)) as con:
         con.execute("CREATE TABLE calls (call_id VARCHAR)")
     with pytest.raises(UnreadableDatabaseError, match="written by an older qa-pipeline"):
-        QaDatabase(path, read_only=True)
+        open_reader(path)
 
 
 def test_cli_review_stores_and_shows(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

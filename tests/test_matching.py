@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa_pipeline.matching import MIN_FUZZY_CHARS, PhraseMatch, find_any, find_phrase
+from qa_pipeline.text.matching import MIN_FUZZY_CHARS, PhraseMatch, find_any, find_phrase
 
 
 def matched_text(text: str, match: PhraseMatch | None) -> str | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_pipeline.metadata import CallMetadata, Metadata, MetadataError, RowProblem, read_metadata
+from qa_pipeline.intake.metadata import CallMetadata, Metadata, MetadataError, RowProblem, read_metadata
 
 
 @pytest.fixture

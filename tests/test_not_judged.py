@@ -15,14 +15,15 @@ from pathlib import Path
 import pytest
 
 from qa_pipeline.asr.transcript import Segment, Transcript
-from qa_pipeline.calls import CallJob, ScoredCall, score_transcript
-from qa_pipeline.checks import load_scorecard
-from qa_pipeline.checks.scorecard import ScorecardError
+from qa_pipeline.config.scorecard import ScorecardError, load_scorecard
+from qa_pipeline.intake.discovery import CallJob
+from qa_pipeline.intake.metadata import CallMetadata
 from qa_pipeline.kpis import query_kpis
-from qa_pipeline.metadata import CallMetadata
-from qa_pipeline.report import build_report, open_database
+from qa_pipeline.model import ScoredCall
+from qa_pipeline.report.render import build_report, open_database
+from qa_pipeline.run.call import score_transcript
 from qa_pipeline.scoring import Attribution, score_call
-from qa_pipeline.storage import QaDatabase
+from qa_pipeline.store.database import QaDatabase
 from tests.factories import make_call, write_calls
 
 DAY = date(2026, 11, 20)

@@ -86,7 +86,7 @@ class Reference:
 
 def run_flow(input_dir: Path, db_path: Path, **options: Any) -> Any:
     """The qa-batch flow in this process over `input_dir` with its metadata, on CPU, no report: its state."""
-    from qa_pipeline.flow import qa_batch
+    from qa_pipeline.run.flow import qa_batch
 
     metadata = input_dir / "calls.csv"
     return qa_batch(
@@ -151,8 +151,8 @@ def test_rerun_skips_unchanged_calls_and_rescores_when_the_scorecard_changes(
 def test_transient_read_errors_are_retried_and_corrupt_files_are_not(
     prefect_harness: None, ops_input: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import qa_pipeline.flow as flow_module
-    from qa_pipeline.audio import decode_audio
+    import qa_pipeline.run.call as call_module
+    from qa_pipeline.audio.decode import decode_audio
 
     attempts: dict[str, int] = {}
 
@@ -164,7 +164,7 @@ def test_transient_read_errors_are_retried_and_corrupt_files_are_not(
             raise OSError(errno.EIO, "Input/output error", path)
         return decode_audio(path)
 
-    monkeypatch.setattr(flow_module, "decode_audio", flaky_share)
+    monkeypatch.setattr(call_module, "decode_audio", flaky_share)
     calls = tmp_path / "calls"
     calls.mkdir()
     shutil.copy(ops_input / "call_019.wav", calls / "call_019.wav")
@@ -212,8 +212,8 @@ def test_worker_processes_and_dask_give_the_rows_of_the_default_runner(
         runs = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
         )
-    scored = sorted(run.name for run in runs if run.name.startswith("score "))
-    assert scored == ["score call_010", "score call_016", "score call_019", "score corrupt"]
+    processed = sorted(run.name for run in runs if run.name.startswith("process "))
+    assert processed == ["process call_010", "process call_016", "process call_019", "process corrupt"]
     assert {run.name.split("-")[0] for run in runs} >= {"decode", "transcribe", "check", "store"}
 
 

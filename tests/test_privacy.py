@@ -8,12 +8,15 @@ import dataclasses
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from qa_pipeline.asr.transcript import Word
 from qa_pipeline.checks.base import CheckResult
-from qa_pipeline.privacy import (
+from qa_pipeline.intake.metadata import CallMetadata
+from qa_pipeline.measures import Hangup, Measures, Overtalk, PaceStretch, Silence
+from qa_pipeline.privacy.protect import (
     PrivacyError,
     PrivacySettings,
     caller_salt,
@@ -21,8 +24,8 @@ from qa_pipeline.privacy import (
     protect_message,
     salt_id,
 )
-from qa_pipeline.redact import RedactionSettings
-from qa_pipeline.timing import Hangup, Overtalk, Silence
+from qa_pipeline.privacy.redact import RedactionSettings
+from qa_pipeline.privacy.speech_fields import unmarked_fields
 from tests.factories import make_call
 
 # pd_001 and pd_002 as whisper wrote them: 贵姓 heard as 跪行 / 贵心, 叫 as 向, 李女士 as 李逆是.
@@ -195,3 +198,121 @@ def test_other_speakers_and_long_pauses_end_a_stretch() -> None:
     )
     protected = protect_call(make_call("c", segments=segments), PrivacySettings(), "salt")
     assert texts(protected) == ["幺五八", "两零四六", "三九七幺", "两零四六"]
+
+
+# -- which fields are masked: the "speech" markers (qa_pipeline.privacy.speech_fields) ------------------------
+
+
+def test_every_text_field_the_call_stores_is_marked_speech_or_not() -> None:
+    # A str, str | None or dict field without a "speech" marker would be stored unmasked: mark it
+    # field(metadata={"speech": "<redactions.location template>"}), or {"speech": None} when it carries no speech.
+    assert unmarked_fields(Measures, CheckResult, CallMetadata) == []
+
+
+@dataclasses.dataclass(frozen=True)
+class _Note:
+    at_s: float
+    said: str | None = None  # unmarked: would leak
+    source: str = dataclasses.field(default="", metadata={"speech": None})
+
+
+@dataclasses.dataclass(frozen=True)
+class _Record:
+    notes: tuple[_Note, ...] = ()
+    tags: tuple[str, ...] = ()  # unmarked
+    detail: dict[str, Any] = dataclasses.field(default_factory=dict)  # unmarked
+    text: str = dataclasses.field(default="", metadata={"speech": "notes@{when}"})  # no field `when`
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict, metadata={"speech": "x", "as": "json"})
+    number: str = dataclasses.field(default="", metadata={"speech": "numbers", "as": "hash"})
+
+
+def test_an_unmarked_or_malformed_text_field_is_named() -> None:
+    assert unmarked_fields(_Record) == [
+        '_Record.tags: holds text but has no "speech" marker',
+        '_Record.detail: holds text but has no "speech" marker',
+        "_Record.text: \"speech\" template 'notes@{when}' names no field of the record: 'when'",
+        "_Record.extra: \"as\" is 'json', not one of text, value, hash",
+        '_Record.number: "as": "hash" records no location: "speech" must be None',
+        '_Note.said: holds text but has no "speech" marker',
+    ]
+
+
+def test_marked_fields_are_masked_with_their_rows_in_field_order() -> None:
+    call = make_call("c1", segments=PD_001, caller_number="+86 138 0013 8000")
+    measures = dataclasses.replace(
+        call.measures,
+        silences=(
+            Silence(7.0, 20.0, "请稍等，您的卡号6200001234567892我查一下"),
+            Silence(21.5, 25.0, None),
+            Silence(30.0, 31.0, "稍等王建国"),
+        ),
+        interruptions=(Overtalk(3.0, 4.0, "电话13912345678"), Overtalk(5.0, 6.0, "")),
+        pace=(
+            PaceStretch(1.0, 2.0, 300.0, "我姓林，电话幺三九，嗯，幺二三四，五六七八"),
+            PaceStretch(3.0, 4.0, 200.0, ""),
+        ),
+        topic_text="回访13912345678",
+        hangup=Hangup("agent", 10.0, True, 9.0, "我的身份证是11010519850312024X"),
+    )
+    results = [
+        *call.verdicts.results,
+        CheckResult(
+            "ask_phone",
+            True,
+            True,
+            1.0,
+            1.0,
+            evidence_text=PD_001[-1][3],
+            detail={"said": ["13912345678", {"n": "3栋2单元502室"}], "k": 3},
+        ),
+        CheckResult("x", True, False, 0.0, 1.0, evidence_text=PD_001[-2][3] + PD_001[-1][3]),
+        CheckResult("y", False, None, None, 1.0),
+    ]
+    meta = dataclasses.replace(
+        call.job.metadata, extra={"备注": "回电139-1234-5678", "vip": "是", "addr": "锦绣路128号"}
+    )
+    call = dataclasses.replace(
+        call,
+        job=dataclasses.replace(call.job, metadata=meta),
+        measures=measures,
+        verdicts=dataclasses.replace(call.verdicts, results=results),
+    )
+    protected = protect_call(call, PrivacySettings(), "a salt")
+    assert [(r.location, r.kind, r.start, r.end) for r in protected.redactions if "segments" not in r.location] == [
+        ("check_results:ask_phone", "phone", 0, 12),
+        ("check_results:ask_phone:detail", "json", -1, -1),
+        ("check_results:ask_phone:detail", "json", -1, -1),
+        ("check_results:ask_phone:detail", "json", -1, -1),
+        ("check_results:ask_phone:detail", "json", -1, -1),
+        ("check_results:x", "phone", 12, 24),
+        ("call_events:hold@7.0", "bank_card", 8, 24),
+        ("call_events:hold@30.0", "name", 2, 5),  # the name the customer gave, wherever it is said
+        ("call_events:interruption@3.0", "phone", 2, 13),
+        ("pace@1.0", "name", 2, 3),
+        ("pace@1.0", "phone", 6, 21),
+        ("calls.topic_text", "phone", 2, 13),
+        ("call_events:cut_off", "id_card", 6, 24),
+        ("calls.extra", "json", -1, -1),
+        ("calls.extra", "json", -1, -1),
+    ]
+    assert [r.location for r in protected.redactions][:7] == [
+        "segments:1",
+        "segments:2",
+        "segments:3",
+        "segments:3",
+        "segments:3",
+        "segments:3",
+        "segments:5",
+    ]
+    stored = protected.measures
+    assert [s.hold_notice for s in stored.silences] == ["请稍等，您的卡号6***************我查一下", None, "稍等***"]
+    assert [o.agent_text for o in stored.interruptions or ()] == ["电话1**********", ""]
+    assert [p.text for p in stored.pace] == ["我姓*，电话幺**，嗯，****，****", ""]
+    ask_phone, x, y = protected.verdicts.results[-3:]
+    assert (ask_phone.evidence_text, x.evidence_text) == ("要****,******,", "请问您的联系电话是多少。要****,******,")
+    assert ask_phone.detail == {"said": ["1**********", {"n": "*栋*单元***室"}], "k": 3}
+    assert (y.evidence_text, y.detail) == (None, {})
+    assert protected.job.metadata.extra == {"备注": "回电1**-****-****", "vip": "是", "addr": "锦绣路***号"}
+    assert protected.job.metadata.caller_number is not None and protected.job.metadata.caller_number.startswith("h:")
+    # no salt: the caller number is kept
+    assert protect_call(call, PrivacySettings(), None).job.metadata.caller_number == "+86 138 0013 8000"

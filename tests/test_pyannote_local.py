@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 import torch
 
-from qa_pipeline.asr.pyannote_local import EMBEDDING_DIM, LDA_DIM, build_random_pipeline_dir
-from qa_pipeline.audio import SAMPLE_RATE, decode_audio
+from qa_pipeline.audio.decode import SAMPLE_RATE, decode_audio
 from tests.conftest import SHARED_DATA
+from tests.pyannote_local import EMBEDDING_DIM, LDA_DIM, build_random_pipeline_dir
 
 SAMPLE_WAV = SHARED_DATA / "diarization" / "pyannote_sample" / "sample.wav"
 DURATION_S = 20.0
@@ -228,7 +228,7 @@ def test_the_flow_runs_a_mono_call_through_the_pyannote_backend(
 
     import duckdb
 
-    from qa_pipeline.flow import qa_batch
+    from qa_pipeline.run.flow import qa_batch
     from tests.conftest import SAMPLE_AUDIO
 
     calls = tmp_path / "calls"

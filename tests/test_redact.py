@@ -1,4 +1,5 @@
-"""qa_pipeline.redact: personal numbers, addresses and names masked in ASR text, offsets kept."""
+"""qa_pipeline.text.personal_data and qa_pipeline.privacy.redact: personal numbers, addresses and names found
+and masked in ASR text, offsets kept."""
 
 from __future__ import annotations
 
@@ -13,19 +14,21 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from qa_pipeline.redact import (
-    ENTITY_KINDS,
-    Entity,
+from qa_pipeline.privacy.redact import (
     Redacted,
     RedactionSettings,
-    digits_of,
-    find_personal_data,
-    find_personal_data_in_utterances,
     hash_caller_number,
     normalize_phone_number,
     redact_text,
     redact_utterances,
     redact_value,
+)
+from qa_pipeline.text.numbers import digits_of
+from qa_pipeline.text.personal_data import (
+    ENTITY_KINDS,
+    Entity,
+    find_personal_data,
+    find_personal_data_in_utterances,
 )
 
 FAST = settings(max_examples=200, deadline=None)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import duckdb
 import pytest
@@ -33,8 +33,11 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
-from qa_pipeline.calls import ScoredCall
-from qa_pipeline.report import ReportError, clock, embed_audio, write_report
+from qa_pipeline.kpis import connect_read_only
+from qa_pipeline.model import ScoredCall
+from qa_pipeline.report import ReportError, write_report
+from qa_pipeline.report.audio import embed_audio
+from qa_pipeline.report.render import clock
 from qa_pipeline.scoring import score_call
 from tests.conftest import SAMPLE_AUDIO
 from tests.factories import check_result, make_call, write_calls
@@ -450,6 +453,56 @@ def test_bad_databases_and_arguments_raise_report_error(db_path: Path, tmp_path:
         write_report(garbage, tmp_path)
     with pytest.raises(ReportError, match="after"):
         write_report(db_path, tmp_path, date_from=date(2026, 11, 20), date_to=date(2026, 11, 19))
+
+
+# -- the views the report reads (qa_pipeline/kpis: review_queue, check_failures, run_scores ...) -----------
+def query(db_path: Path, sql: str) -> list[tuple[Any, ...]]:
+    connection = connect_read_only(db_path)
+    try:
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()
+
+
+def test_review_queue_holds_the_calls_the_page_lists_in_its_order(db_path: Path, page: Node) -> None:
+    rows = query(
+        db_path,
+        "SELECT call_id, fatal, failed_qa, low_confidence FROM review_queue_between('2026-11-20', '2026-11-20')",
+    )
+    # p_override failed by the machine (75) but a QA lead's override passes it: not in the queue
+    assert rows == [("p_fatal", True, True, False), ("p_unsure", False, False, True), ("p_low", False, True, False)]
+    listed = [item.attrs["data-call-id"] for item in page.find_all("article", "review-item")]
+    assert listed == [call_id for call_id, *_ in rows]
+    # the view over all dates adds the previous day's failed call, after the lower score
+    assert [r[0] for r in query(db_path, "SELECT call_id FROM review_queue")] == ["p_fatal", "p_unsure", "p_low", "q_b"]
+    assert query(db_path, "SELECT diarization, role, asr FROM review_thresholds") == [(0.3, 0.5, 0.6)]
+
+
+def test_check_failures_counts_verdicts_in_force_per_check(db_path: Path) -> None:
+    rows = query(db_path, "SELECT * FROM check_failures_between('2026-11-20', '2026-11-20')")
+    assert [(check_id, failed, applicable, rate) for check_id, _, _, failed, applicable, rate in rows] == [
+        ("greeting", 2, 5, 0.4),  # p_fatal, p_low; p_override's failure was overridden
+        ("closing_thanks", 1, 5, 0.2),
+        ("forbidden_phrase", 1, 5, 0.2),
+    ]
+    # a day without failures still has its checks, each with 0 failed calls
+    assert {
+        failed
+        for *_, failed, _, _ in query(db_path, "SELECT * FROM check_failures_between('2026-11-18', '2026-11-18')")
+    } == {0}
+
+
+def test_run_scores_and_run_failures_per_run(db_path: Path) -> None:
+    [row] = query(
+        db_path,
+        "SELECT calls_ok, calls_failed, calls, avg_qa_score, qa_pass_rate, calls_not_judged, fatal_failures,"
+        " overrides, failures, open_failures FROM run_scores",
+    )
+    # 8 calls: 0, 100, 100, 100 (overridden from 75), 50, 100, 75, 100 -> 78.1; 5 of 8 passed
+    assert row == (8, 1, 8, 78.1, 0.625, 0, 1, 1, 1, 1)
+    assert query(db_path, "SELECT audio_path, stage, resolved FROM run_failures") == [
+        ("/calls/broken.wav", "decode", False)
+    ]
 
 
 # -- the page in a real browser -------------------------------------------------------------------------

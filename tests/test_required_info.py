@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_pipeline.checks.scorecard import ScorecardError, load_scorecard
+from qa_pipeline.config.scorecard import ScorecardError, load_scorecard
 
 
 def _load_error(tmp_path: Path, text: str) -> tuple[str, Path]:

@@ -4,20 +4,25 @@ validated strictly, each error naming the file and the key."""
 from __future__ import annotations
 
 import dataclasses
+import pkgutil
+import typing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from qa_pipeline.acoustics import RINGBACK_PRESETS
-from qa_pipeline.checks import REGISTRY, CheckSettings
-from qa_pipeline.checks.scorecard import (
+import qa_pipeline.checks as checks_package
+from qa_pipeline.checks import NOT_CHECKS, REGISTRY, CheckSettings
+from qa_pipeline.config.scorecard import (
     Scorecard,
     ScorecardError,
     default_scorecard_data,
+    display_order,
     load_scorecard,
     parse_scorecard,
 )
-from qa_pipeline.timing import TimingSettings
+from qa_pipeline.measures import TimingSettings
+from qa_pipeline.measures.acoustics import RINGBACK_PRESETS
 
 
 def center_file(tmp_path: Path, text: str, name: str = "center.toml") -> Path:
@@ -43,6 +48,7 @@ def assert_error_names(tmp_path: Path, text: str, names: list[str]) -> None:
 
 # -- the default ---------------------------------------------------------------------------------------
 
+# The display order: the order of the [checks.*] tables in the default scorecard (docs/checks.md's table).
 CATALOGUE = [
     "greeting",
     "ask_surname",
@@ -71,14 +77,126 @@ CATALOGUE = [
 
 def test_default_lists_every_registered_check() -> None:
     default = load_scorecard()
-    # registry order is display order: the catalogue's order (docs/checks.md)
-    assert list(REGISTRY) == CATALOGUE
-    assert set(default.checks) == set(REGISTRY)
+    tables = list(default_scorecard_data()["checks"])
+    assert sorted(set(REGISTRY) - set(tables)) == [], "registered checks without a [checks.<id>] table"
+    assert sorted(set(tables) - set(REGISTRY)) == [], "[checks.<id>] tables of no registered check"
     for check_id, settings in default.checks.items():
         assert isinstance(settings, REGISTRY[check_id].Settings)
     assert sorted(type(check).__name__ for check in default.enabled_checks()) == sorted(
         cls.__name__ for cls in REGISTRY.values()
     )
+
+
+def test_display_order_is_the_default_scorecards_table_order() -> None:
+    """Not the registry's order (module names): the order of the [checks.*] tables in the default scorecard."""
+    tables = list(default_scorecard_data()["checks"])
+    assert tables == CATALOGUE
+    assert list(display_order()) == tables
+    assert list(load_scorecard().checks) == tables
+    assert [check.id for check in load_scorecard().enabled_checks()] == tables
+    assert list(REGISTRY) == sorted(REGISTRY)  # filled by module discovery, in module-name order
+
+
+def test_a_centers_table_order_does_not_change_the_display_order(tmp_path: Path) -> None:
+    card = load_scorecard(
+        center_file(tmp_path, "[checks.time_to_topic]\nweight = 1\n\n[checks.greeting]\nweight = 2\n")
+    )
+    assert list(card.checks) == CATALOGUE
+
+
+def test_every_check_module_registers_one_check_named_like_it() -> None:
+    """qa_pipeline/checks/<id>.py holds the check `id` and no other; every check lives in such a module."""
+    modules = sorted(info.name for info in pkgutil.iter_modules(checks_package.__path__))
+    by_module: dict[str, list[str]] = {}
+    for check_id, check in REGISTRY.items():
+        by_module.setdefault(check.__module__.removeprefix("qa_pipeline.checks."), []).append(check_id)
+    wrong = {
+        module: by_module.get(module, [])
+        for module in modules
+        if module not in NOT_CHECKS and by_module.get(module) != [module]
+    }
+    assert wrong == {}, "check modules that do not register exactly the check named like the module"
+    outside = {
+        cid: check.__module__ for cid, check in REGISTRY.items() if check.__module__ != f"qa_pipeline.checks.{cid}"
+    }
+    assert outside == {}, "registered checks not in qa_pipeline/checks/<id>.py"
+
+
+def _numeric(kind: Any) -> bool:
+    """int or float, or a table (dict) of them."""
+    if typing.get_origin(kind) is dict:
+        return _numeric(typing.get_args(kind)[1])
+    return kind in (int, float)
+
+
+def test_every_numeric_check_key_declares_its_bounds() -> None:
+    """A number in a [checks.<id>] table without an allowed range would be silently unbounded."""
+    unbounded = []
+    for check_id, check in REGISTRY.items():
+        hints = typing.get_type_hints(check.Settings)
+        for settings_field in dataclasses.fields(check.Settings):
+            if _numeric(hints[settings_field.name]) and "bounds" not in settings_field.metadata:
+                unbounded.append(f"checks.{check_id}.{settings_field.name}")
+    assert unbounded == [], "numeric settings without field(metadata=bounds(low, high)) (qa_pipeline/checks/base.py)"
+
+
+def test_check_key_bounds() -> None:
+    """The ranges of the numeric check keys, wherever a key of that name appears."""
+    ranges: dict[str, set[tuple[float, float]]] = {}
+    for check in REGISTRY.values():
+        for settings_field in dataclasses.fields(check.Settings):
+            if "bounds" in settings_field.metadata:
+                ranges.setdefault(settings_field.name, set()).add(settings_field.metadata["bounds"])
+    assert ranges == {
+        "weight": {(0.0, 1000.0)},
+        "min_similarity": {(0.5, 1.0)},
+        "upset_min_similarity": {(0.5, 1.0)},
+        "within_s": {(0.0, 600.0)},
+        "opening_span_s": {(0.0, 600.0)},
+        "closing_span_s": {(0.0, 600.0)},
+        "confirm_within_s": {(0.0, 600.0)},
+        "max_rings": {(0, 20)},
+        "max_silence_s": {(0.0, 3600.0)},
+        "limits_s": {(0.0, 86400.0)},  # each value; 0 = no limit for that call type
+        "max_interruptions": {(0, 1000)},
+        "min_cpm": {(0.0, 1000.0)},
+        "max_cpm": {(0.0, 1000.0)},
+        "slow_max_cpm": {(0.0, 1000.0)},
+        "max_raised_stretches": {(0, 1000)},
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[checks.greeting]\nweight = 1000.5\n", "checks.greeting.weight must be between 0.0 and 1000.0"),
+        (
+            "[checks.answer_within_rings]\nmax_rings = 21\n",
+            "checks.answer_within_rings.max_rings must be between 0 and 20",
+        ),
+        (
+            "[checks.empathy]\nupset_min_similarity = 0.4\n",
+            "checks.empathy.upset_min_similarity must be between 0.5 and 1.0",
+        ),
+        (
+            "[checks.talk_time_limit.limits_s]\nsurvey = -1\n",
+            "checks.talk_time_limit.limits_s.survey must be between 0.0 and 86400.0",
+        ),
+    ],
+)
+def test_out_of_bounds_check_keys_name_key_and_range(tmp_path: Path, text: str, message: str) -> None:
+    error, path = load_error(tmp_path, text)
+    assert error == f"{path}: {message}"
+
+
+def test_bounds_include_both_ends(tmp_path: Path) -> None:
+    card = load_scorecard(
+        center_file(
+            tmp_path, "[checks.greeting]\nweight = 1000\nwithin_s = 0\n\n[checks.answer_within_rings]\nmax_rings = 20\n"
+        )
+    )
+    assert card.checks["greeting"].weight == 1000.0
+    assert card.checks["answer_within_rings"].max_rings == 20  # type: ignore[attr-defined]
 
 
 def test_default_values() -> None:
@@ -571,6 +689,30 @@ def test_center_timing_is_layered_over_the_default(tmp_path: Path) -> None:
     assert card.timing.backchannels == default.timing.backchannels  # keys not set are kept
     assert card.timing.min_silence_s == default.timing.min_silence_s
     assert card.sha256 != default.sha256
+
+
+def test_every_numeric_timing_key_declares_its_bounds() -> None:
+    hints = typing.get_type_hints(TimingSettings)
+    unbounded = [
+        f"timing.{f.name}"
+        for f in dataclasses.fields(TimingSettings)
+        if _numeric(hints[f.name]) and "bounds" not in f.metadata
+    ]
+    assert unbounded == [], "numeric [timing] keys without bounds metadata (qa_pipeline/measures/settings.py)"
+    ranges = {f.name: f.metadata["bounds"] for f in dataclasses.fields(TimingSettings) if "bounds" in f.metadata}
+    assert ranges == {  # (low, high, whether low itself is allowed)
+        "min_overlap_s": (0.0, 10.0, True),
+        "hold_notice_within_s": (0.0, 60.0, True),
+        "min_silence_s": (0.1, 60.0, True),
+        "cut_off_within_s": (0.0, 5.0, True),
+        "raised_rise_db": (0.0, 40.0, False),
+        "raised_rise_semitones": (0.0, 24.0, False),
+        "raised_min_s": (0.0, 60.0, False),
+    }
+    defaults = TimingSettings()
+    for name, (low, high, low_inclusive) in ranges.items():
+        value = getattr(defaults, name)
+        assert (low <= value if low_inclusive else low < value) and value <= high, f"default timing.{name}"
 
 
 def test_timing_bounds_are_inclusive_except_raised(tmp_path: Path) -> None:

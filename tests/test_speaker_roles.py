@@ -17,8 +17,9 @@ from qa_pipeline.asr.roles import RoleSettings, assign_roles
 from qa_pipeline.asr.speakers import attribute_words, diarized_transcript, speaker_at
 from qa_pipeline.asr.transcript import Segment, Word
 from qa_pipeline.asr.vad import SpeechRegion
-from qa_pipeline.checks import REGISTRY, load_scorecard
+from qa_pipeline.checks import REGISTRY
 from qa_pipeline.checks.base import CallContext
+from qa_pipeline.config.scorecard import load_scorecard
 
 
 def _words(start_s: float, text: str, each_s: float = 0.25) -> tuple[Word, ...]:

@@ -10,12 +10,16 @@ import duckdb
 import pytest
 
 from qa_pipeline.asr.transcript import Segment, Transcript
-from qa_pipeline.calls import AudioFacts, CallJob, ScoredCall, Verdicts
-from qa_pipeline.calltype import CallType
-from qa_pipeline.metadata import CallMetadata
+from qa_pipeline.audio.facts import AudioFacts
+from qa_pipeline.checks.call_type import CallType
+from qa_pipeline.checks.run import Verdicts
+from qa_pipeline.intake.discovery import CallJob
+from qa_pipeline.intake.metadata import CallMetadata
+from qa_pipeline.kpis.database import open_reader, open_writer
+from qa_pipeline.measures import Hangup, Measures, Overtalk, Silence
+from qa_pipeline.model import ScoredCall
 from qa_pipeline.scoring import score_call
-from qa_pipeline.storage import QaDatabase
-from qa_pipeline.timing import Hangup, Measures, Overtalk, Silence
+from qa_pipeline.store.database import QaDatabase
 from tests.factories import check_result
 
 
@@ -67,7 +71,7 @@ def _call(
 
 @pytest.fixture()
 def db(tmp_path: Path) -> QaDatabase:
-    database = QaDatabase(tmp_path / "qa.duckdb")
+    database = open_writer(tmp_path / "qa.duckdb")  # with the KPI views
     run_id = database.start_run("flow-1", "test-model", "abc", "test", str(tmp_path))
     # Day 19: A001 greeting ok / closing missing; A002 everything ok. Day 20: A001 mono (no speakers).
     database.write_call(
@@ -187,7 +191,7 @@ def test_runs_and_failures_are_recorded(db: QaDatabase) -> None:
 def test_read_only_connection_cannot_write(db: QaDatabase) -> None:
     path = db.path
     db.close()
-    with QaDatabase(path, read_only=True) as reader:
+    with open_reader(path) as reader:
         assert reader.query("SELECT count(*) FROM calls")[1] == [(3,)]
         with pytest.raises(duckdb.Error):
             reader.connection.execute("DELETE FROM calls")
@@ -234,7 +238,7 @@ def test_timings_and_their_stretches_are_stored(db: QaDatabase) -> None:
 
 def test_a_database_from_before_the_timings_gains_their_columns(tmp_path: Path) -> None:
     path = tmp_path / "old.duckdb"
-    schema = (resources.files("qa_pipeline") / "schema.sql").read_text(encoding="utf-8")
+    schema = (resources.files("qa_pipeline.store") / "schema.sql").read_text(encoding="utf-8")
     before = "\n".join(line for line in schema.splitlines() if not line.startswith("ALTER TABLE"))
     with duckdb.connect(str(path)) as con:  # the tables as the version before the timings wrote them
         con.execute(before)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
 
-from qa_pipeline.acoustics import CHINA
 from qa_pipeline.asr.transcript import Segment, Transcript, Word
-from qa_pipeline.audio import SAMPLE_RATE, DecodedAudio
-from qa_pipeline.metadata import CallMetadata
-from qa_pipeline.timing import Measures, Silence, TimingSettings, measure_call
+from qa_pipeline.audio.decode import SAMPLE_RATE, DecodedAudio
+from qa_pipeline.intake.metadata import CallMetadata
+from qa_pipeline.measures import Hangup, Measures, Overtalk, PaceStretch, Silence, TimingSettings, measure_call
+from qa_pipeline.measures.acoustics import CHINA
 
 DIGITAL_SILENCE = 1e-4  # about -80 dBFS: the network between rings
 LINE_NOISE = 3e-3  # about -50 dBFS: a live line
@@ -329,3 +330,26 @@ def test_the_line_coming_alive_just_before_the_first_words_times_the_answer() ->
     transcript = _transcript([_segment("agent", 6.75, 9.0, "您好。")])  # the VAD region starts 0.15 s after
     measures = measure_call(_audio(samples), transcript, NO_METADATA)
     assert (measures.answer_source, measures.answer_s) == ("line", pytest.approx(6.6, abs=0.06))
+
+
+def test_every_text_field_of_the_records_says_whether_it_carries_speech() -> None:
+    speech = {
+        (record.__name__, f.name): f.metadata["speech"]
+        for record in (Measures, Silence, Overtalk, Hangup, PaceStretch)
+        for f in dataclasses.fields(record)
+        if "str" in str(f.type)
+    }
+    assert {key: template for key, template in speech.items() if template is not None} == {
+        ("Measures", "topic_text"): "calls.topic_text",
+        ("Silence", "hold_notice"): "call_events:hold@{start_s}",
+        ("Overtalk", "agent_text"): "call_events:interruption@{start_s}",
+        ("Hangup", "cut_off_text"): "call_events:cut_off",
+        ("PaceStretch", "text"): "pace@{start_s}",
+    }
+    assert set(speech) >= {("Measures", "direction"), ("Measures", "answer_source"), ("Hangup", "ended_by")}
+    # Each template's placeholders are fields of its own record.
+    silence = Silence(1.5, 4.0, "请您稍等")
+    template = next(f for f in dataclasses.fields(Silence) if f.name == "hold_notice").metadata["speech"]
+    assert template.format(**{f.name: getattr(silence, f.name) for f in dataclasses.fields(silence)}) == (
+        "call_events:hold@1.5"
+    )

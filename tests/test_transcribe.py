@@ -45,8 +45,8 @@ def test_real_speech_is_transcribed_in_simplified_chinese() -> None:
     from qa_pipeline.asr.models import resolve_model
     from qa_pipeline.asr.speakers import build_transcript
     from qa_pipeline.asr.transcribe import get_transcriber
-    from qa_pipeline.audio import decode_audio
-    from qa_pipeline.metrics import character_error_rate
+    from qa_pipeline.audio.decode import decode_audio
+    from qa_pipeline.evaluation.asr import character_error_rate
 
     clip = SHARED_DATA / "mandarin_asr" / "BAC009S0764W0121"
     audio = decode_audio(clip.with_suffix(".wav"))
@@ -73,7 +73,7 @@ def test_threads_transcribing_at_once_share_the_model_and_get_what_one_thread_ge
     from qa_pipeline.asr.models import resolve_model
     from qa_pipeline.asr.speakers import build_transcript
     from qa_pipeline.asr.transcribe import AsrSettings, get_transcriber
-    from qa_pipeline.audio import decode_audio
+    from qa_pipeline.audio.decode import decode_audio
     from tests.conftest import SAMPLE_AUDIO
 
     settings = AsrSettings(cpu_threads=1, parallel_calls=2)

@@ -8,9 +8,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from qa_pipeline.checks import load_scorecard
 from qa_pipeline.cli import main
-from qa_pipeline.transcripts import TranscriptLineError, parse_line, score_transcript_file
+from qa_pipeline.config.scorecard import load_scorecard
+from qa_pipeline.run.transcript_file import TranscriptLineError, parse_line, score_transcript_file
 
 GOOD_CALL = {
     "call_id": "vendor-1",

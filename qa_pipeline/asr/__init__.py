@@ -1,4 +1,4 @@
-"""Stage 2: who said what and when.
+"""Speech and speaker turns: who said what and when (after audio/, before measures/).
 
 - models: resolve and assemble the ASR model (the embedded whisper base or a center's own)
 - vad: speech regions per channel (Silero VAD shipped inside faster-whisper)
@@ -7,6 +7,5 @@
 - campplus: the CAM++ speaker-embedding model (a torch module)
 - roles: which diarized voice is the agent, from what each says
 - speakers: speaker per channel for stereo; words to diarized turns and roles for mono
-- pyannote_local: a random-weight pyannote pipeline directory, to test the pyannote backend offline
 - transcript: the typed result handed to the checks
 """

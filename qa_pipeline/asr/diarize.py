@@ -46,7 +46,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from qa_pipeline.asr.vad import SpeechRegion, VadSettings, speech_regions
-from qa_pipeline.audio import SAMPLE_RATE, block_samples, is_long
+from qa_pipeline.audio.decode import SAMPLE_RATE, block_samples, is_long
 
 BACKENDS = ("auto", "embedded", "pyannote", "none")
 FRAME_S = 0.01

@@ -19,7 +19,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from qa_pipeline.matching import find_phrase
+from qa_pipeline.text.matching import find_phrase
 
 # (phrase, weight). Found with the checks' phrase matcher (exact, same pinyin, or pinyin-fuzzy for 4+
 # characters), so an ASR slip such as 欢迎这电 for 欢迎致电 still counts. Variants of one cue share an

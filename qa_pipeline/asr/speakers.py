@@ -12,40 +12,14 @@ themselves not applicable instead of guessing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-
-import numpy as np
 
 from qa_pipeline.asr.diarize import Diarization, SpeakerTurn
 from qa_pipeline.asr.roles import RoleAssignment, RoleSettings, assign_roles
 from qa_pipeline.asr.transcribe import PROMPT, RegionText, Transcriber
 from qa_pipeline.asr.transcript import Segment, Transcript, Turn, Word
 from qa_pipeline.asr.vad import VadSettings, speech_regions
-from qa_pipeline.audio import DecodedAudio, mean_rows
-
-
-@dataclass(frozen=True)
-class SpeakerStreams:
-    """The audio stream of each speaker label, and how they were separated."""
-
-    streams: dict[str, np.ndarray]
-    diarization: str
-
-
-class ChannelError(ValueError):
-    pass
-
-
-def split_speakers(audio: DecodedAudio, agent_channel: int = 0) -> SpeakerStreams:
-    if audio.channels == 1:
-        return SpeakerStreams({"unknown": audio.channel(0)}, "none")
-    if not 0 <= agent_channel < audio.channels:
-        raise ChannelError(f"agent channel {agent_channel} does not exist ({audio.channels} channels)")
-    others = [audio.channel(i) for i in range(audio.channels) if i != agent_channel]
-    # With more than two channels (conference legs), every non-agent channel is the customer side (their mean:
-    # in a spool file, made a block at a time, on a long recording).
-    customer = others[0] if len(others) == 1 else mean_rows(others)
-    return SpeakerStreams({"agent": audio.channel(agent_channel), "customer": customer}, "channel")
+from qa_pipeline.audio.channels import split_speakers
+from qa_pipeline.audio.decode import DecodedAudio
 
 
 def _segments(speaker: str, region_texts: list[RegionText]) -> list[Segment]:

@@ -22,7 +22,7 @@ import opencc
 from qa_pipeline.asr.models import ModelChoice
 from qa_pipeline.asr.transcript import Word
 from qa_pipeline.asr.vad import SpeechRegion
-from qa_pipeline.audio import SAMPLE_RATE, is_long
+from qa_pipeline.audio.decode import SAMPLE_RATE, is_long
 
 if TYPE_CHECKING:
     from faster_whisper import BatchedInferencePipeline
@@ -282,7 +282,7 @@ class Transcriber:
         self, samples: np.ndarray, regions: list[SpeechRegion], groups: list[list[int]], prompt: str
     ) -> dict[int, list[Word]]:
         """The words of each region, decoding the windows of `groups` (region indices packed together) in one
-        batched call; on a long channel (qa_pipeline.audio.is_long) LONG_CHANNEL_BATCHES batches' worth at a
+        batched call; on a long channel (qa_pipeline.audio.decode.is_long) LONG_CHANNEL_BATCHES batches' worth at a
         time, so that the windows' audio and features held at once stay bounded, with the same batches and
         the same timeline as one call (the same words, at the same times)."""
         words: dict[int, list[Word]] = {}

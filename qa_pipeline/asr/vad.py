@@ -1,6 +1,6 @@
 """Speech regions of one channel, from the Silero VAD model that ships inside faster-whisper.
 
-A long channel (qa_pipeline.audio.is_long) is not handed to faster-whisper's get_speech_timestamps
+A long channel (qa_pipeline.audio.decode.is_long) is not handed to faster-whisper's get_speech_timestamps
 whole: that pads a copy of the channel and builds a second, larger one of model input windows. Its
 speech probabilities are computed a block at a time instead, each block one or more of the model calls
 faster-whisper makes (10,000 windows of 512 samples, each with the 64 samples before it, the model's
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from faster_whisper.vad import VadOptions, get_speech_timestamps, get_vad_model
 
-from qa_pipeline.audio import SAMPLE_RATE, block_samples, block_starts, is_long, release
+from qa_pipeline.audio.decode import SAMPLE_RATE, block_samples, block_starts, is_long, release
 
 WINDOW_SAMPLES = 512  # Silero's window at 16 kHz (faster-whisper's get_speech_timestamps)
 CONTEXT_SAMPLES = 64  # the samples of the previous window the model sees with each window

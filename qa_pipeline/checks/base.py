@@ -12,12 +12,20 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from qa_pipeline.asr.transcript import Segment, Transcript
-from qa_pipeline.matching import find_any
-from qa_pipeline.timing import Measures
+from qa_pipeline.measures import Measures
+from qa_pipeline.text.matching import find_any
 
 # Metadata of a Settings field that is a table keyed by call type (`field(metadata=CALL_TYPE_KEYS)`):
 # the scorecard rejects a key that is not a call type, naming it (checks.required_info.facts.sales).
 CALL_TYPE_KEYS = {"keys": "call_type"}
+
+
+def bounds(low: float, high: float, **metadata: Any) -> dict[str, Any]:
+    """Metadata of a numeric Settings field: its allowed range, both ends included (`field(metadata=bounds(0.0,
+    600.0))`); for a table of numbers (limits_s), the range of each value. Every int or float field, and every
+    table of them, must declare one (tests/test_scorecard.py); the scorecard rejects a value outside it, naming the
+    key. Other metadata (CALL_TYPE_KEYS) goes alongside: `bounds(0.0, 86400.0, **CALL_TYPE_KEYS)`."""
+    return {"bounds": (low, high), **metadata}
 
 
 @dataclass(frozen=True)
@@ -25,7 +33,7 @@ class CheckSettings:
     """Keys every check has in the scorecard."""
 
     enabled: bool = True
-    weight: float = 1.0
+    weight: float = field(default=1.0, metadata=bounds(0.0, 1000.0))
     fatal: bool = False  # a failure caps the call score at 0 and fails the call
     call_types: tuple[str, ...] = ()  # empty: every call type
 
@@ -62,7 +70,8 @@ class CallContext:
 
 @dataclass(frozen=True)
 class CheckResult:
-    check_id: str
+    # metadata "speech": where the privacy stage records what it masked in the field (None: no speech in it).
+    check_id: str = field(metadata={"speech": None})
     applicable: bool
     passed: bool | None
     score: float | None
@@ -70,8 +79,10 @@ class CheckResult:
     fatal: bool = False
     evidence_start_s: float | None = None
     evidence_end_s: float | None = None
-    evidence_text: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
+    evidence_text: str | None = field(default=None, metadata={"speech": "check_results:{check_id}"})
+    detail: dict[str, Any] = field(
+        default_factory=dict, metadata={"speech": "check_results:{check_id}:detail", "as": "value"}
+    )
 
 
 @dataclass(frozen=True)
@@ -203,7 +214,7 @@ class Check:
 @dataclass(frozen=True, kw_only=True)
 class PhraseBanSettings(CheckSettings):
     # A match accuses the agent, so it may ask for more certainty than the scorecard-wide similarity.
-    min_similarity: float
+    min_similarity: float = field(metadata=bounds(0.5, 1.0))
     phrases: tuple[str, ...]
 
 

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, register
+from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, bounds, register
 
 
 @dataclass(frozen=True, kw_only=True)
 class CalmToneSettings(CheckSettings):
-    max_raised_stretches: int
+    max_raised_stretches: int = field(metadata=bounds(0, 1000))
 
 
 @register

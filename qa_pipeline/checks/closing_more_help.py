@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, register
+from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, bounds, register
 
 
 @dataclass(frozen=True, kw_only=True)
 class ClosingMoreHelpSettings(CheckSettings):
-    closing_span_s: float
-    opening_span_s: float  # agent speech this close to its first word is the opening, never the closing
+    closing_span_s: float = field(metadata=bounds(0.0, 600.0))
+    # agent speech this close to its first word is the opening, never the closing
+    opening_span_s: float = field(metadata=bounds(0.0, 600.0))
     phrases: tuple[str, ...]
 
 

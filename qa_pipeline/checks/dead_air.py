@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, register
+from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, bounds, register
 
 
 @dataclass(frozen=True, kw_only=True)
 class DeadAirSettings(CheckSettings):
-    max_silence_s: float
+    max_silence_s: float = field(metadata=bounds(0.0, 3600.0))
 
 
 @register

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, register
-from qa_pipeline.metadata import CALL_TYPES
+from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, bounds, register
+from qa_pipeline.intake.metadata import CALL_TYPES
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -13,7 +13,7 @@ class EmpathySettings(CheckSettings):
     upset_markers: tuple[str, ...]  # said by the customer
     # A marker found by mistake makes the check applicable and can fail the agent, so markers need
     # more certainty than a script phrase: 大概什么时候 is 0.91 like 到底什么时候.
-    upset_min_similarity: float
+    upset_min_similarity: float = field(metadata=bounds(0.5, 1.0))
     soothing: tuple[str, ...]  # said by the agent
 
     def problems(self) -> Iterator[tuple[str, str]]:

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, register
+from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, bounds, register
 
 
 @dataclass(frozen=True, kw_only=True)
 class GreetingSettings(CheckSettings):
-    within_s: float
-    opening_span_s: float
+    within_s: float = field(metadata=bounds(0.0, 600.0))
+    opening_span_s: float = field(metadata=bounds(0.0, 600.0))
     salutations: tuple[str, ...]
     offers: tuple[str, ...]
     introductions: tuple[str, ...]

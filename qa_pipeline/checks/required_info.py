@@ -14,8 +14,8 @@ from qa_pipeline.checks.base import (
     SegmentMatch,
     register,
 )
-from qa_pipeline.matching import INTERJECTIONS, NEGATING_PREFIXES
-from qa_pipeline.redact import ENTITY_KINDS, find_personal_data_in_utterances
+from qa_pipeline.text.matching import INTERJECTIONS, NEGATING_PREFIXES
+from qa_pipeline.text.personal_data import ENTITY_KINDS, find_personal_data_in_utterances
 
 # A clause: what lies between punctuation marks. A fact "given" in a clause the customer ends as a
 # question (你们地址在哪？, 是三栋吗) was not given, it was asked about.
@@ -28,7 +28,7 @@ class RequiredInfoSettings(CheckSettings):
     # call type -> fact -> phrases that ask for it. A fact with no phrases is not required (how a
     # center drops a default fact: tables merge key by key, so it cannot delete one).
     facts: dict[str, dict[str, tuple[str, ...]]] = field(metadata=CALL_TYPE_KEYS)
-    # fact -> kinds of personal data (qa_pipeline.redact: phone, address, name, number, ...) that give it
+    # fact -> kinds of personal data (qa_pipeline.text.personal_data: phone, address, name, number, ...) that give it
     # when the customer says them, or the agent restates them (an utterance with a `restatements` phrase).
     given_kinds: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # fact -> regular expressions a customer utterance that gives the fact matches (昨天, 漏水, 鲁A12345).

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, SegmentMatch, register
+from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, SegmentMatch, bounds, register
 
 
 @dataclass(frozen=True, kw_only=True)
 class RestateConfirmSettings(CheckSettings):
     restatements: tuple[str, ...]
     confirmations: tuple[str, ...]
-    confirm_within_s: float
+    confirm_within_s: float = field(metadata=bounds(0.0, 600.0))
 
 
 @register

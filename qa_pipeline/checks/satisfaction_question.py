@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from qa_pipeline.asr.transcript import Segment
 from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, SegmentMatch, register
-from qa_pipeline.matching import find_phrase
+from qa_pipeline.text.matching import find_phrase
 
 SCORES = ("1", "2", "3", "4", "5")
 

@@ -1,18 +1,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, register
+from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, bounds, register
 
 
 @dataclass(frozen=True, kw_only=True)
 class SpeechRateSettings(CheckSettings):
-    min_cpm: float  # characters per minute of the agent's own speech
-    max_cpm: float
+    min_cpm: float = field(metadata=bounds(0.0, 1000.0))  # characters per minute of the agent's own speech
+    max_cpm: float = field(metadata=bounds(0.0, 1000.0))
     slow_customer_tags: tuple[str, ...]  # customer tags (metadata) that call for a slower pace
-    slow_max_cpm: float  # the upper bound instead of max_cpm for such a customer
+    slow_max_cpm: float = field(metadata=bounds(0.0, 1000.0))  # the upper bound instead of max_cpm for such a customer
 
     def problems(self) -> Iterator[tuple[str, str]]:
         if self.min_cpm >= self.max_cpm:

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from qa_pipeline.checks.base import CALL_TYPE_KEYS, CallContext, Check, CheckResult, CheckSettings, register
+from qa_pipeline.checks.base import CALL_TYPE_KEYS, CallContext, Check, CheckResult, CheckSettings, bounds, register
 
 
 @dataclass(frozen=True, kw_only=True)
 class TalkTimeLimitSettings(CheckSettings):
     # call type -> longest talk time in seconds; 0 = no limit for that type (how a center drops a
     # default: tables merge key by key, so it cannot delete one)
-    limits_s: dict[str, float] = field(metadata=CALL_TYPE_KEYS)
+    limits_s: dict[str, float] = field(metadata=bounds(0.0, 86400.0, **CALL_TYPE_KEYS))
 
 
 @register

@@ -3,14 +3,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from qa_pipeline.checks.base import CALL_TYPE_KEYS, CallContext, Check, CheckResult, CheckSettings, register
+from qa_pipeline.checks.base import CALL_TYPE_KEYS, CallContext, Check, CheckResult, CheckSettings, bounds, register
 
 
 @dataclass(frozen=True, kw_only=True)
 class TimeToTopicSettings(CheckSettings):
     # call type -> seconds within which the agent states the call's purpose; a type not listed, or 0,
     # is not checked
-    limits_s: dict[str, float] = field(metadata=CALL_TYPE_KEYS)
+    limits_s: dict[str, float] = field(metadata=bounds(0.0, 86400.0, **CALL_TYPE_KEYS))
 
 
 @register

@@ -1,6 +1,6 @@
 -- period_days(date_from, date_to): every day of a period, one row each (column `day`), for the views that
 -- give days without calls a row. A NULL bound is the first / last call date in the database, counting
--- only plausible call dates (2000-01-01 to tomorrow, as qa_pipeline/metadata.py accepts): a placeholder
+-- only plausible call dates (2000-01-01 to tomorrow, as qa_pipeline/intake/metadata.py accepts): a placeholder
 -- date such as 9999-12-31 in a database written by an older version would otherwise make millions of
 -- empty days.
 CREATE OR REPLACE MACRO period_days(date_from, date_to) AS TABLE

@@ -1,6 +1,6 @@
 """Read-only access for QA leads, and the privacy settings a center can change (fast: transcripts, no ASR).
 
-`qa-pipeline score` goes through the same privacy stage as recordings (qa_pipeline.privacy.protect_call),
+`qa-pipeline score` goes through the same privacy stage as recordings (qa_pipeline.privacy.protect.protect_call),
 so the settings are tested here on transcripts with known text.
 """
 

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly
 
-from qa_pipeline.audio import decode_audio
+from qa_pipeline.audio.decode import decode_audio
 from tests.conftest import SAMPLE_AUDIO
 from tests.reliability.conftest import Ledger
 
@@ -183,7 +183,7 @@ class MessyRun:
 
 @pytest.fixture(scope="module")
 def messy_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> MessyRun:
-    from qa_pipeline.flow import qa_batch
+    from qa_pipeline.run.flow import qa_batch
 
     root = tmp_path_factory.mktemp("messy")
     input_dir = root / "calls"

@@ -27,7 +27,7 @@ import duckdb
 import psutil
 import pytest
 
-from qa_pipeline.storage import QaDatabase
+from qa_pipeline.store.database import QaDatabase
 from tests.conftest import REPO, SAMPLE_AUDIO
 from tests.reliability.conftest import Ledger
 
@@ -70,7 +70,7 @@ def calls_dir(tmp_path: Path) -> Path:
 
 
 def run_flow(input_dir: Path, db_path: Path, **options: Any) -> Any:
-    from qa_pipeline.flow import qa_batch
+    from qa_pipeline.run.flow import qa_batch
 
     state = qa_batch(
         input_dir=str(input_dir), db_path=str(db_path), device="cpu", report_dir="", return_state=True, **options
@@ -83,7 +83,7 @@ import json, os, resource, sys
 import duckdb
 sys.path.insert(0, sys.argv[2])
 from tests.factories import make_call
-from qa_pipeline.storage import QaDatabase
+from qa_pipeline.store.database import QaDatabase
 
 path = sys.argv[1]
 db = QaDatabase(path)
@@ -165,7 +165,8 @@ class _FailingTranscriber:
 def test_write_faults_and_an_asr_crash_lose_nothing(
     prefect_harness: None, calls_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ledger: Ledger
 ) -> None:
-    import qa_pipeline.flow as flow_module
+    import qa_pipeline.run.call as call_module
+    import qa_pipeline.run.flow as flow_module
 
     ledger.fault(f"every write of {STORE_FAILS} fails: No space left on device (raised in write_call)")
     ledger.fault(f"the first write of {STORE_CONFLICT_ONCE} hits a write-write conflict (raised in write_call)")
@@ -193,7 +194,7 @@ def test_write_faults_and_an_asr_crash_lose_nothing(
             raise duckdb.TransactionException("TransactionContext Error: Conflict on tuple deletion!")
         real_write(self, scored, run_id)
 
-    real_build = flow_module.build_transcript
+    real_build = call_module.build_transcript
 
     def build_with_faulty_asr(audio: Any, transcriber: Any, *args: Any, **kwargs: Any) -> Any:
         if Path(audio.path).stem == ASR_FAILS:
@@ -201,7 +202,7 @@ def test_write_faults_and_an_asr_crash_lose_nothing(
         return real_build(audio, transcriber, *args, **kwargs)
 
     monkeypatch.setattr(QaDatabase, "write_call", faulty_write)
-    monkeypatch.setattr(flow_module, "build_transcript", build_with_faulty_asr)
+    monkeypatch.setattr(call_module, "build_transcript", build_with_faulty_asr)
     db_path = tmp_path / "qa.duckdb"
     first = run_flow(calls_dir, db_path)
 
@@ -309,7 +310,7 @@ def test_a_corrupt_model_cache_is_detected_and_rebuilt(
 ) -> None:
     from qa_pipeline.asr.models import EMBEDDED_MODEL_SHA256, _sha256, embedded_model_dir, resolve_model
     from qa_pipeline.asr.transcribe import AsrSettings, Transcriber
-    from qa_pipeline.audio import decode_audio
+    from qa_pipeline.audio.decode import decode_audio
 
     ledger.fault("the cached ASR model corrupted (one byte flipped), then cut short (a partial copy)")
     monkeypatch.setenv("QA_PIPELINE_CACHE", str(tmp_path / "cache"))

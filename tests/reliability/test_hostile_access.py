@@ -25,7 +25,7 @@ import pytest
 
 from qa_pipeline import open_read_only
 from qa_pipeline.cli import build_parser, main
-from qa_pipeline.storage import QaDatabase
+from qa_pipeline.store.database import QaDatabase
 from tests.reliability.conftest import Ledger
 from tests.reliability.test_access_and_settings import CALL
 

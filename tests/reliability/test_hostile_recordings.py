@@ -28,7 +28,7 @@ import pytest
 import soundfile as sf
 
 from qa_pipeline.cli import main
-from qa_pipeline.metadata import MAX_CELL_CHARS, read_metadata
+from qa_pipeline.intake.metadata import MAX_CELL_CHARS, read_metadata
 from tests.conftest import SAMPLE_AUDIO
 from tests.reliability.conftest import Ledger, db_rows, score_transcripts
 
@@ -42,7 +42,7 @@ query = db_rows
 
 
 def run(input_dir: Path, db_path: Path, metadata: Path | None = None) -> Any:
-    from qa_pipeline.flow import qa_batch
+    from qa_pipeline.run.flow import qa_batch
 
     return qa_batch(
         input_dir=str(input_dir),

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from qa_pipeline.privacy import PrivacySettings, protect_call
-from qa_pipeline.redact import RedactionSettings, digits_of, redact_text
+from qa_pipeline.privacy.protect import PrivacySettings, protect_call
+from qa_pipeline.privacy.redact import RedactionSettings, redact_text
+from qa_pipeline.text.numbers import digits_of
 from tests.factories import make_call
 from tests.reliability.conftest import Ledger, db_rows, score_transcripts
 

@@ -21,9 +21,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from qa_pipeline import storage, transcripts
 from qa_pipeline.cli import main
-from qa_pipeline.redact import digits_of
+from qa_pipeline.run import transcript_file as transcripts
+from qa_pipeline.store import database as storage
+from qa_pipeline.text.numbers import digits_of
 from tests.reliability.conftest import Ledger
 
 PHONE = "13912345678"  # invented; what a vendor's export may hold where a speaker label belongs
@@ -210,14 +211,14 @@ def test_an_unexpected_error_in_one_line_is_that_lines_failure(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, ledger: Ledger
 ) -> None:
     ledger.fault("scoring one transcript line raises an unexpected RuntimeError quoting a phone number")
-    real = transcripts.score_transcript
+    real = transcripts.judge_call
 
-    def fragile(job, transcript, scorecard):  # type: ignore[no-untyped-def]
+    def fragile(job, transcript, settings, run_stage):  # type: ignore[no-untyped-def]
         if job.call_id == "c2":
             raise RuntimeError(f"checker blew up on {PHONE}")
-        return real(job, transcript, scorecard)
+        return real(job, transcript, settings, run_stage)
 
-    monkeypatch.setattr(transcripts, "score_transcript", fragile)
+    monkeypatch.setattr(transcripts, "judge_call", fragile)
     outcome = score(tmp_path, [line(call("c1")), line(call("c2")), line(call("c3"))], capsys)
     check_fate(outcome, ["c1", "c3"], {2: "RuntimeError"}, ledger)
     assert unmasked_numbers(outcome, ledger) == []
@@ -227,14 +228,14 @@ def test_the_run_is_closed_when_scoring_stops_midway(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, ledger: Ledger
 ) -> None:
     ledger.fault("Ctrl-C (KeyboardInterrupt) while scoring line 2 of a transcript file")
-    real = transcripts.score_transcript
+    real = transcripts.judge_call
 
-    def interrupted(job, transcript, scorecard):  # type: ignore[no-untyped-def]
+    def interrupted(job, transcript, settings, run_stage):  # type: ignore[no-untyped-def]
         if job.call_id == "c2":
             raise KeyboardInterrupt
-        return real(job, transcript, scorecard)
+        return real(job, transcript, settings, run_stage)
 
-    monkeypatch.setattr(transcripts, "score_transcript", interrupted)
+    monkeypatch.setattr(transcripts, "judge_call", interrupted)
     with pytest.raises(KeyboardInterrupt):
         score(tmp_path, [line(call("c1")), line(call("c2")), line(call("c3"))], capsys)
     with duckdb.connect(str(tmp_path / "qa.duckdb"), read_only=True) as con:

@@ -1,6 +1,6 @@
 """Hours-long recordings in bounded memory: the spooled, block-by-block paths give the in-memory paths' answers.
 
-A recording longer than qa_pipeline.audio.LONG_RECORDING_S is decoded into a spool file and its channels are
+A recording longer than qa_pipeline.audio.decode.LONG_RECORDING_S is decoded into a spool file and its channels are
 processed a block at a time (VAD, ring detection, loudness and pitch, ASR windows, the diarizer's filterbank
 mean). These tests force a few-minute recording through both paths (the threshold patched down to a minute,
 blocks to a few odd seconds so that block edges fall everywhere) and compare: the same samples, the same
@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from qa_pipeline import acoustics, audio
 from qa_pipeline.asr import transcribe, vad
-from qa_pipeline.audio import SAMPLE_RATE, DecodedAudio, decode_audio
-from qa_pipeline.metadata import CallMetadata
-from qa_pipeline.timing import measure_call
+from qa_pipeline.audio import decode as audio
+from qa_pipeline.audio.decode import SAMPLE_RATE, DecodedAudio, decode_audio
+from qa_pipeline.intake.metadata import CallMetadata
+from qa_pipeline.measures import acoustics, measure_call
 from tests.conftest import SAMPLE_AUDIO
 from tests.reliability.conftest import Ledger
 
@@ -367,7 +367,7 @@ def test_a_two_hour_recording_goes_through_in_bounded_memory(tmp_path: Path, led
     ledger.input("2-hour stereo 8 kHz PCM16 recording, line noise and a call_001 exchange every 5 min (24)")
     from qa_pipeline.asr.models import resolve_model
     from qa_pipeline.asr.speakers import build_transcript
-    from qa_pipeline.checks import load_scorecard
+    from qa_pipeline.config.scorecard import load_scorecard
 
     path = tmp_path / "two_hours.wav"
     exchanges = write_call(path, 7200.0, every_s=300.0, first_s=150.0)

@@ -27,8 +27,8 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from qa_pipeline.matching import MIN_FUZZY_CHARS, NEGATIONS, PhraseMatch, find_any, find_phrase
-from qa_pipeline.metadata import KNOWN_COLUMNS, MetadataError, read_metadata
+from qa_pipeline.intake.metadata import KNOWN_COLUMNS, MetadataError, read_metadata
+from qa_pipeline.text.matching import MIN_FUZZY_CHARS, NEGATIONS, PhraseMatch, find_any, find_phrase
 from tests.reliability.conftest import Ledger
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -279,16 +279,14 @@ def _scorecard_api() -> tuple[Any, ...]:
     # Imported in the scorecard tests only: an import error in the scorecard module (which imports every
     # check) then fails those tests and leaves the metadata and matching properties running.
     import qa_pipeline.checks  # noqa: F401  (registers every check)
-    from qa_pipeline.checks.scorecard import (
-        FIELD_BOUNDS,
-        TIMING_BOUNDS,
+    from qa_pipeline.config.scorecard import (
         ScorecardError,
         default_scorecard_data,
         load_scorecard,
         parse_scorecard,
     )
 
-    return FIELD_BOUNDS, TIMING_BOUNDS, ScorecardError, default_scorecard_data, load_scorecard, parse_scorecard
+    return ScorecardError, default_scorecard_data, load_scorecard, parse_scorecard
 
 
 SCALARS = st.one_of(
@@ -339,7 +337,7 @@ def test_scorecard_random_overrides_give_a_scorecard_or_a_scorecard_error(
         "scorecard: random overrides over the default (unknown keys at every level; str/int/float/bool/"
         "list/table/NaN/inf/date values for real keys, tables replaced by values), as a dict and as a TOML file"
     )
-    _, _, ScorecardError, default_scorecard_data, load_scorecard, parse_scorecard = _scorecard_api()
+    ScorecardError, default_scorecard_data, load_scorecard, parse_scorecard = _scorecard_api()
     default = default_scorecard_data()
     path = tmp_path_factory.mktemp("scorecard-properties") / "center-七.toml"
 
@@ -361,7 +359,7 @@ def test_scorecard_random_overrides_give_a_scorecard_or_a_scorecard_error(
 
 def test_scorecard_huge_integer_is_a_scorecard_error(ledger: Ledger, tmp_path_factory: pytest.TempPathFactory) -> None:
     ledger.input("scorecard: integers beyond float range (tomllib accepts any size) for number keys")
-    _, _, ScorecardError, default_scorecard_data, load_scorecard, _ = _scorecard_api()
+    ScorecardError, default_scorecard_data, load_scorecard, _ = _scorecard_api()
     default = default_scorecard_data()
     number_paths = [p for p in _paths(default) if type(_get(default, p)) in (int, float)]
     path = tmp_path_factory.mktemp("scorecard-huge") / "center.toml"
@@ -392,10 +390,10 @@ def _number(kind: type, low: float, high: float, exclude_low: bool = False) -> s
 
 def _valid_overrides() -> list[tuple[tuple[str, ...], st.SearchStrategy[Any], Callable[[Any], Any]]]:
     """(key path, values that are valid there, how the loaded scorecard shows that key)."""
-    FIELD_BOUNDS, TIMING_BOUNDS, *_ = _scorecard_api()
+    _scorecard_api()
     from qa_pipeline.checks.base import REGISTRY
-    from qa_pipeline.metadata import CALL_TYPES
-    from qa_pipeline.timing import TimingSettings
+    from qa_pipeline.intake.metadata import CALL_TYPES
+    from qa_pipeline.measures import TimingSettings
 
     call_types = st.lists(st.sampled_from(CALL_TYPES), unique=True)
     entries: list[tuple[tuple[str, ...], st.SearchStrategy[Any], Callable[[Any], Any]]] = [
@@ -425,6 +423,7 @@ def _valid_overrides() -> list[tuple[tuple[str, ...], st.SearchStrategy[Any], Ca
         for settings_field in dataclasses.fields(check.Settings):
             key = settings_field.name
             kind = hints[key]
+            bounds = settings_field.metadata.get("bounds")  # checks.base.bounds: the allowed range
 
             def getter(s: Any, check_id: str = check_id, key: str = key) -> Any:
                 return getattr(s.checks[check_id], key)
@@ -435,20 +434,20 @@ def _valid_overrides() -> list[tuple[tuple[str, ...], st.SearchStrategy[Any], Ca
                 strategy: st.SearchStrategy[Any] = call_types
             elif kind is bool:
                 strategy = st.booleans()
-            elif kind in (int, float) and key in FIELD_BOUNDS:
-                strategy = _number(kind, *FIELD_BOUNDS[key])
+            elif kind in (int, float) and bounds:
+                strategy = _number(kind, *bounds)
             elif kind == tuple[str, ...]:
                 strategy = _text_list()
-            elif kind == dict[str, float] and key in FIELD_BOUNDS:  # limits_s: call type -> seconds
-                strategy = st.dictionaries(st.sampled_from(CALL_TYPES), _number(float, *FIELD_BOUNDS[key]), max_size=3)
+            elif kind == dict[str, float] and bounds:  # limits_s: call type -> seconds
+                strategy = st.dictionaries(st.sampled_from(CALL_TYPES), _number(float, *bounds), max_size=3)
             else:
                 raise AssertionError(f"no valid values known for checks.{check_id}.{key} ({kind})")
             entries.append((("checks", check_id, key), strategy, getter))
     timing_hints = typing.get_type_hints(TimingSettings)
     for timing_field in dataclasses.fields(TimingSettings):
         key = timing_field.name
-        if key in TIMING_BOUNDS:
-            low, high, low_allowed = TIMING_BOUNDS[key]
+        if "bounds" in timing_field.metadata:  # (low, high, whether low itself is allowed)
+            low, high, low_allowed = timing_field.metadata["bounds"]
             strategy = _number(float, low, high, exclude_low=not low_allowed)
         elif timing_hints[key] == tuple[str, ...]:
             strategy = _text_list(min_size=0)
@@ -471,7 +470,7 @@ def _as_loaded(value: Any) -> Any:
 
 def test_scorecard_valid_override_round_trips(ledger: Ledger, tmp_path_factory: pytest.TempPathFactory) -> None:
     ledger.input("scorecard: valid overrides (real key, right type, within bounds) must load as written")
-    _, _, _, default_scorecard_data, load_scorecard, _ = _scorecard_api()
+    _, default_scorecard_data, load_scorecard, _ = _scorecard_api()
     entries = _valid_overrides()
     default = default_scorecard_data()
     path = tmp_path_factory.mktemp("scorecard-round-trip") / "center.toml"

@@ -26,8 +26,8 @@ import duckdb
 import numpy as np
 import pytest
 
-from qa_pipeline.audio import decode_audio
-from qa_pipeline.redact import digits_of
+from qa_pipeline.audio.decode import decode_audio
+from qa_pipeline.text.numbers import digits_of
 from tests.reliability.conftest import Ledger
 
 pytestmark = pytest.mark.slow
@@ -123,7 +123,7 @@ class _Collect(logging.Handler):
 def pd_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PersonalDataRun]:
     """The three calls and their metadata, plus what a CRM export adds: an unknown column holding a phone
     number and a bad survey cell quoting one; no salt in the environment (the salt file is made)."""
-    from qa_pipeline.flow import qa_batch
+    from qa_pipeline.run.flow import qa_batch
 
     root = tmp_path_factory.mktemp("personal_data")
     input_dir = root / "calls"

@@ -1,0 +1,1 @@
+"""The SYNTHETIC sample calls' generator (run `python sample_audio/generate.py`; see README.md)."""

@@ -6,6 +6,7 @@ say about its dialogue, or when a verdict would depend on how a window is read o
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -35,6 +36,7 @@ from .catalogue import (
     MORE_HELP_QUESTIONS,
     MORE_HELP_WITHIN_S,
     NEGATING_PREFIXES,
+    NOT_DONE,
     OPENING_SPAN_S,
     OVERLAP_MARGIN_S,
     PRIVATE_QUESTIONS,
@@ -54,6 +56,7 @@ from .catalogue import (
     TALK_TIME_LIMITS_S,
     THANKS_PHRASES,
     TIME_EXPRESSION,
+    TIMED_ACTIONS,
     TOPIC_LIMITS_S,
     TOPIC_MARGIN_S,
     TOPIC_PHRASES,
@@ -313,16 +316,20 @@ def judge(call: CallSpec, lines: tuple[Line, ...], clock: CallClock | None = Non
         out["restate_confirm"] = na
 
     upset = [i for i in customer_ix if says(lines[i].text, UPSET_MARKERS)]
-    if applies("empathy") and (call.call_type == "complaint" or upset):
+    # Complaints, and rescue calls (emergencies: 003 第五章 紧急救援), always need soothing.
+    if applies("empathy") and (call.call_type in ("complaint", "rescue") or upset):
         soothing = first(agent_ix, SOOTHING_PHRASES)
         out["empathy"] = Finding("pass", (soothing,)) if soothing is not None else Finding("fail", tuple(upset[:1]))
     else:
         out["empathy"] = na
 
     deferral = first(agent_ix, DEFERRALS)
+    timed = next((i for i in agent_ix if _timed_action(lines[i].text)), None)
     if applies("reply_commitment") and deferral is not None:
         when = next((i for i in agent_ix if i >= deferral and TIME_EXPRESSION.search(lines[i].text)), None)
         out["reply_commitment"] = Finding("pass", (when,)) if when is not None else Finding("fail", (deferral,))
+    elif applies("reply_commitment") and timed is not None:
+        out["reply_commitment"] = Finding("pass", (timed,))  # a time and what will be done then, in one breath
     else:
         out["reply_commitment"] = na
 
@@ -590,3 +597,14 @@ def validate(call: CallSpec, lines: tuple[Line, ...], clock: CallClock | None = 
     if problems:
         raise ValueError(f"{call.call_id}: " + "; ".join(problems))
     return findings
+
+
+def _timed_action(text: str) -> bool:
+    """A concrete time followed in its clause (within 4 characters) by something done later: 二十分钟内上门."""
+    for time in TIME_EXPRESSION.finditer(text):
+        clause = re.split("[，,。.！!？?；;]", text[time.end() :], maxsplit=1)[0]
+        if any(action in clause[: 4 + len(action)] for action in TIMED_ACTIONS) and not any(
+            w in clause for w in NOT_DONE
+        ):
+            return True
+    return False

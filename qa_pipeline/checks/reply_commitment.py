@@ -3,20 +3,54 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from qa_pipeline.asr.transcript import Segment
 from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, register
 
-# A concrete time limit: a number (Arabic, or Chinese digits with 两/几/十, or 半) and a unit, then
-# 内/之内/以内: 30分钟内, 半小时内, 半个小时之内, 一个半小时内, 两个小时以内, 3个工作日内,
-# 二十四小时之内, 一两天内, 一天半内, 一个星期内. Whisper writes numbers either way. A pattern, not a
-# phrase list, so it lives here and not in the scorecard.
+# A concrete time, said any of the ways a time is said (the standards' 24小时内, 半小时内, X个工作日内):
+# - a span: a number (Arabic, or Chinese digits with 两/几/十, or 半) and a unit, then 内/之内/以内, or
+#   左右 for an approximation: 30分钟内, 半个小时之内, 一个半小时内, 两个小时以内, 3个工作日内, 一两天内,
+#   二十分钟左右;
+# - a clock time by which, or a part of a named day: 五点前, 下午3点之前, 今天下午, 明天上午, 今晚;
+# - a day as the limit: 今天之内, 明天之前, 本周内.
+# Vague words (尽快, 稍后, 马上) are no time. Whisper writes numbers either way. A pattern, not a phrase
+# list, so it lives here and not in the scorecard.
 NUMBER = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百几]+)"
-UNIT = r"(?:分钟|小时|钟头|天|工作日|周|星期)"
-TIME_LIMIT = re.compile(rf"(?:{NUMBER}\s*(?:个半|个)?|半个?)\s*{UNIT}半?\s*(?:之内|以内|内)")
+UNIT = r"(?:分钟|小时|钟头|天|工作日|周|星期|个月)"
+# 半 as whisper also writes it (伴: the same syllable and tone), before a unit only: 伴小时内.
+HALF = "[半伴]"
+DAY = (
+    r"(?:今天|明天|后天|今日|明日|今晚|明早|本周|这周|下周[一二三四五六日天]?"
+    r"|周[一二三四五六日天]|星期[一二三四五六日天])"
+)
+PART_OF_DAY = r"(?:上午|下午|中午|晚上|早上|傍晚|凌晨)"
+# 快一点到, 早一点 are "a bit", not one o'clock; 几点 asks the time.
+CLOCK_HOUR = r"(?:\d{1,2}|[零〇一二两三四五六七八九十]{1,3})"
+CLOCK = rf"(?<![快早晚慢多少好大小些差])(?<!一){CLOCK_HOUR}\s*(?:点|时)(?:半|{NUMBER}分?)?"
+TIME_LIMIT = re.compile(
+    "|".join(
+        (
+            rf"(?:{NUMBER}\s*(?:个半|个)?|{HALF}个?)\s*{UNIT}半?\s*(?:之内|以内|内|左右)",
+            rf"(?:{DAY}\s*)?(?:{PART_OF_DAY}\s*)?{CLOCK}\s*(?:之前|以前|前|左右|到)",
+            rf"{DAY}\s*{PART_OF_DAY}",
+            rf"{DAY}\s*(?:之内|以内|内|之前|以前|前)",
+            rf"{PART_OF_DAY}\s*{CLOCK}",
+        )
+    )
+)
+
+
+# How far after the time the action may start (二十分钟内 就 上门: the 就 between), and what says it
+# will not be done (五点前我到不了).
+MAX_ACTION_OFFSET = 4
+NOT_DONE = ("不了", "不到", "不能", "没法", "不一定", "不确定")
 
 
 @dataclass(frozen=True, kw_only=True)
 class ReplyCommitmentSettings(CheckSettings):
     deferrals: tuple[str, ...]  # the agent hands the matter on instead of solving it on the call
+    # What is done later, said right after a concrete time (二十分钟内上门, 明天上午给您回电): a timed
+    # commitment is a deferral kept, even without a deferral phrase.
+    timed_actions: tuple[str, ...] = ()
 
 
 @register
@@ -26,8 +60,10 @@ class ReplyCommitment(Check):
     Standards: 001: 5 (咨询 e "不能解答的问题记录下来,约定回复时间。(24小时内)"; 投诉 e "不能当时解答的,
     安抚住业主/住户,确定回复时间"; 5、e "确定回复时间。(半小时内)"); 002: 29 (3.跟清楚 "確定下次回復的
     時間"); 004: 55 ("我会…在[具体时间,如X个工作日]内给您回电告知进展"). Applicable when the agent
-    defers (a `deferrals` phrase: 转交, 反馈给, 给您回电); passes when an agent utterance from the first
-    deferral on has a time limit (`TIME_LIMIT`: 30分钟内, 半小时之内, 3个工作日以内).
+    defers (a `deferrals` phrase: 转交, 反馈给, 给您回电, 派师傅), or gives a concrete time for what it
+    will do (`timed_actions` after the time: 二十分钟内上门, 明天上午给您回电); passes when an agent utterance
+    from the first deferral on says a concrete time (`TIME_LIMIT`: 30分钟内, 半小时之内, 3个工作日以内,
+    二十分钟左右, 下午五点前, 明天上午, 今天之内); 尽快 or 稍后 is none.
     """
 
     id = "reply_commitment"
@@ -39,6 +75,8 @@ class ReplyCommitment(Check):
         agent = call.agent_segments()
         deferral = self.find(agent, self.settings.deferrals, call.min_similarity)
         if deferral is None:
+            if (kept := self._timed_commitment(agent)) is not None:
+                return kept
             return self.not_applicable("the agent did not defer the matter (no deferral phrase)")
         detail: dict[str, object] = {"deferral": deferral.matched_text}
         for segment in agent[agent.index(deferral.segment) :]:
@@ -55,3 +93,23 @@ class ReplyCommitment(Check):
                 )
         detail["missing"] = ["time_limit"]
         return self.result(False, **self.evidence([deferral], deferral.segment), detail=detail)
+
+    def _timed_commitment(self, agent: list[Segment]) -> CheckResult | None:
+        """A concrete time followed, within its clause, by an action done later (`timed_actions`): the
+        matter is deferred and its time is given in one breath."""
+        actions = sorted(self.settings.timed_actions, key=len, reverse=True)  # 赶到 before 到
+        for segment in agent:
+            for limit in TIME_LIMIT.finditer(segment.text):
+                clause = re.split("[，,。.！!？?；;]", segment.text[limit.end() :], maxsplit=1)[0]
+                action = next((a for a in actions if a and a in clause[: MAX_ACTION_OFFSET + len(a)]), None)
+                if action is None or any(word in clause for word in NOT_DONE):
+                    continue
+                start_s, end_s = segment.span_times(limit.start(), limit.end())
+                return self.result(
+                    True,
+                    evidence_start_s=start_s,
+                    evidence_end_s=end_s,
+                    evidence_text=segment.text,
+                    detail={"deferral": action, "time_limit": limit.group()},
+                )
+        return None

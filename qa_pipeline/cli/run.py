@@ -134,6 +134,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     if summary.report_path:
         console.print(f"report: {summary.report_path}")
+    if notice := summary.organisations_notice():
+        console.print(notice, markup=False)
     if args.summary_json:
         document = {**dataclasses.asdict(summary), "throughput": round(summary.throughput, 3)}
         args.summary_json.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -170,6 +172,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         return fail(escape(str(error)), soft_wrap=True)
     print_run_scores(args.db, summary.run_id)
     console.print(f"{summary.calls_ok} calls scored, {summary.calls_failed} lines failed; results in {args.db}")
+    if notice := summary.organisations_notice():
+        console.print(notice, markup=False)
     return 1 if summary.calls_failed else 0
 
 

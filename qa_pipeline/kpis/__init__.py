@@ -39,6 +39,7 @@ SQL_FILES = (
     "check_failures.sql",
     "run_failures.sql",
     "run_scores.sql",
+    "organisations_named.sql",
 )
 
 # `qa-pipeline kpis --by X`: the view and the macro that computes it over a period.

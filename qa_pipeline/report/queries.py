@@ -21,6 +21,7 @@ from qa_pipeline.report.views import (
     RunFailure,
 )
 from qa_pipeline.store.connection import UnreadableDatabaseError
+from qa_pipeline.text.matching import merge_by_sound
 
 
 def open_database(db_path: str | Path) -> duckdb.DuckDBPyConnection:
@@ -58,6 +59,7 @@ def latest_run(connection: duckdb.DuckDBPyConnection) -> LatestRun | None:
         'SELECT audio_path, stage, error FROM run_failures WHERE run_id = ? ORDER BY "at", audio_path',
         [run["run_id"]],
     ).fetchall()
+    named = connection.execute("SELECT name, calls FROM organisations_named WHERE run_id = ?", [run["run_id"]])
     return LatestRun(
         run_id=run["run_id"],
         started_at=run["started_at"],
@@ -68,6 +70,7 @@ def latest_run(connection: duckdb.DuckDBPyConnection) -> LatestRun | None:
         asr_model=run["asr_model"],
         input_dir=run["input_dir"],
         failures=tuple(RunFailure(*row) for row in failures),
+        organisations_named=tuple(merge_by_sound(named.fetchall())),
     )
 
 

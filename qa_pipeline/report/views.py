@@ -33,6 +33,13 @@ class LatestRun:
     asr_model: str | None
     input_dir: str | None
     failures: tuple[RunFailure, ...]
+    # No [center].organisations: the names the greetings used (kpis organisations_named), sound-alikes merged
+    organisations_named: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def organisations_line(self) -> str:
+        """The scorecard line that confirms the names heard."""
+        return "[center] organisations = [" + ", ".join(f'"{name}"' for name, _ in self.organisations_named) + "]"
 
 
 @dataclass(frozen=True)

@@ -248,6 +248,10 @@ def _publish_summary(summary: RunSummary) -> None:
         ),
         {"metric": "avg QA score (calls scored)", "value": summary.avg_qa_score},
         {"metric": "QA pass rate (calls scored)", "value": summary.qa_pass_rate},
+        *(
+            {"metric": f"organisation named, not configured: {name}", "value": calls}
+            for name, calls in summary.organisations_named
+        ),
         {"metric": "run_id", "value": summary.run_id},
         {"metric": "database", "value": str(Path(summary.db_path).resolve())},
         {"metric": "report", "value": summary.report_path or "not written"},
@@ -359,6 +363,8 @@ def qa_batch(
             db.write_kpi_settings(scorecard.kpis.rows())
             _run_batch(recorder, batch, settings, worker_plan, force)
             summary.wall_s = time.monotonic() - started
+        if not scorecard.organisations:
+            summary.organisations_named = recorder.organisations_named()
         _, [(summary.avg_qa_score, summary.qa_pass_rate)] = db.query(
             "SELECT round(avg(qa_score), 1), round(avg(qa_passed::INTEGER), 3) FROM calls WHERE run_id = ?",
             [summary.run_id],
@@ -379,6 +385,8 @@ def qa_batch(
     )
     if summary.stage_s:
         logger.info("time by stage, summed over calls: %s", summary.describe_stages())
+    if notice := summary.organisations_notice():
+        logger.warning("%s", notice)
     return _final_state(summary)
 
 

@@ -17,6 +17,7 @@ from qa_pipeline.privacy.protect import protect_message
 from qa_pipeline.privacy.redact import RedactionSettings
 from qa_pipeline.run.summary import RunSummary
 from qa_pipeline.store.database import QaDatabase
+from qa_pipeline.text.matching import merge_by_sound
 
 
 @dataclass
@@ -73,6 +74,12 @@ class RunRecorder:
     def stored(self, scored: ScoredCall) -> None:
         self.summary.calls_ok += 1
         self.summary.audio_s += scored.audio.duration_s if scored.audio else 0.0
+
+    def organisations_named(self) -> list[tuple[str, int]]:
+        """The organisation names this run's greetings used where none was configured (kpis view
+        organisations_named), spellings that sound alike merged under the most frequent one."""
+        _, rows = self.db.query("SELECT name, calls FROM organisations_named WHERE run_id = ?", [self.summary.run_id])
+        return merge_by_sound(rows)
 
     def finish(self, status: str | None = None) -> None:
         s = self.summary

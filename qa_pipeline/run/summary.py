@@ -28,6 +28,9 @@ class RunSummary:
     # Wall seconds per stage, summed over the calls of the run (calls scored at once overlap, so the sum
     # can exceed wall_s): where the run's time went.
     stage_s: dict[str, float] = field(default_factory=dict)
+    # With no [center].organisations: the names the agents' greetings used, ASR variants that sound alike
+    # merged under the most frequent spelling, with their calls, most frequent first (kpis organisations_named)
+    organisations_named: list[tuple[str, int]] = field(default_factory=list)
 
     def add_stage_seconds(self, seconds: dict[str, float]) -> None:
         for stage, spent in seconds.items():
@@ -44,4 +47,16 @@ class RunSummary:
         return ", ".join(
             f"{stage} {spent:.1f} s ({spent / total:.0%})"
             for stage, spent in sorted(self.stage_s.items(), key=lambda item: -item[1])
+        )
+
+    def organisations_notice(self) -> str | None:
+        """What the operator reads when the scorecard names no organisation: the names heard and the line
+        that confirms them."""
+        if not self.organisations_named:
+            return None
+        heard = ", ".join(f"{name} ({calls} calls)" for name, calls in self.organisations_named)
+        names = ", ".join(f'"{name}"' for name, _ in self.organisations_named)
+        return (
+            f"no [center].organisations in the scorecard: the greetings named {heard}; to confirm them,"
+            f" put in the scorecard: [center] organisations = [{names}]"
         )

@@ -307,4 +307,6 @@ def score_transcript_file(
         with recorder.finishing():
             db.write_kpi_settings(scorecard.kpis.rows())
             _FileScorer(recorder, source, settings).score_lines(handle)
+        if not scorecard.organisations:
+            summary.organisations_named = recorder.organisations_named()
     return summary

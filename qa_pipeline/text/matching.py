@@ -111,6 +111,25 @@ def _syllables(content: str) -> tuple[str, ...]:
     )
 
 
+def pinyin_key(text: str) -> str:
+    """How `text` sounds: the toneless pinyin of its letters and digits. ASR variants of one name (万科物业,
+    万可物业) share it."""
+    return " ".join(_syllables(spoken_chars(text)))
+
+
+def merge_by_sound(counts: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+    """(spelling, count) pairs with spellings that sound alike (`pinyin_key`) merged under the most frequent
+    one, counts added, most frequent first: one name as the ASR wrote it several ways."""
+    groups: dict[str, list[tuple[str, int]]] = {}
+    for text, count in counts:
+        groups.setdefault(pinyin_key(text), []).append((text, count))
+    merged = [
+        (max(group, key=lambda item: (item[1], item[0]))[0], sum(count for _, count in group))
+        for group in groups.values()
+    ]
+    return sorted(merged, key=lambda item: (-item[1], item[0]))
+
+
 def _pinyin_string(syllables: tuple[str, ...]) -> tuple[str, list[int]]:
     """Space-joined pinyin and, for each character position in it, the syllable index."""
     owner: list[int] = []

@@ -27,6 +27,10 @@ CUES: dict[str, tuple[str, ...]] = {
 # The standards' outbound calls are return visits (001 回访; 003 第七章 回访); everything else is a
 # customer calling in.
 OUTBOUND_TYPES = ("survey", "callback")
+# When no cue phrase is said: a customer who called in wants something of the service (001 咨询, 003 第三章
+# 客户咨询: the general inbound call), and the standards' outbound call is a return visit (003 第七章 回访).
+# An untyped call would switch off every check scoped to call types; 'other' is left for an unknown direction.
+NO_CUE_TYPES = {"inbound": "inquiry", "outbound": "callback"}
 # Cue phrases decide the type of a whole call, so a fuzzy near-miss is not enough: seen on a sample
 # call, 到底什么时候 matched "…八。您什么时候" at 0.91 and turned a repair call into a complaint.
 CUE_MIN_SIMILARITY = 0.95
@@ -40,7 +44,8 @@ class CallType:
 
 
 def infer_call_type(transcript: Transcript, direction: str | None = None) -> CallType:
-    """The call type whose cue phrases occur most often in the transcript; 'other' when none do.
+    """The call type whose cue phrases occur most often in the transcript. When none do: inquiry on an
+    inbound call, callback on an outbound one (NO_CUE_TYPES), 'other' when the direction is unknown too.
 
     Only return-visit types (survey, callback) are considered on an outbound call, and only the
     others on an inbound one; with no direction known, all are.
@@ -54,7 +59,7 @@ def infer_call_type(transcript: Transcript, direction: str | None = None) -> Cal
         if found and (best is None or len(found) > best[0]):
             best = (len(found), call_type, found)
     if best is None:
-        return CallType("other", "inferred")
+        return CallType(NO_CUE_TYPES.get(direction or "", "other"), "inferred")
     return CallType(best[1], "inferred", best[2])
 
 

@@ -324,12 +324,14 @@ def judge(call: CallSpec, lines: tuple[Line, ...], clock: CallClock | None = Non
         out["empathy"] = na
 
     deferral = first(agent_ix, DEFERRALS)
-    timed = next((i for i in agent_ix if _timed_action(lines[i].text)), None)
+    timed_commitment = next((i for i in agent_ix if _timed_action(lines[i].text)), None)
     if applies("reply_commitment") and deferral is not None:
         when = next((i for i in agent_ix if i >= deferral and TIME_EXPRESSION.search(lines[i].text)), None)
         out["reply_commitment"] = Finding("pass", (when,)) if when is not None else Finding("fail", (deferral,))
-    elif applies("reply_commitment") and timed is not None:
-        out["reply_commitment"] = Finding("pass", (timed,))  # a time and what will be done then, in one breath
+    elif applies("reply_commitment") and timed_commitment is not None:
+        out["reply_commitment"] = Finding(
+            "pass", (timed_commitment,)
+        )  # a time and what will be done then, in one breath
     else:
         out["reply_commitment"] = na
 

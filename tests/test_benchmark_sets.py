@@ -33,7 +33,7 @@ def test_calls_are_repeated_until_the_set_is_long_enough(tmp_path: Path) -> None
     from qa_pipeline.audio.decode import decode_audio
 
     labels = json.loads((SAMPLE_AUDIO / "labels.json").read_text(encoding="utf-8"))
-    keep = {"call_001", "call_002"}  # about 68 s each
+    keep = {"call_001", "call_002"}  # about 67 and 68 s
     audio_dir, metadata, labels_path, seconds = throughput.repeat_calls(
         SAMPLE_AUDIO, SAMPLE_AUDIO / "calls.csv", labels, tmp_path / "set", 200.0, keep
     )

@@ -153,7 +153,7 @@ def test_file_named_after_another_call_is_refused(tmp_path: Path) -> None:
 
 
 def test_wrong_declared_verdict_is_refused(tmp_path: Path) -> None:
-    # call_001 asks 请问还有其他可以帮到您的吗: declaring closing_more_help a fail must not pass the judge.
+    # call_001 asks whether there is anything else: declaring closing_more_help a fail must not pass the judge.
     text = ORIGINAL.replace("fail = []", 'fail = ["closing_more_help"]', 1)
     call = scripts.load_call(write_script(tmp_path, text))
     with pytest.raises(ValueError, match="closing_more_help: declared fail"):

@@ -74,7 +74,7 @@ def test_the_speaker_with_the_service_script_is_the_agent() -> None:
     texts = {
         "SPEAKER_00": "您好，我想问一下你们物业费怎么交。我姓王。没有了，谢谢。",
         "SPEAKER_01": "您好，欢迎致电红树西岸管理处，请问有什么可以帮您？请问您贵姓？"
-        "请问还有其他可以帮到您的吗？感谢您的来电。",
+        "请问还有其他事情需要办理吗？感谢您的来电。",
     }
     roles = assign_roles(texts, first_speaker="SPEAKER_00", organisations=("红树西岸管理处",))
     assert roles.roles == {"SPEAKER_00": "customer", "SPEAKER_01": "agent"}
@@ -157,7 +157,7 @@ def _mono_call() -> tuple[list[Segment], Diarization]:
     segments = [
         _segment(0.0, "您好欢迎致电红树西岸管理处请问有什么可以帮您"),  # 21 chars: 0 .. 5.25
         _segment(6.0, "我想问一下物业费"),  # 6.0 .. 8.0
-        _segment(9.0, "请问还有其他可以帮到您的吗"),  # 9.0 .. 12.25
+        _segment(9.0, "请问还有其他事情需要办理吗"),  # 9.0 .. 12.25
         _segment(13.0, "没有了谢谢"),
         _segment(15.0, "感谢您的来电再见"),
     ]

@@ -78,21 +78,22 @@ class ReplyCommitment(Check):
             if (kept := self._timed_commitment(agent)) is not None:
                 return kept
             return self.not_applicable("the agent did not defer the matter (no deferral phrase)")
-        detail: dict[str, object] = {"deferral": deferral.matched_text}
         for segment in agent[agent.index(deferral.segment) :]:
-            limit = TIME_LIMIT.search(segment.text)
-            if limit:
-                start_s, end_s = segment.span_times(limit.start(), limit.end())
-                detail["time_limit"] = limit.group()
-                return self.result(
-                    True,
-                    evidence_start_s=start_s,
-                    evidence_end_s=end_s,
-                    evidence_text=segment.text,
-                    detail=detail,
-                )
-        detail["missing"] = ["time_limit"]
+            if limit := TIME_LIMIT.search(segment.text):
+                return self._committed(segment, limit, deferral.matched_text)
+        detail = {"deferral": deferral.matched_text, "missing": ["time_limit"]}
         return self.result(False, **self.evidence([deferral], deferral.segment), detail=detail)
+
+    def _committed(self, segment: Segment, limit: re.Match[str], deferral: str) -> CheckResult:
+        """A pass whose evidence is the time said (`limit` in `segment`), for what was deferred."""
+        start_s, end_s = segment.span_times(limit.start(), limit.end())
+        return self.result(
+            True,
+            evidence_start_s=start_s,
+            evidence_end_s=end_s,
+            evidence_text=segment.text,
+            detail={"deferral": deferral, "time_limit": limit.group()},
+        )
 
     def _timed_commitment(self, agent: list[Segment]) -> CheckResult | None:
         """A concrete time followed, within its clause, by an action done later (`timed_actions`): the
@@ -102,14 +103,6 @@ class ReplyCommitment(Check):
             for limit in TIME_LIMIT.finditer(segment.text):
                 clause = re.split("[，,。.！!？?；;]", segment.text[limit.end() :], maxsplit=1)[0]
                 action = next((a for a in actions if a and a in clause[: MAX_ACTION_OFFSET + len(a)]), None)
-                if action is None or any(word in clause for word in NOT_DONE):
-                    continue
-                start_s, end_s = segment.span_times(limit.start(), limit.end())
-                return self.result(
-                    True,
-                    evidence_start_s=start_s,
-                    evidence_end_s=end_s,
-                    evidence_text=segment.text,
-                    detail={"deferral": action, "time_limit": limit.group()},
-                )
+                if action is not None and not any(word in clause for word in NOT_DONE):
+                    return self._committed(segment, limit, action)
         return None

@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 
 from qa_pipeline.kpis import connect_read_only, kpi_rows, kpi_total
+from qa_pipeline.kpis.organisations import organisations_named
 from qa_pipeline.report.period import Period, ReportError
 from qa_pipeline.report.views import (
     CheckCalibration,
@@ -21,7 +22,6 @@ from qa_pipeline.report.views import (
     RunFailure,
 )
 from qa_pipeline.store.connection import UnreadableDatabaseError
-from qa_pipeline.text.matching import merge_by_sound
 
 
 def open_database(db_path: str | Path) -> duckdb.DuckDBPyConnection:
@@ -59,7 +59,6 @@ def latest_run(connection: duckdb.DuckDBPyConnection) -> LatestRun | None:
         'SELECT audio_path, stage, error FROM run_failures WHERE run_id = ? ORDER BY "at", audio_path',
         [run["run_id"]],
     ).fetchall()
-    named = connection.execute("SELECT name, calls FROM organisations_named WHERE run_id = ?", [run["run_id"]])
     return LatestRun(
         run_id=run["run_id"],
         started_at=run["started_at"],
@@ -70,7 +69,7 @@ def latest_run(connection: duckdb.DuckDBPyConnection) -> LatestRun | None:
         asr_model=run["asr_model"],
         input_dir=run["input_dir"],
         failures=tuple(RunFailure(*row) for row in failures),
-        organisations_named=tuple(merge_by_sound(named.fetchall())),
+        organisations_named=tuple(organisations_named(connection, run["run_id"])),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from qa_pipeline.kpis.organisations import organisations_line
 from qa_pipeline.report.period import Period
 
 SPEAKER_LABELS = {"agent": "坐席", "customer": "客户", "unknown": "未知"}
@@ -39,7 +40,7 @@ class LatestRun:
     @property
     def organisations_line(self) -> str:
         """The scorecard line that confirms the names heard."""
-        return "[center] organisations = [" + ", ".join(f'"{name}"' for name, _ in self.organisations_named) + "]"
+        return organisations_line(name for name, _ in self.organisations_named)
 
 
 @dataclass(frozen=True)

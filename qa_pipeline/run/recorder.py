@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import duckdb
 
 from qa_pipeline.intake.files import readable_path, readable_text
+from qa_pipeline.kpis.organisations import organisations_named
 from qa_pipeline.model import ScoredCall
 from qa_pipeline.privacy.protect import protect_message
 from qa_pipeline.privacy.redact import RedactionSettings
 from qa_pipeline.run.summary import RunSummary
 from qa_pipeline.store.database import QaDatabase
-from qa_pipeline.text.matching import merge_by_sound
 
 
 @dataclass
@@ -78,8 +78,7 @@ class RunRecorder:
     def organisations_named(self) -> list[tuple[str, int]]:
         """The organisation names this run's greetings used where none was configured (kpis view
         organisations_named), spellings that sound alike merged under the most frequent one."""
-        _, rows = self.db.query("SELECT name, calls FROM organisations_named WHERE run_id = ?", [self.summary.run_id])
-        return merge_by_sound(rows)
+        return organisations_named(self.db.connection, self.summary.run_id)
 
     def finish(self, status: str | None = None) -> None:
         s = self.summary

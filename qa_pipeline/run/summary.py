@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from qa_pipeline.kpis.organisations import organisations_line
+
 
 @dataclass
 class RunSummary:
@@ -55,8 +57,8 @@ class RunSummary:
         if not self.organisations_named:
             return None
         heard = ", ".join(f"{name} ({calls} calls)" for name, calls in self.organisations_named)
-        names = ", ".join(f'"{name}"' for name, _ in self.organisations_named)
+        line = organisations_line(name for name, _ in self.organisations_named)
         return (
             f"no [center].organisations in the scorecard: the greetings named {heard}; to confirm them,"
-            f" put in the scorecard: [center] organisations = [{names}]"
+            f" put in the scorecard: {line}"
         )

@@ -9,6 +9,8 @@ Run each as a module from the repository root (`--help` lists its options), with
         character error rate of the pipeline's ASR path, real speech and the synthetic sample calls
     python -m benchmarks.timing_overhead
         what the measure stage (rings, silences, overtalk, pace, tone) adds to a call's processing time
+    python -m benchmarks.check_share [--before SCORECARD] [--after SCORECARD]
+        the check stage's share of a sample run's stage-seconds, one run per scorecard (before/after a change)
     python -m benchmarks.kpi_speed [--calls 100000]
         every `qa-pipeline kpis` query on a synthetic quarter-sized database
     python -m benchmarks.runners [--workers 2]

@@ -102,8 +102,29 @@ def without_organisations(scorecard: Path, folder: Path) -> Path:
     return path
 
 
-def agreement_table(labels: Path, db: Path) -> dict[str, dict[str, Any]]:
+def unlabelled_judged(dialogues: Path, db: Path) -> dict[str, tuple[int, int]]:
+    """Per check with null labels (the behaviour did not arise: no upset, settled on the call, nothing out
+    of the agent's hands): (dialogues the machine still judged, dialogues labelled null). A check that
+    applies where nothing called for it can fail an agent for nothing; agreement alone cannot show that."""
+    unlabelled: dict[str, set[str]] = defaultdict(set)
+    for line in dialogues.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            dialogue = json.loads(line)
+            for check_id, label in dialogue.get("labels", {}).items():
+                if label is None:
+                    unlabelled[check_id].add(dialogue["call_id"])
+    with open_reader(db) as reader:
+        _, rows = reader.query("SELECT check_id, call_id FROM check_results WHERE applicable")
+    judged = {(check_id, call_id) for check_id, call_id in rows}
+    return {
+        check_id: (sum((check_id, call) in judged for call in calls), len(calls))
+        for check_id, calls in sorted(unlabelled.items())
+    }
+
+
+def agreement_table(labels: Path, db: Path, dialogues: Path | None = None) -> dict[str, dict[str, Any]]:
     evaluation = evaluate(labels, db)
+    unlabelled = unlabelled_judged(dialogues, db) if dialogues else {}
     table = {}
     for check_id, check in sorted(evaluation.checks.items()):
         abstained = [call for call, _, machine in check.disagreements if machine == "na"] + [
@@ -117,6 +138,8 @@ def agreement_table(labels: Path, db: Path) -> dict[str, dict[str, Any]]:
             "recall": check.recall,
             "abstained": len(abstained),
             "abstention_share": len(abstained) / labelled if labelled else None,
+            # (judged, labelled null): the check applied where the label says the behaviour did not arise
+            "judged_unlabelled": unlabelled.get(check_id),
             "disagreements": [
                 f"{call} label {label}, machine {machine}" for call, label, machine in check.disagreements
             ],
@@ -170,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data", help="the shared data folder")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "dialogues.json")
+    parser.add_argument("--no-chats", action="store_true", help="skip the real chats (3 minutes): agreement only")
     args = parser.parse_args(argv)
     qa = args.data / "qa_dialogues"
     if not (qa / "dialogues.jsonl").is_file():
@@ -189,10 +213,10 @@ def main(argv: list[str] | None = None) -> int:
                 "dialogues": summary.calls_ok,
                 "failed": summary.calls_failed,
                 "seconds": round(time.perf_counter() - started, 1),
-                "checks": agreement_table(labels, db),
+                "checks": agreement_table(labels, db, qa / "dialogues.jsonl"),
             }
         chat = args.data / "real_dialogues" / "jddc" / "chat_0.1per.txt"
-        if chat.is_file():
+        if chat.is_file() and not args.no_chats:
             sessions = jddc_transcripts(chat, folder / "jddc.jsonl")
             db = folder / "jddc.duckdb"
             started = time.perf_counter()
@@ -205,11 +229,13 @@ def main(argv: list[str] | None = None) -> int:
         run = results[f"qa_dialogues_{name}"]
         label = name.replace("_", " ")
         print(f"\nqa_dialogues, organisations {label}: {run['dialogues']} dialogues in {run['seconds']} s")
-        print(f"{'check':24} {'labelled':>8} {'agree':>7} {'prec':>7} {'recall':>7} {'abstain':>8}")
+        print(f"{'check':24} {'labelled':>8} {'agree':>7} {'prec':>7} {'recall':>7} {'abstain':>8}  judged where null")
         for check_id, row in run["checks"].items():
+            unlabelled = row["judged_unlabelled"]
             print(
                 f"{check_id:24} {row['labelled']:>8} {_shown(row['agreement']):>7} {_shown(row['precision']):>7}"
                 f" {_shown(row['recall']):>7} {_shown(row['abstention_share']):>8}"
+                f"  {f'{unlabelled[0]} of {unlabelled[1]}' if unlabelled else ''}"
             )
         shares = [row["agreement"] for row in run["checks"].values() if row["agreement"] is not None]
         print(f"mean agreement {sum(shares) / len(shares):.3f}" if shares else "")

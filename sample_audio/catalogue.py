@@ -379,6 +379,7 @@ REQUIRED_GIVEN: Final[dict[CallType, dict[str, tuple[str, ...]]]] = {
     },
 }
 ROUTING_TRIGGERS: Final = (
+    "不归我们管",  # a matter that is not ours, said to be rid of the customer, is still one to route
     "不属于我们",
     "不是我们负责",
     "不在我们的服务范围",

@@ -316,8 +316,9 @@ def judge(call: CallSpec, lines: tuple[Line, ...], clock: CallClock | None = Non
         out["restate_confirm"] = na
 
     upset = [i for i in customer_ix if says(lines[i].text, UPSET_MARKERS)]
-    # Complaints, and rescue calls (emergencies: 003 第五章 紧急救援), always need soothing.
-    if applies("empathy") and (call.call_type in ("complaint", "rescue") or upset):
+    # Complaints, rescue calls (emergencies: 003 第五章 紧急救援) and repair reports (001 5.e 安抚住业主/住户)
+    # always need soothing.
+    if applies("empathy") and (call.call_type in ("complaint", "rescue", "repair") or upset):
         soothing = first(agent_ix, SOOTHING_PHRASES)
         out["empathy"] = Finding("pass", (soothing,)) if soothing is not None else Finding("fail", tuple(upset[:1]))
     else:

@@ -70,6 +70,7 @@ def test_fixture_case(check_id: str, case: dict[str, Any]) -> None:
         direction=case.get("direction"),
         organisations=scorecard.organisations,
         min_similarity=scorecard.min_similarity,
+        meaning=scorecard.meaning,
         measures=Measures.from_mapping(case.get("measures", {})),
         customer_tags=tuple(case.get("customer_tags", ())),
     )

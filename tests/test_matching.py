@@ -355,3 +355,27 @@ def test_a_syllable_ending_in_the_phrase_sound_is_no_exact_pinyin_match(text: st
 
 def test_a_syllable_fragment_does_not_raise_the_similarity() -> None:
     assert find_phrase("我很关慰您的心情", "安慰您的心情") == PhraseMatch("安慰您的心情", 2, 8, 0.957, "pinyin-fuzzy")
+
+
+# -- words said apart: 说…遍 ------------------------------------------------------------------------------
+
+
+def test_parts_said_apart_match_in_order_with_the_span_covering_both() -> None:
+    match = find_phrase("我都说过好几遍了", "说…遍")
+    assert match is not None
+    assert (match.start, match.end) == (2, 7)
+    assert match.similarity == 1.0 and match.method == "exact"
+
+
+def test_parts_too_far_apart_or_across_a_sentence_do_not_match() -> None:
+    assert find_phrase("说的是我们小区东门外面那一段路的一遍", "说…遍") is None  # 15 characters between
+    assert find_phrase("我说的是这个。再来一遍", "说…遍") is None  # a sentence ends between
+
+
+def test_parts_said_apart_keep_the_negation_guard() -> None:
+    assert find_phrase("我没说过几遍", "说…遍") is None
+
+
+def test_parts_said_apart_forgive_homophones_in_each_part() -> None:
+    match = find_phrase("这个是燃气集团副责的", "是…负责的")
+    assert match is not None and match.method == "pinyin"

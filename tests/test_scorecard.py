@@ -163,6 +163,14 @@ def test_check_key_bounds() -> None:
         "max_cpm": {(0.0, 1000.0)},
         "slow_max_cpm": {(0.0, 1000.0)},
         "max_raised_stretches": {(0, 1000)},
+        # meaning-level matching: a margin over the counter-exemplars, where a match accuses or makes a check apply
+        "min_meaning_margin": {(0.0, 0.5)},
+        "upset_min_margin": {(0.0, 0.5)},
+        "deferral_min_margin": {(0.0, 0.5)},
+        # restate_confirm's restatement by structure
+        "customer_turns": {(1, 20)},
+        "min_restated_chars": {(1, 100)},
+        "min_shared_bigrams": {(1, 50)},
     }
 
 

@@ -7,13 +7,14 @@ dataclass (its keys in the scorecard's `[checks.<id>]` table) and an `evaluate` 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from qa_pipeline.asr.transcript import Segment, Transcript
 from qa_pipeline.measures import Measures
 from qa_pipeline.text.matching import find_any
+from qa_pipeline.text.meaning import MeaningSettings, clause_from, exemplar_set, find_meaning, is_question
 
 # Metadata of a Settings field that is a table keyed by call type (`field(metadata=CALL_TYPE_KEYS)`):
 # the scorecard rejects a key that is not a call type, naming it (checks.required_info.facts.sales).
@@ -58,6 +59,7 @@ class CallContext:
     min_similarity: float = 0.85
     measures: Measures = field(default_factory=Measures)
     customer_tags: tuple[str, ...] = ()  # from metadata, e.g. ('elderly',): speech_rate's slower band
+    meaning: MeaningSettings = field(default_factory=MeaningSettings)  # scorecard [matching]: text.meaning
 
     @property
     def answer_s(self) -> float:
@@ -66,6 +68,11 @@ class CallContext:
 
     def agent_segments(self) -> list[Segment]:
         return [s for s in self.transcript.by_speaker("agent") if s.text]
+
+    def demanding(self, min_margin: float) -> CallContext:
+        """This call with meaning matches needing at least `min_margin` over the counter-exemplars: what
+        accuses the agent, or makes a check apply that can fail them, asks more certainty."""
+        return replace(self, meaning=replace(self.meaning, min_margin=max(min_margin, self.meaning.min_margin)))
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,30 @@ class SegmentMatch:
     method: str
     char_start: int = 0  # the match's character offsets into segment.text
     char_end: int = 0
+    margin: float | None = None  # method 'meaning': similarity minus the nearest counter-exemplar's
+
+    @classmethod
+    def at(
+        cls,
+        segment: Segment,
+        phrase: str,
+        start: int,
+        end: int,
+        similarity: float,
+        method: str,
+        margin: float | None = None,
+    ) -> SegmentMatch:
+        """The match of `phrase` at characters start:end of `segment`, with the seconds they cover."""
+        start_s, end_s = segment.span_times(start, end)
+        return cls(segment, phrase, segment.text[start:end], start_s, end_s, similarity, method, start, end, margin)
+
+    def describe(self) -> dict[str, Any]:
+        """What a verdict's detail says of how the words were found: the method ('exact', 'pinyin',
+        'fuzzy' or 'meaning'), the phrase or exemplar they matched, the similarity (and the margin)."""
+        found: dict[str, Any] = {"method": self.method, "similarity": self.similarity}
+        if self.method == "meaning":
+            found |= {"exemplar": self.phrase, "margin": self.margin}
+        return found
 
 
 class Check:
@@ -150,18 +181,25 @@ class Check:
         match = find_any(segment.text, phrases, min_similarity, start)
         if match is None:
             return None
-        start_s, end_s = segment.span_times(match.start, match.end)
-        return SegmentMatch(
-            segment,
-            match.phrase,
-            segment.text[match.start : match.end],
-            start_s,
-            end_s,
-            match.similarity,
-            match.method,
-            match.start,
-            match.end,
-        )
+        return SegmentMatch.at(segment, match.phrase, match.start, match.end, match.similarity, match.method)
+
+    @classmethod
+    def find_first(
+        cls,
+        segments: list[Segment],
+        phrases: tuple[str, ...],
+        min_similarity: float,
+        accept: Callable[[Segment, SegmentMatch], bool],
+    ) -> SegmentMatch | None:
+        """The first occurrence of one of `phrases` (in time order, then in the segment) that `accept`
+        takes: a check's own reading of what the phrase means where it stands (done already, our own office)."""
+        for segment in segments:
+            start = 0
+            while (found := cls.find_in(segment, phrases, min_similarity, start)) is not None:
+                if accept(segment, found):
+                    return found
+                start = found.char_end
+        return None
 
     @classmethod
     def find(cls, segments: list[Segment], phrases: tuple[str, ...], min_similarity: float) -> SegmentMatch | None:
@@ -170,6 +208,48 @@ class Check:
             match = cls.find_in(segment, phrases, min_similarity)
             if match:
                 return match
+        return None
+
+    @staticmethod
+    def mean_in(
+        segment: Segment,
+        exemplars: tuple[str, ...],
+        counter_exemplars: tuple[str, ...],
+        call: CallContext,
+        question: bool = False,
+    ) -> SegmentMatch | None:
+        """A clause of `segment` that means what one of `exemplars` means (text.meaning) and, with
+        `question`, asks it (a question, not a statement that shares its words)."""
+        match = find_meaning(segment.text, exemplar_set(exemplars, counter_exemplars), call.meaning)
+        if match is None or (question and not is_question(clause_from(segment.text, match.start))):
+            return None
+        return SegmentMatch.at(
+            segment, match.exemplar, match.start, match.end, match.similarity, "meaning", match.margin
+        )
+
+    @classmethod
+    def find_said(
+        cls,
+        segments: list[Segment],
+        phrases: tuple[str, ...],
+        call: CallContext,
+        exemplars: tuple[str, ...] = (),
+        counter_exemplars: tuple[str, ...] = (),
+        question: bool = False,
+    ) -> SegmentMatch | None:
+        """`find` by phrase first (what is written, or sounds alike); failing that, the first segment with a
+        clause that means what one of `exemplars` (whole sentences, where phrases are words) means (`mean_in`).
+        With `question`, only a phrase or clause that asks counts (还有别的事可以再打过来 is no question)."""
+        for segment in segments:
+            found = cls.find_in(segment, phrases, call.min_similarity)
+            if found is not None and (not question or is_question(clause_from(segment.text, found.char_start))):
+                return found
+        if not call.meaning.enabled or not exemplars:
+            return None
+        for segment in segments:
+            meant = cls.mean_in(segment, exemplars, counter_exemplars, call, question)
+            if meant is not None:
+                return meant
         return None
 
     @staticmethod
@@ -216,10 +296,17 @@ class PhraseBanSettings(CheckSettings):
     # A match accuses the agent, so it may ask for more certainty than the scorecard-wide similarity.
     min_similarity: float = field(metadata=bounds(0.5, 1.0))
     phrases: tuple[str, ...]
+    # meaning-level matching (text.meaning): whole sentences that do what the phrases name, and the
+    # correct conduct that shares their words (a polite refusal, a transfer)
+    exemplars: tuple[str, ...] = ()
+    counter_exemplars: tuple[str, ...] = ()
+    # ... and, for the same reason, a wider margin over the counter-exemplars than [matching]'s
+    min_meaning_margin: float = field(default=0.03, metadata=bounds(0.0, 0.5))
 
 
 class PhraseBanCheck(Check):
     """A conduct check: fails on the first agent utterance with one of `phrases` that is not excused.
+    With none, on the first agent utterance that means what one of `exemplars` means ([matching] meaning).
 
     What the customer says never counts. Subclasses set the id, the docstring citing the standard and,
     where a phrase can be taken back in context, `excused`.
@@ -235,22 +322,25 @@ class PhraseBanCheck(Check):
     def evaluate(self, call: CallContext) -> CheckResult:
         s = self.settings
         similarity = max(s.min_similarity, call.min_similarity)
-        for segment in call.agent_segments():
-            start = 0
-            while (hit := self.find_in(segment, s.phrases, similarity, start)) is not None:
-                if not self.excused(hit):
+        agent = call.agent_segments()
+        hit = self.find_first(agent, s.phrases, similarity, lambda _segment, found: not self.excused(found))
+        if hit is not None:
+            return self.result(
+                False,
+                **self.evidence([hit], hit.segment),
+                detail={"phrase": hit.phrase, "matched": hit.matched_text} | hit.describe(),
+            )
+        if call.meaning.enabled and s.exemplars:
+            strict = call.demanding(s.min_meaning_margin)
+            for segment in agent:
+                meant = self.mean_in(segment, s.exemplars, s.counter_exemplars, strict)
+                if meant is not None and not self.excused(meant):
                     return self.result(
                         False,
-                        **self.evidence([hit], hit.segment),
-                        detail={
-                            "phrase": hit.phrase,
-                            "matched": hit.matched_text,
-                            "similarity": hit.similarity,
-                            "method": hit.method,
-                        },
+                        **self.evidence([meant], meant.segment),
+                        detail={"phrase": meant.phrase, "matched": meant.matched_text} | meant.describe(),
                     )
-                start = hit.char_end
-        return self.result(True, detail={"phrases_checked": len(s.phrases)})
+        return self.result(True, detail={"phrases_checked": len(s.phrases), "exemplars_checked": len(s.exemplars)})
 
 
 REGISTRY: dict[str, type[Check]] = {}

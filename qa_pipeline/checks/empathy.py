@@ -15,6 +15,14 @@ class EmpathySettings(CheckSettings):
     # more certainty than a script phrase: 大概什么时候 is 0.91 like 到底什么时候.
     upset_min_similarity: float = field(metadata=bounds(0.5, 1.0))
     soothing: tuple[str, ...]  # said by the agent
+    # meaning-level matching (text.meaning): distress and soothing said in other words, whole sentences,
+    # and what shares their words without being either (a calm request, a plain answer)
+    upset_exemplars: tuple[str, ...] = ()
+    calm_exemplars: tuple[str, ...] = ()
+    # an upset found by mistake can fail the agent: its margin over calm_exemplars, above [matching]'s
+    upset_min_margin: float = field(default=0.03, metadata=bounds(0.0, 0.5))
+    soothing_exemplars: tuple[str, ...] = ()
+    plain_exemplars: tuple[str, ...] = ()
 
     def problems(self) -> Iterator[tuple[str, str]]:
         unknown = sorted(set(self.trigger_call_types) - set(CALL_TYPES))
@@ -30,8 +38,10 @@ class Empathy(Check):
     心情,给您带来不便非常抱歉'"); 001: 5 (投诉 c "予以及时的安慰", e "安抚住业主/住户"; 八个服务动作
     和善安慰); 002: 21 (舒緩緊張情緒). Applicable on calls of `trigger_call_types` (complaints) and on
     any call where the customer says an `upset_markers` phrase (太吵, 受不了; matched at
-    `upset_min_similarity`); passes when the agent says a `soothing` phrase anywhere in the call. A
-    negated marker (我不着急) is no upset.
+    `upset_min_similarity`) or a sentence that means what an `upset_exemplars` sentence means (nearer
+    it than any `calm_exemplars`); passes when the agent says a `soothing` phrase, or a sentence meaning
+    what a `soothing_exemplars` sentence means (nearer it than any `plain_exemplars`), anywhere in the
+    call. A negated marker (我不着急) is no upset.
     """
 
     id = "empathy"
@@ -45,6 +55,10 @@ class Empathy(Check):
         upset = self.find(customer, s.upset_markers, max(s.upset_min_similarity, call.min_similarity))
         by_type = call.call_type in s.trigger_call_types
         if upset is None and not by_type:
+            upset = self.find_said(
+                customer, (), call.demanding(s.upset_min_margin), s.upset_exemplars, s.calm_exemplars
+            )
+        if upset is None and not by_type:
             return self.not_applicable(
                 f"call type {call.call_type!r} is not in {list(s.trigger_call_types)} and the customer"
                 " said no upset marker"
@@ -52,10 +66,14 @@ class Empathy(Check):
         detail: dict[str, object] = {"trigger": "customer" if upset else "call_type"}
         if upset:
             detail["upset_marker"] = upset.matched_text
+            if upset.method == "meaning":
+                detail["upset_found"] = upset.describe()
         agent = call.agent_segments()
-        soothing = self.find(agent, s.soothing, call.min_similarity)
+        soothing = self.find_said(agent, s.soothing, call, s.soothing_exemplars, s.plain_exemplars)
         if soothing is None:
             fallback = upset.segment if upset else next(iter(customer + agent), None)
             return self.result(False, **self.evidence([], fallback), detail=detail)
         detail["soothing"] = soothing.matched_text
+        if soothing.method == "meaning":
+            detail["soothing_found"] = soothing.describe()
         return self.result(True, **self.evidence([soothing], soothing.segment), detail=detail)

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from qa_pipeline.asr.transcript import Segment
-from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, register
+from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, SegmentMatch, bounds, register
 
 # A concrete time, said any of the ways a time is said (the standards' 24小时内, 半小时内, X个工作日内):
 # - a span: a number (Arabic, or Chinese digits with 两/几/十, or 半) and a unit, then 内/之内/以内, or
@@ -39,10 +39,31 @@ TIME_LIMIT = re.compile(
 )
 
 
-# How far after the time the action may start (二十分钟内 就 上门: the 就 between), and what says it
-# will not be done (五点前我到不了).
-MAX_ACTION_OFFSET = 4
+# How far after the time the action may start: the doer and an adverb may stand between (二十分钟内 就
+# 上门, 两小时以内 维修师傅就 到), and what says it will not be done (五点前我到不了).
+MAX_ACTION_OFFSET = 8
 NOT_DONE = ("不了", "不到", "不能", "没法", "不一定", "不确定")
+
+
+# Said of what is done already: before the phrase in its clause (已经, 前天), or right after it (提交了).
+DONE_BEFORE = ("已经", "已", "刚才", "刚刚", "昨天", "前天", "上周", "上次", "之前")
+DONE_AFTER = ("了", "过了")  # 过 alone is also 过去 (go over) and 过两天
+CLAUSE_MARKS = "，,。.！!？?；;"
+# What would be done if something happens (如果还是黄的，我们派人去) is no deferral of this matter.
+SUPPOSED = ("如果", "要是", "万一", "假如", "假设")
+
+
+def _done_or_asked(text: str, start: int, end: int) -> bool:
+    """Whether the phrase at text[start:end] speaks of what was done already, asks a question, or says what
+    would be done if something happened (如果…我们派人去)."""
+    clause_start = max(text.rfind(mark, 0, start) for mark in CLAUSE_MARKS) + 1
+    ends = [i for i in (text.find(mark, end) for mark in CLAUSE_MARKS) if i >= 0]
+    clause_end = min(ends) if ends else len(text)
+    before, after = text[clause_start:start], text[end:clause_end]
+    asked = (clause_end < len(text) and text[clause_end] in "？?") or after.rstrip().endswith(("吗", "么"))
+    sentence = text[max(text.rfind(mark, 0, start) for mark in "。.！!？?；;") + 1 : start]
+    supposed = any(word in sentence for word in SUPPOSED)
+    return any(word in before for word in DONE_BEFORE) or after.startswith(DONE_AFTER) or asked or supposed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +72,11 @@ class ReplyCommitmentSettings(CheckSettings):
     # What is done later, said right after a concrete time (二十分钟内上门, 明天上午给您回电): a timed
     # commitment is a deferral kept, even without a deferral phrase.
     timed_actions: tuple[str, ...] = ()
+    # meaning-level matching (text.meaning): handing the matter on, said in other words (whole sentences),
+    # and what settles it on the call; a deferral found by mistake can fail the agent, hence its own margin
+    deferral_exemplars: tuple[str, ...] = ()
+    settled_exemplars: tuple[str, ...] = ()
+    deferral_min_margin: float = field(default=0.03, metadata=bounds(0.0, 0.5))
 
 
 @register
@@ -58,11 +84,13 @@ class ReplyCommitment(Check):
     """When the matter is not solved on the call, the agent commits to a concrete reply time.
 
     Standards: 001: 5 (咨询 e "不能解答的问题记录下来,约定回复时间。(24小时内)"; 投诉 e "不能当时解答的,
-    安抚住业主/住户,确定回复时间"; 5、e "确定回复时间。(半小时内)"); 002: 29 (3.跟清楚 "確定下次回復的
-    時間"); 004: 55 ("我会…在[具体时间,如X个工作日]内给您回电告知进展"). Applicable when the agent
-    defers (a `deferrals` phrase: 转交, 反馈给, 给您回电, 派师傅), or gives a concrete time for what it
-    will do (`timed_actions` after the time: 二十分钟内上门, 明天上午给您回电); passes when an agent utterance
-    from the first deferral on says a concrete time (`TIME_LIMIT`: 30分钟内, 半小时之内, 3个工作日以内,
+    安抚住业主/住户,确定回复时间"; 5、e "确定回复时间。(半小时内)"); 002: 29 (3.跟清楚 "確定下次回復的 時間"); 004:
+    55 ("我会…在[具体时间,如X个工作日]内给您回电告知进展"). Applicable when the agent defers (a `deferrals` phrase:
+    转交, 反馈给, 给您回电, 派师傅, 尽快 — not one said of what is done already, 已经提交了, asked about,
+    是预约了时间上门的吗, or supposed, 如果还不行我们派人去 — or a sentence meaning what a `deferral_exemplars`
+    sentence means, by `deferral_min_margin` nearer it than any `settled_exemplars`), or gives a concrete time for
+    what it will do (`timed_actions` after the time: 二十分钟内上门, 明天上午给您回电); passes when an agent
+    utterance from the first deferral on says a concrete time (`TIME_LIMIT`: 30分钟内, 半小时之内, 3个工作日以内,
     二十分钟左右, 下午五点前, 明天上午, 今天之内); 尽快 or 稍后 is none.
     """
 
@@ -73,16 +101,30 @@ class ReplyCommitment(Check):
 
     def evaluate(self, call: CallContext) -> CheckResult:
         agent = call.agent_segments()
-        deferral = self.find(agent, self.settings.deferrals, call.min_similarity)
+        s = self.settings
+        deferral = self._deferral(agent, call)
+        if deferral is None and (kept := self._timed_commitment(agent)) is not None:
+            return kept
         if deferral is None:
-            if (kept := self._timed_commitment(agent)) is not None:
-                return kept
+            demanding = call.demanding(s.deferral_min_margin)
+            deferral = self.find_said(agent, (), demanding, s.deferral_exemplars, s.settled_exemplars)
+        if deferral is None:
             return self.not_applicable("the agent did not defer the matter (no deferral phrase)")
         for segment in agent[agent.index(deferral.segment) :]:
             if limit := TIME_LIMIT.search(segment.text):
                 return self._committed(segment, limit, deferral.matched_text)
         detail = {"deferral": deferral.matched_text, "missing": ["time_limit"]}
         return self.result(False, **self.evidence([deferral], deferral.segment), detail=detail)
+
+    def _deferral(self, agent: list[Segment], call: CallContext) -> SegmentMatch | None:
+        """The first `deferrals` phrase that hands the matter on to later: not one done already (已经提交了,
+        上门核查过了, 您前天预约了), asked about (师傅是预约了时间上门的吗) or supposed (如果…我们派人去)."""
+        return self.find_first(
+            agent,
+            self.settings.deferrals,
+            call.min_similarity,
+            lambda segment, found: not _done_or_asked(segment.text, found.char_start, found.char_end),
+        )
 
     def _committed(self, segment: Segment, limit: re.Match[str], deferral: str) -> CheckResult:
         """A pass whose evidence is the time said (`limit` in `segment`), for what was deferred."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from qa_pipeline.asr.transcript import Transcript
 from qa_pipeline.checks import run_checks
@@ -10,6 +10,7 @@ from qa_pipeline.checks.base import CallContext, Check, CheckResult
 from qa_pipeline.checks.call_type import CallType, resolve_call_type
 from qa_pipeline.intake.discovery import CallJob
 from qa_pipeline.measures import Measures
+from qa_pipeline.text.meaning import MeaningSettings
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class CheckingSettings:
     checks: tuple[Check, ...]
     organisations: tuple[str, ...] = ()
     min_similarity: float = 0.85
+    meaning: MeaningSettings = field(default_factory=MeaningSettings)
 
 
 def check_call(job: CallJob, transcript: Transcript, measures: Measures, settings: CheckingSettings) -> Verdicts:
@@ -40,6 +42,7 @@ def check_call(job: CallJob, transcript: Transcript, measures: Measures, setting
         direction=measures.direction,
         organisations=settings.organisations,
         min_similarity=settings.min_similarity,
+        meaning=settings.meaning,
         measures=measures,
         customer_tags=job.metadata.customer_tags,
     )

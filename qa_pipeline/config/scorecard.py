@@ -41,6 +41,7 @@ from qa_pipeline.measures import TimingSettings
 from qa_pipeline.measures.acoustics import RINGBACK_PRESETS
 from qa_pipeline.privacy.protect import PrivacySettings
 from qa_pipeline.privacy.redact import RedactionSettings
+from qa_pipeline.text.meaning import MeaningSettings
 from qa_pipeline.text.personal_data import ENTITY_KINDS
 
 DEFAULT_SCORECARD = "default_scorecard.toml"
@@ -61,6 +62,7 @@ class Scorecard:
     checks: dict[str, CheckSettings]
     source: str
     sha256: str = field(default="")
+    meaning: MeaningSettings = field(default_factory=MeaningSettings)
     timing: TimingSettings = field(default_factory=TimingSettings)
     roles: RoleSettings = field(default_factory=RoleSettings)
     kpis: KpiSettings = field(default_factory=KpiSettings)
@@ -75,7 +77,7 @@ class Scorecard:
 
     def checking(self) -> CheckingSettings:
         """The check stage's settings (qa_pipeline.checks.run)."""
-        return CheckingSettings(tuple(self.enabled_checks()), self.organisations, self.min_similarity)
+        return CheckingSettings(tuple(self.enabled_checks()), self.organisations, self.min_similarity, self.meaning)
 
 
 def _type_name(kind: Any) -> str:
@@ -288,13 +290,35 @@ def _privacy(data: dict[str, Any], source: str) -> PrivacySettings:
     )
 
 
+def _meaning(matching: dict[str, Any], source: str) -> MeaningSettings:
+    """[matching] meaning, min_meaning_similarity, min_meaning_margin (text.meaning)."""
+    defaults = MeaningSettings()
+    enabled = _coerce(matching.get("meaning", defaults.enabled), bool, "matching.meaning", source)
+    similarity = _coerce(
+        matching.get("min_meaning_similarity", defaults.min_similarity),
+        float,
+        "matching.min_meaning_similarity",
+        source,
+    )
+    margin = _coerce(
+        matching.get("min_meaning_margin", defaults.min_margin), float, "matching.min_meaning_margin", source
+    )
+    if not 0.5 <= similarity <= 1.0:
+        raise ScorecardError(f"{source}: matching.min_meaning_similarity must be between 0.5 and 1.0")
+    if not 0.0 <= margin <= 0.5:
+        raise ScorecardError(f"{source}: matching.min_meaning_margin must be between 0.0 and 0.5")
+    return MeaningSettings(enabled, similarity, margin)
+
+
 def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
     for key in data:
         if key not in ("scorecard", "center", "matching", "checks", "timing", "roles", "kpis", "input", "privacy"):
             raise ScorecardError(f"{source}: unknown top-level key {key!r}")
     head = _table(data, "scorecard", {"name", "pass_score", "min_judged_share"}, source)
     center = _table(data, "center", {"organisations", "asr_prompt"}, source)
-    matching = _table(data, "matching", {"min_similarity"}, source)
+    matching = _table(
+        data, "matching", {"min_similarity", "meaning", "min_meaning_similarity", "min_meaning_margin"}, source
+    )
     checks_table = data.get("checks", {})
     if not isinstance(checks_table, dict):
         raise ScorecardError(f"{source}: [checks] must be a table")
@@ -313,6 +337,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
     min_similarity = _coerce(matching.get("min_similarity", 0.85), float, "matching.min_similarity", source)
     if not 0.5 <= min_similarity <= 1.0:
         raise ScorecardError(f"{source}: matching.min_similarity must be between 0.5 and 1.0")
+    meaning = _meaning(matching, source)
 
     checks: dict[str, CheckSettings] = {}
     for check_id, table in checks_table.items():
@@ -340,6 +365,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
             "organisations": organisations,
             "asr_prompt": asr_prompt,
             "min_similarity": min_similarity,
+            "meaning": dataclasses.asdict(meaning),
             "checks": {cid: dataclasses.asdict(s) for cid, s in sorted(checks.items())},
             "timing": dataclasses.asdict(timing),
             "roles": dataclasses.asdict(roles),
@@ -356,6 +382,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
         organisations=organisations,
         asr_prompt=asr_prompt,
         min_similarity=min_similarity,
+        meaning=meaning,
         checks=checks,
         source=source,
         sha256=hashlib.sha256(canonical.encode()).hexdigest(),

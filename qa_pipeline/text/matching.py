@@ -13,6 +13,10 @@ Spoken hesitations are forgiven: filler words (嗯, 啊, 呃, 哦, 额, 那个, 
 between a phrase's characters (请问您嗯贵姓) do not stop a match; the reported span is still in the
 original text's offsets and covers the fillers inside it. A one-character phrase is matched by its
 characters only: a single syllable has too many homophones (谁 and 水 are both shui).
+
+A phrase may name words said apart: `说…遍` is 说 and then 遍 at most `MAX_GAP_CHARS` spoken characters later
+in the same sentence (我说过好几遍了, 跟您说了三遍), each part matched as a phrase of its own (pinyin, negation
+guard), so a QA lead writes one pattern for the many ways a thing is said.
 """
 
 from __future__ import annotations
@@ -39,6 +43,12 @@ INTERJECTIONS = ("嗯", "啊", "呃", "哦", "额")
 # 就是 are also real words, so they are only skipped inside a match, never between a negation and it
 # (不就是 is not 不).
 FILLERS = ("那个", "就是", *INTERJECTIONS)
+
+
+GAP = "…"  # in a phrase: the words before and after it may stand apart (说…遍)
+MAX_GAP_CHARS = 6
+_SENTENCE_END = frozenset("。？！?!；;")
+_METHOD_RANK = ("exact", "pinyin", "pinyin-fuzzy")  # how sure a method is, surest first
 
 
 @dataclass(frozen=True)
@@ -205,6 +215,8 @@ def find_phrase(text: str, phrase: str, min_similarity: float = 0.85, start: int
     Only occurrences beginning at character offset `start` or later are considered; what precedes
     `start` still counts as context (a negation right before it).
     """
+    if GAP in phrase:
+        return _find_apart(text, phrase, min_similarity, start)
     content, offsets = _content_chars(text)
     target, _ = _content_chars(phrase)
     if not content or not target:
@@ -256,6 +268,28 @@ def find_phrase(text: str, phrase: str, min_similarity: float = 0.85, start: int
     if _negations(window) != _negations(target) or _negated(text, offsets[first]):
         return None
     return PhraseMatch(phrase, offsets[first], offsets[last] + 1, round(similarity, 3), "pinyin-fuzzy")
+
+
+def _find_apart(text: str, phrase: str, min_similarity: float, start: int) -> PhraseMatch | None:
+    """`phrase`'s parts (split at GAP) in order, each within MAX_GAP_CHARS spoken characters of the one before
+    and in the same sentence; the least similar part's similarity and method stand for the whole."""
+    parts = [part for part in phrase.split(GAP) if part.strip()]
+    if not parts:
+        return None
+    while (first := find_phrase(text, parts[0], min_similarity, start)) is not None:
+        found, end = [first], first.end
+        for part in parts[1:]:
+            following = find_phrase(text, part, min_similarity, end)
+            between = text[end : following.start] if following else ""
+            if following is None or len(spoken_chars(between)) > MAX_GAP_CHARS or _SENTENCE_END & set(between):
+                break
+            found.append(following)
+            end = following.end
+        else:
+            weakest = min(found, key=lambda match: (match.similarity, -_METHOD_RANK.index(match.method)))
+            return PhraseMatch(phrase, first.start, end, weakest.similarity, weakest.method)
+        start = first.start + 1
+    return None
 
 
 def find_any(text: str, phrases: Iterable[str], min_similarity: float = 0.85, start: int = 0) -> PhraseMatch | None:

@@ -171,6 +171,7 @@ def test_check_key_bounds() -> None:
         "customer_turns": {(1, 20)},
         "min_restated_chars": {(1, 100)},
         "min_shared_bigrams": {(1, 50)},
+        "min_restated_similarity": {(0.5, 1.0)},  # ... and by meaning
     }
 
 

@@ -219,6 +219,7 @@ def test_mono_cannot_show_overtalk_tone_or_who_hung_up() -> None:
     measures = measure_call(_audio(samples), _transcript(segments, diarization="none"), NO_METADATA)
 
     assert measures.interruptions is None and measures.raised_voice is None
+    assert measures.customer_raised_voice is None
     assert measures.agent_chars_per_minute is None and measures.direction is None
     assert measures.hangup is not None and measures.hangup.ended_by == "unknown"
     assert measures.talk_s == 5.0  # talk and silence need no speakers
@@ -300,6 +301,9 @@ def test_a_raised_agent_voice_is_found_on_the_agent_channel_only() -> None:
 
     assert measures.raised_voice is not None and len(measures.raised_voice) == 1
     assert measures.raised_voice[0] == pytest.approx((9.0, 12.0), abs=0.15)
+    # ... and the customer's, on the customer channel, for empathy's trigger by voice
+    assert measures.customer_raised_voice is not None and len(measures.customer_raised_voice) == 1
+    assert measures.customer_raised_voice[0] == pytest.approx((3.0, 7.0), abs=0.15)
 
 
 def test_measures_from_a_fixture_table() -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from qa_pipeline.asr.transcript import Segment
 from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, bounds, register
 from qa_pipeline.intake.metadata import CALL_TYPES
 
@@ -21,6 +22,8 @@ class EmpathySettings(CheckSettings):
     calm_exemplars: tuple[str, ...] = ()
     # an upset found by mistake can fail the agent: its margin over calm_exemplars, above [matching]'s
     upset_min_margin: float = field(default=0.03, metadata=bounds(0.0, 0.5))
+    # the customer raising their voice ([timing] raised_*: louder and higher than their own normal) is upset too
+    upset_by_voice: bool = True
     soothing_exemplars: tuple[str, ...] = ()
     plain_exemplars: tuple[str, ...] = ()
 
@@ -41,7 +44,9 @@ class Empathy(Check):
     `upset_min_similarity`) or a sentence that means what an `upset_exemplars` sentence means (nearer
     it than any `calm_exemplars`); passes when the agent says a `soothing` phrase, or a sentence meaning
     what a `soothing_exemplars` sentence means (nearer it than any `plain_exemplars`), anywhere in the
-    call. A negated marker (我不着急) is no upset.
+    call. A negated marker (我不着急) is no upset. With `upset_by_voice`, the customer's raised voice
+    (measures.customer_raised_voice: louder and higher than their own normal for [timing] raised_min_s,
+    the measure calm_tone reads for the agent) makes it applicable too, where their own audio is separable.
     """
 
     id = "empathy"
@@ -58,20 +63,27 @@ class Empathy(Check):
             upset = self.find_said(
                 customer, (), call.demanding(s.upset_min_margin), s.upset_exemplars, s.calm_exemplars
             )
-        if upset is None and not by_type:
+        raised = call.measures.customer_raised_voice or ()
+        by_voice = upset is None and not by_type and s.upset_by_voice and bool(raised)
+        if upset is None and not by_type and not by_voice:
             return self.not_applicable(
                 f"call type {call.call_type!r} is not in {list(s.trigger_call_types)} and the customer"
-                " said no upset marker"
+                " said no upset marker" + (", nor raised their voice" if s.upset_by_voice else "")
             )
-        detail: dict[str, object] = {"trigger": "customer" if upset else "call_type"}
+        detail: dict[str, object] = {"trigger": "customer" if upset else "customer_voice" if by_voice else "call_type"}
         if upset:
             detail["upset_marker"] = upset.matched_text
             if upset.method == "meaning":
                 detail["upset_found"] = upset.describe()
+        voice: Segment | None = None
+        if by_voice:
+            start_s, end_s = raised[0]
+            detail["raised_voice"] = [start_s, end_s]
+            voice = next((seg for seg in customer if seg.start_s < end_s and seg.end_s > start_s), None)
         agent = call.agent_segments()
         soothing = self.find_said(agent, s.soothing, call, s.soothing_exemplars, s.plain_exemplars)
         if soothing is None:
-            fallback = upset.segment if upset else next(iter(customer + agent), None)
+            fallback = upset.segment if upset else voice or next(iter(customer + agent), None)
             return self.result(False, **self.evidence([], fallback), detail=detail)
         detail["soothing"] = soothing.matched_text
         if soothing.method == "meaning":

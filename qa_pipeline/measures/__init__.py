@@ -13,7 +13,7 @@ One module per measure, in the order measure_call takes them (call.py):
 - direction.py: inbound or outbound, from the metadata, else the ringing side, else who spoke first;
 - talk.py: talk, silence and hold, from the speech regions of every channel (speech.py);
 - overtalk.py: the agent talking over the customer (separate channels only);
-- pace.py: the agent's characters per minute; tone.py: the agent's raised voice;
+- pace.py: the agent's characters per minute; tone.py: the agent's and the customer's raised voice;
 - topic.py: time to the call's purpose; hangup.py: who ended the call, and whether the customer was cut off.
 
 Interruptions, tone, hang-up and time to topic need to know which words are the agent's (stereo channels,

@@ -63,6 +63,7 @@ def measure_call(
         agent_chars_per_minute=cpm,
         pace=pace,
         raised_voice=measure_tone(streams, transcript, speech, settings),
+        customer_raised_voice=measure_tone(streams, transcript, speech, settings, "customer"),
         customer_first_s=topic.customer_first_s,
         topic_s=topic.topic_s,
         topic_text=topic.topic_text,

@@ -96,6 +96,8 @@ class Measures:
     agent_chars_per_minute: float | None = None
     pace: tuple[PaceStretch, ...] = ()
     raised_voice: tuple[Region, ...] | None = None  # None: the agent's own audio is not separable
+    # the customer's, by the same measure: distress the words may not say (empathy)
+    customer_raised_voice: tuple[Region, ...] | None = None
     customer_first_s: float | None = None
     topic_s: float | None = None  # start of the agent's utterance stating the call's purpose
     topic_text: str | None = field(default=None, metadata={"speech": "calls.topic_text"})
@@ -120,7 +122,7 @@ class Measures:
                 values[key] = tuple(nested[key](**item) for item in value)
             elif key == "hangup" and value is not None:
                 values[key] = Hangup(**value)
-            elif key in ("rings", "raised_voice") and value is not None:
+            elif key in ("rings", "raised_voice", "customer_raised_voice") and value is not None:
                 values[key] = tuple((float(a), float(b)) for a, b in value)
             else:
                 values[key] = value

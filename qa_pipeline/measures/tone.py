@@ -1,6 +1,7 @@
-"""Calm tone (语调平和): stretches where the agent is both louder and higher-pitched than their own normal.
+"""Raised voice: stretches where a party is both louder and higher-pitched than their own normal.
 
-Needs the agent's own audio: its channel, or the mixed channel during the agent's diarized turns.
+The agent's is calm tone (语调平和, calm_tone); the customer's is distress the words may not say (empathy's
+trigger by voice). Needs the party's own audio: its channel, or the mixed channel during its diarized turns.
 """
 
 from __future__ import annotations
@@ -17,15 +18,19 @@ from qa_pipeline.measures.speech import Speech
 
 
 def measure_tone(
-    streams: Mapping[str, np.ndarray], transcript: Transcript, speech: Speech, settings: TimingSettings
+    streams: Mapping[str, np.ndarray],
+    transcript: Transcript,
+    speech: Speech,
+    settings: TimingSettings,
+    party: str = "agent",
 ) -> tuple[Region, ...] | None:
-    """The agent's raised-voice stretches; None when the agent's own audio is not separable (or no audio)."""
-    agent_stream = streams.get("agent") if transcript.diarization == "channel" else None
+    """`party`'s raised-voice stretches; None when its own audio is not separable (or no audio)."""
+    stream = streams.get(party) if transcript.diarization == "channel" else None
     if transcript.diarization in ("embedded", "pyannote") and speech.speakers:
-        agent_stream = streams.get("unknown")
-    if agent_stream is None or not speech.regions.get("agent"):
+        stream = streams.get("unknown")
+    if stream is None or not speech.regions.get(party):
         return None
-    track = acoustics.voice_track(agent_stream, speech.regions.get("agent", ()))
+    track = acoustics.voice_track(stream, speech.regions.get(party, ()))
     return tuple(
         (round(start, 3), round(end, 3))
         for start, end in acoustics.raised_voice(

@@ -89,3 +89,10 @@ def test_fixture_case(check_id: str, case: dict[str, Any]) -> None:
             assert getattr(result, key) == pytest.approx(expect[key], abs=0.01)
     for key, value in expect.get("detail", {}).items():
         assert result.detail.get(key) == value, result.detail
+
+
+def test_restate_confirm_keeps_the_e_of_amount() -> None:
+    """额 is a filler the ASR writes and the 额 of 余额/金额: restate_confirm drops the other fillers only."""
+    from qa_pipeline.checks.restate_confirm import _content
+
+    assert _content("嗯，您那个余额不足，额，对吗") == "您余额不足额对吗"

@@ -24,10 +24,14 @@ MINE = ("的", "们的")  # after 我: the agent's side (我们的师傅), not t
 IDENTITY = re.compile(r"是[^，,。？?]*(?:先生|女士|小姐|阿姨|叔叔|大爷|大妈|大姐|大哥|老师|师傅)$")
 
 
+# 额 is a hesitation the ASR writes, and also the 额 of 金额, 余额, 额度: words a restatement repeats.
+WORD_FILLERS = tuple(filler for filler in FILLERS if filler != "额")
+
+
 def _content(text: str) -> str:
     """What was said, less punctuation and filler words (嗯, 那个)."""
     spoken = spoken_chars(text)
-    for filler in FILLERS:
+    for filler in WORD_FILLERS:
         spoken = spoken.replace(filler, "")
     return spoken
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from qa_pipeline.config.scorecard import load_scorecard
-from qa_pipeline.text.meaning import Exemplars, MeaningSettings, encoder, exemplar_set, find_meaning, is_question
+from qa_pipeline.text.meaning import Exemplars, MeaningSettings, encoder, exemplar_set, find_meaning
 
 CALIBRATION = Path(__file__).resolve().parent.parent / "tests" / "data" / "meaning_calibration.toml"
 SIMILARITIES = (0.86, 0.88, 0.90, 0.92)
@@ -37,8 +37,7 @@ def exemplars_of(section: dict[str, Any]) -> Exemplars:
 
 def found(text: str, exemplars: Exemplars, settings: MeaningSettings, question: bool) -> bool:
     """Whether meaning-level matching finds the exemplars in `text` (and, for a question, asks)."""
-    match = find_meaning(text, exemplars, settings)
-    return match is not None and (not question or is_question(text[match.start : match.end + 1]))
+    return find_meaning(text, exemplars, settings, question) is not None
 
 
 def rates(section: dict[str, Any], settings: MeaningSettings) -> tuple[float, float]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa_pipeline.text.matching import MIN_FUZZY_CHARS, PhraseMatch, find_any, find_phrase
+from qa_pipeline.text.matching import MIN_FUZZY_CHARS, PhraseMatch, clause_bounds, clause_from, find_any, find_phrase
 
 
 def matched_text(text: str, match: PhraseMatch | None) -> str | None:
@@ -361,9 +361,9 @@ def test_a_syllable_fragment_does_not_raise_the_similarity() -> None:
 
 
 def test_parts_said_apart_match_in_order_with_the_span_covering_both() -> None:
-    match = find_phrase("我都说过好几遍了", "说…遍")
+    match = find_phrase("同样的话我说过四五遍了", "说…遍")
     assert match is not None
-    assert (match.start, match.end) == (2, 7)
+    assert (match.start, match.end) == (5, 10)
     assert match.similarity == 1.0 and match.method == "exact"
 
 
@@ -379,3 +379,11 @@ def test_parts_said_apart_keep_the_negation_guard() -> None:
 def test_parts_said_apart_forgive_homophones_in_each_part() -> None:
     match = find_phrase("这个是燃气集团副责的", "是…负责的")
     assert match is not None and match.method == "pinyin"
+
+
+def test_clause_bounds_and_the_clause_from_an_offset() -> None:
+    text = "好的，师傅下午到。另外还有别的事吗？"
+    assert clause_bounds(text, 3) == (3, 8)  # 师傅下午到, up to the 。
+    assert clause_bounds(text, 11, 13) == (9, 17)
+    assert clause_from(text, 11) == "还有别的事吗？"
+    assert clause_from("没有标点的一句话", 2) == "标点的一句话"

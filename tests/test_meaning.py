@@ -14,13 +14,13 @@ import pytest
 
 from benchmarks.meaning_calibration import exemplars_of, pair_rates, rates
 from qa_pipeline.config.scorecard import load_scorecard
+from qa_pipeline.text.matching import is_question
 from qa_pipeline.text.meaning import (
     MeaningSettings,
     clause_spans,
     encoder,
     exemplar_set,
     find_meaning,
-    is_question,
 )
 
 CALIBRATION = tomllib.loads((Path(__file__).parent / "data" / "meaning_calibration.toml").read_text("utf-8"))
@@ -35,7 +35,7 @@ def test_vectors_are_unit_length_and_cached() -> None:
 
 
 def test_a_paraphrase_is_nearer_than_an_unrelated_sentence() -> None:
-    anchor, paraphrase, unrelated = encoder().encode(["您还有其他问题吗", "您还有别的疑问吗", "师傅明天上午上门维修"])
+    anchor, paraphrase, unrelated = encoder().encode(["您另外还有疑问吗", "您还有别的疑问吗", "师傅明天上午上门维修"])
     assert float(anchor @ paraphrase) > float(anchor @ unrelated) + 0.05
 
 
@@ -72,8 +72,8 @@ def test_is_question(text: str, asks: bool) -> None:
 def test_a_counter_exemplar_nearer_than_the_exemplars_blocks_the_match() -> None:
     settings = MeaningSettings(True, 0.85, 0.01)
     exemplars = ("您还有别的需要吗",)
-    assert find_meaning("您还有其他需要吗", exemplar_set(exemplars), settings) is not None
-    blocked = find_meaning("您还有其他需要吗", exemplar_set(exemplars, ("您还有其他需要吗",)), settings)
+    assert find_meaning("您还有别的要办吗", exemplar_set(exemplars), settings) is not None
+    blocked = find_meaning("您还有别的要办吗", exemplar_set(exemplars, ("您还有别的要办吗",)), settings)
     assert blocked is None
 
 

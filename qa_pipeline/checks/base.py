@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 
 from qa_pipeline.asr.transcript import Segment, Transcript
 from qa_pipeline.measures import Measures
-from qa_pipeline.text.matching import find_any
-from qa_pipeline.text.meaning import MeaningSettings, clause_from, exemplar_set, find_meaning, is_question
+from qa_pipeline.text.matching import clause_from, find_any, is_question
+from qa_pipeline.text.meaning import MeaningSettings, exemplar_set, find_meaning
 
 # Metadata of a Settings field that is a table keyed by call type (`field(metadata=CALL_TYPE_KEYS)`):
 # the scorecard rejects a key that is not a call type, naming it (checks.required_info.facts.sales).
@@ -220,8 +220,8 @@ class Check:
     ) -> SegmentMatch | None:
         """A clause of `segment` that means what one of `exemplars` means (text.meaning) and, with
         `question`, asks it (a question, not a statement that shares its words)."""
-        match = find_meaning(segment.text, exemplar_set(exemplars, counter_exemplars), call.meaning)
-        if match is None or (question and not is_question(clause_from(segment.text, match.start))):
+        match = find_meaning(segment.text, exemplar_set(exemplars, counter_exemplars), call.meaning, question)
+        if match is None:
             return None
         return SegmentMatch.at(
             segment, match.exemplar, match.start, match.end, match.similarity, "meaning", match.margin

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from qa_pipeline.asr.transcript import Segment
 from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, SegmentMatch, bounds, register
+from qa_pipeline.text.matching import clause_bounds
 
 # A concrete time, said any of the ways a time is said (the standards' 24小时内, 半小时内, X个工作日内):
 # - a span: a number (Arabic, or Chinese digits with 两/几/十, or 半) and a unit, then 内/之内/以内, or
@@ -48,7 +49,6 @@ NOT_DONE = ("不了", "不到", "不能", "没法", "不一定", "不确定")
 # Said of what is done already: before the phrase in its clause (已经, 前天), or right after it (提交了).
 DONE_BEFORE = ("已经", "已", "刚才", "刚刚", "昨天", "前天", "上周", "上次", "之前")
 DONE_AFTER = ("了", "过了")  # 过 alone is also 过去 (go over) and 过两天
-CLAUSE_MARKS = "，,。.！!？?；;"
 # What would be done if something happens (如果还是黄的，我们派人去) is no deferral of this matter.
 SUPPOSED = ("如果", "要是", "万一", "假如", "假设")
 
@@ -56,9 +56,7 @@ SUPPOSED = ("如果", "要是", "万一", "假如", "假设")
 def _done_or_asked(text: str, start: int, end: int) -> bool:
     """Whether the phrase at text[start:end] speaks of what was done already, asks a question, or says what
     would be done if something happened (如果…我们派人去)."""
-    clause_start = max(text.rfind(mark, 0, start) for mark in CLAUSE_MARKS) + 1
-    ends = [i for i in (text.find(mark, end) for mark in CLAUSE_MARKS) if i >= 0]
-    clause_end = min(ends) if ends else len(text)
+    clause_start, clause_end = clause_bounds(text, start, end)
     before, after = text[clause_start:start], text[end:clause_end]
     asked = (clause_end < len(text) and text[clause_end] in "？?") or after.rstrip().endswith(("吗", "么"))
     sentence = text[max(text.rfind(mark, 0, start) for mark in "。.！!？?；;") + 1 : start]
@@ -84,10 +82,10 @@ class ReplyCommitment(Check):
     """When the matter is not solved on the call, the agent commits to a concrete reply time.
 
     Standards: 001: 5 (咨询 e "不能解答的问题记录下来,约定回复时间。(24小时内)"; 投诉 e "不能当时解答的,
-    安抚住业主/住户,确定回复时间"; 5、e "确定回复时间。(半小时内)"); 002: 29 (3.跟清楚 "確定下次回復的 時間"); 004:
+    安抚住业主/住户,确定回复时间"; 5、e "确定回复时间。(半小时内)"); 002: 29 (3.跟清楚 "確定下次回復的時間"); 004:
     55 ("我会…在[具体时间,如X个工作日]内给您回电告知进展"). Applicable when the agent defers (a `deferrals` phrase:
     转交, 反馈给, 给您回电, 派师傅, 尽快 — not one said of what is done already, 已经提交了, asked about,
-    是预约了时间上门的吗, or supposed, 如果还不行我们派人去 — or a sentence meaning what a `deferral_exemplars`
+    师傅上门前跟您约过时间吗, or supposed, 如果还不行我们派人去 — or a sentence meaning what a `deferral_exemplars`
     sentence means, by `deferral_min_margin` nearer it than any `settled_exemplars`), or gives a concrete time for
     what it will do (`timed_actions` after the time: 二十分钟内上门, 明天上午给您回电); passes when an agent
     utterance from the first deferral on says a concrete time (`TIME_LIMIT`: 30分钟内, 半小时之内, 3个工作日以内,
@@ -118,7 +116,7 @@ class ReplyCommitment(Check):
 
     def _deferral(self, agent: list[Segment], call: CallContext) -> SegmentMatch | None:
         """The first `deferrals` phrase that hands the matter on to later: not one done already (已经提交了,
-        上门核查过了, 您前天预约了), asked about (师傅是预约了时间上门的吗) or supposed (如果…我们派人去)."""
+        师傅已经上门看过了, 您上周约好的), asked about (师傅上门前跟您约过时间吗) or supposed (如果…我们派人去)."""
         return self.find_first(
             agent,
             self.settings.deferrals,
@@ -143,7 +141,7 @@ class ReplyCommitment(Check):
         actions = sorted(self.settings.timed_actions, key=len, reverse=True)  # 赶到 before 到
         for segment in agent:
             for limit in TIME_LIMIT.finditer(segment.text):
-                clause = re.split("[，,。.！!？?；;]", segment.text[limit.end() :], maxsplit=1)[0]
+                clause = segment.text[limit.end() : clause_bounds(segment.text, limit.end())[1]]
                 action = next((a for a in actions if a and a in clause[: MAX_ACTION_OFFSET + len(a)]), None)
                 if action is not None and not any(word in clause for word in NOT_DONE):
                     return self._committed(segment, limit, action)

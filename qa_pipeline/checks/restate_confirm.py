@@ -108,7 +108,7 @@ class RestateConfirm(Check):
     (我们明天派师傅过去，可以吗) it is the agent's proposal, offer or finding, not a restatement; a tag written as a
     sound-alike (十八 for 是吧) counts only where a clause ends. With too few shared bigrams, the proposition still
     restates when its sentence embedding is `min_restated_similarity` or nearer one of those turns ([matching]
-    meaning: the same need in other words, 账单金额不对 for 多扣了五十块). So an identity question (您是王女士吧), a
+    meaning: the same need in other words, 账单金额不对 for 被多扣了五十块). So an identity question (您是王女士吧), a
     satisfaction question, an offer, the customer's identity read back (您是三号楼的王女士，对吧) or the agent's own
     news with a tag does not pass. Evidence: the restating utterance(s), for structure the proposition and tag;
     `detail.method` says which route passed (phrase, structure, meaning). Score 0.5 when a lead-in phrase has no

@@ -15,7 +15,7 @@ original text's offsets and covers the fillers inside it. A one-character phrase
 characters only: a single syllable has too many homophones (谁 and 水 are both shui).
 
 A phrase may name words said apart: `说…遍` is 说 and then 遍 at most `MAX_GAP_CHARS` spoken characters later
-in the same sentence (我说过好几遍了, 跟您说了三遍), each part matched as a phrase of its own (pinyin, negation
+in the same sentence (我说过四五遍, 跟您说了三遍), each part matched as a phrase of its own (pinyin, negation
 guard), so a QA lead writes one pattern for the many ways a thing is said.
 """
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -49,6 +50,13 @@ GAP = "…"  # in a phrase: the words before and after it may stand apart (说�
 MAX_GAP_CHARS = 6
 _SENTENCE_END = frozenset("。？！?!；;")
 _METHOD_RANK = ("exact", "pinyin", "pinyin-fuzzy")  # how sure a method is, surest first
+
+
+# What ends a clause (full-width or not): a question is judged on its clause, a deferral's tense in it.
+CLAUSE_MARKS = frozenset("，,。.！!？?；;")
+# A question in Mandarin: a question particle or mark, a question word (什么, 啥), an A-not-A pair, or a
+# trailing 不/没 (还有别的没).
+_QUESTION = re.compile(r"[吗么嘛呢？?]|什么|啥|(.)[不没]\1|需不需要|可不可以|[不没]$")
 
 
 @dataclass(frozen=True)
@@ -290,6 +298,25 @@ def _find_apart(text: str, phrase: str, min_similarity: float, start: int) -> Ph
             return PhraseMatch(phrase, first.start, end, weakest.similarity, weakest.method)
         start = first.start + 1
     return None
+
+
+def clause_bounds(text: str, start: int, end: int | None = None) -> tuple[int, int]:
+    """(first, stop) of the clause holding text[start:end]: from just after the clause mark before `start` to
+    the next clause mark at or after `end` (len(text) when there is none)."""
+    end = start if end is None else end
+    first = max((i + 1 for i in range(start) if text[i] in CLAUSE_MARKS), default=0)
+    stop = next((i for i in range(end, len(text)) if text[i] in CLAUSE_MARKS), len(text))
+    return first, stop
+
+
+def clause_from(text: str, start: int) -> str:
+    """`text` from `start` to the end of its clause, the closing mark included (还有别的事吗？)."""
+    return text[start : clause_bounds(text, start)[1] + 1]
+
+
+def is_question(text: str) -> bool:
+    """Whether `text` asks something (还有别的吗, 有没有别的, 要不要, 还有别的没)."""
+    return bool(_QUESTION.search(text.strip(" ，。！、,.!")))
 
 
 def find_any(text: str, phrases: Iterable[str], min_similarity: float = 0.85, start: int = 0) -> PhraseMatch | None:

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from qa_pipeline.text.matching import spoken_chars
+from qa_pipeline.text.matching import clause_from, is_question, spoken_chars
 
 # A clause ends at a stop, comma or question mark (full-width or not) or a run of spaces: ASR output
 # without punctuation stays one clause, which the windows below split further.
@@ -43,9 +43,10 @@ _CACHE_SIZE = 50_000
 class MeaningSettings:
     """[matching] keys of the scorecard that govern meaning-level matching."""
 
+    # the default scorecard's values (default_scorecard.toml [matching] says how they were chosen)
     enabled: bool = True
-    min_similarity: float = 0.88  # cosine to the nearest exemplar (e5: unrelated sentences score ~0.80)
-    min_margin: float = 0.02  # over the nearest counter-exemplar
+    min_similarity: float = 0.90  # cosine to the nearest exemplar (e5: unrelated sentences score ~0.80)
+    min_margin: float = 0.01  # over the nearest counter-exemplar
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class MeaningMatch:
     end: int
     exemplar: str
     similarity: float
-    margin: float  # similarity minus that of the nearest counter-exemplar
+    margin: float  # similarity minus that of the nearest counter-exemplar (none: minus min_similarity)
     counter_exemplar: str | None  # the nearest counter-exemplar, None when there are none
 
 
@@ -132,23 +133,6 @@ def clause_spans(text: str) -> list[tuple[int, int]]:
     return list(dict.fromkeys(spans))
 
 
-# A question in Mandarin: a question particle or mark, a question word (什么, 啥), an A-not-A pair, or a
-# trailing 不/没 (还有别的没).
-_QUESTION = re.compile(r"[吗么嘛呢？?]|什么|啥|(.)[不没]\1|需不需要|可不可以|[不没]$")
-_CLAUSE_STOP = re.compile(r"[，。？！；,.?!;]")
-
-
-def clause_from(text: str, start: int) -> str:
-    """`text` from `start` to the end of its clause, the closing mark included (还有别的事吗？)."""
-    stop = _CLAUSE_STOP.search(text, start)
-    return text[start : stop.end()] if stop else text[start:]
-
-
-def is_question(text: str) -> bool:
-    """Whether `text` asks something (还有别的吗, 有没有别的, 要不要, 还有别的没)."""
-    return bool(_QUESTION.search(text.strip(" ，。！、,.!")))
-
-
 class Exemplars:
     """A check's exemplars and counter-exemplars, embedded once (by the process's encoder, on first use)."""
 
@@ -169,8 +153,11 @@ def exemplar_set(exemplars: tuple[str, ...], counter_exemplars: tuple[str, ...] 
     return Exemplars(exemplars, counter_exemplars)
 
 
-def find_meaning(text: str, exemplars: Exemplars, settings: MeaningSettings) -> MeaningMatch | None:
-    """The clause of `text` that most clearly means what one of the exemplars means, or None."""
+def find_meaning(
+    text: str, exemplars: Exemplars, settings: MeaningSettings, question: bool = False
+) -> MeaningMatch | None:
+    """The clause of `text` that most clearly means what one of the exemplars means, or None; with `question`,
+    None too when that clause does not ask (a statement sharing a question's words: 以后有别的事可以再打过来)."""
     if not settings.enabled or not exemplars.exemplars:
         return None
     spans = clause_spans(text)
@@ -201,4 +188,6 @@ def find_meaning(text: str, exemplars: Exemplars, settings: MeaningSettings) -> 
                 round(float(margin[i]), 3),
                 exemplars.counter_exemplars[int(nearest_counter[i])] if exemplars.counter_exemplars else None,
             )
+    if best is not None and question and not is_question(clause_from(text, best.start)):
+        return None
     return best

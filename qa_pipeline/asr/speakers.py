@@ -17,7 +17,7 @@ from qa_pipeline.asr.diarize import Diarization, SpeakerTurn
 from qa_pipeline.asr.roles import RoleAssignment, RoleSettings, assign_roles
 from qa_pipeline.asr.transcribe import PROMPT, RegionText, Transcriber
 from qa_pipeline.asr.transcript import Segment, Transcript, Turn, Word
-from qa_pipeline.asr.vad import VadSettings, speech_regions
+from qa_pipeline.asr.vad import VadSettings, voice_activity
 from qa_pipeline.audio.channels import split_speakers
 from qa_pipeline.audio.decode import DecodedAudio
 
@@ -124,9 +124,10 @@ def build_transcript(
     segments: list[Segment] = []
     regions_by_speaker: dict[str, tuple[tuple[float, float], ...]] = {}
     for speaker, samples in split.streams.items():
-        regions = speech_regions(samples, vad_settings)
-        regions_by_speaker[speaker] = tuple((r.start_s, r.end_s) for r in regions)
-        segments.extend(_segments(speaker, transcriber.transcribe_regions(samples, regions, prompt)))
+        # The ASR decodes the padded regions; the measures read where speech really starts and stops.
+        activity = voice_activity(samples, vad_settings)
+        regions_by_speaker[speaker] = tuple((r.start_s, r.end_s) for r in activity.edges)
+        segments.extend(_segments(speaker, transcriber.transcribe_regions(samples, activity.regions, prompt)))
     segments.sort(key=lambda s: (s.start_s, s.end_s, s.speaker))
     if split.diarization != "none" or diarization is None:
         return Transcript(

@@ -64,6 +64,8 @@ class Transcript:
     diarization_confidence / role_confidence: 0..1 for mono diarization (None where speakers are exact
     or absent); speakers_found: how many voices diarization found; role_note says why the roles are
     what they are, or why none were assigned (then every segment is 'unknown').
+    speech_regions: where each speaker's speech starts and stops: the VAD's unpadded edges per channel
+    (asr.vad.VoiceActivity), or the diarizer's turns per role on a mono call.
     """
 
     segments: tuple[Segment, ...]

@@ -27,7 +27,9 @@ def hold_notice(
 ) -> str | None:
     """The hold phrase of the utterance that ended at most hold_notice_within_s before the silence, if any."""
     for segment in reversed(speaker_segments):
-        if segment.end_s > silence_start_s + acoustics.RING_FRAME_S:
+        # An utterance's times are its padded ASR region's, so it may end a little after the silence
+        # (measured on the speech's unpadded edges) begins: what starts before the silence precedes it.
+        if segment.start_s >= silence_start_s:
             continue
         if segment.end_s < silence_start_s - settings.hold_notice_within_s:
             return None

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from qa_pipeline.asr.transcript import Segment, Transcript
+from qa_pipeline.asr.transcript import Segment, Transcript, VerifiedPhrase
 from qa_pipeline.checks import REGISTRY, CallContext
 from qa_pipeline.config.scorecard import _layer, default_scorecard_data, parse_scorecard
 from qa_pipeline.measures import Measures
@@ -23,6 +23,7 @@ CASE_KEYS = {
     "diarization",
     "customer_tags",
     "segments",
+    "verified",
     "measures",
     "scorecard",
     "expect",
@@ -65,7 +66,12 @@ def test_fixture_case(check_id: str, case: dict[str, Any]) -> None:
     segments = tuple(Segment(**segment) for segment in case.get("segments", []))
     call = CallContext(
         call_id=case["name"],
-        transcript=Transcript(segments, case.get("diarization", "channel"), "fixture"),
+        transcript=Transcript(
+            segments,
+            case.get("diarization", "channel"),
+            "fixture",
+            verified=tuple(VerifiedPhrase(**heard) for heard in case.get("verified", [])),
+        ),
         call_type=case.get("call_type"),
         direction=case.get("direction"),
         organisations=scorecard.organisations,

@@ -12,12 +12,14 @@ themselves not applicable instead of guessing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from qa_pipeline.asr.diarize import Diarization, SpeakerTurn
 from qa_pipeline.asr.roles import RoleAssignment, RoleSettings, assign_roles
 from qa_pipeline.asr.transcribe import PROMPT, RegionText, Transcriber
 from qa_pipeline.asr.transcript import Segment, Transcript, Turn, Word
 from qa_pipeline.asr.vad import VadSettings, voice_activity
+from qa_pipeline.asr.verify import PhraseVerifier, VerifySettings, verify_expected
 from qa_pipeline.audio.channels import split_speakers
 from qa_pipeline.audio.decode import DecodedAudio
 
@@ -115,10 +117,13 @@ def build_transcript(
     organisations: Sequence[str] = (),
     role_settings: RoleSettings | None = None,
     direction: str | None = None,
+    verify: VerifySettings | None = None,
 ) -> Transcript:
     """VAD each speaker stream, transcribe only its speech, merge the segments in time order.
 
     On a mono recording with a `diarization`, the words are attributed to its turns and the turns to roles.
+    With `verify`, the agent's opening and closing are checked against the audio for the expected phrases
+    the transcript lacks (asr.verify; `Transcript.verified`).
     """
     split = split_speakers(audio, agent_channel)
     segments: list[Segment] = []
@@ -130,15 +135,21 @@ def build_transcript(
         segments.extend(_segments(speaker, transcriber.transcribe_regions(samples, activity.regions, prompt)))
     segments.sort(key=lambda s: (s.start_s, s.end_s, s.speaker))
     if split.diarization != "none" or diarization is None:
-        return Transcript(
+        transcript = Transcript(
             segments=tuple(segments),
             diarization=split.diarization,
             asr_model=transcriber.choice.label,
             speech_regions=regions_by_speaker,
         )
-    return diarized_transcript(
-        segments, diarization, transcriber.choice.label, regions_by_speaker, organisations, role_settings, direction
-    )
+    else:
+        transcript = diarized_transcript(
+            segments, diarization, transcriber.choice.label, regions_by_speaker, organisations, role_settings, direction
+        )
+    if verify is None or not verify.enabled or not verify.expected or not transcript.has_speakers:
+        return transcript
+    agent = [s for s in transcript.by_speaker("agent") if s.text]
+    verified = verify_expected(agent, split.streams, PhraseVerifier(transcriber, prompt), verify)
+    return replace(transcript, verified=verified) if verified else transcript
 
 
 def diarized_transcript(

@@ -121,6 +121,14 @@ def to_simplified(text: str) -> str:
     return str(_t2s().convert(text))
 
 
+def to_traditional(text: str) -> str:
+    """The text in traditional characters: how Whisper base writes Mandarin (asr.verify scores both)."""
+    converter = getattr(_per_thread, "s2t", None)
+    if converter is None:
+        converter = _per_thread.s2t = opencc.OpenCC("s2t")
+    return str(converter.convert(text))
+
+
 def pack_regions(regions: list[SpeechRegion], window_s: float = WINDOW_S, gap_s: float = GAP_S) -> list[list[int]]:
     """Group consecutive region indices so each group, with gaps, fits in one window."""
     groups: list[list[int]] = []

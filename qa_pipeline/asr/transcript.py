@@ -45,6 +45,22 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class VerifiedPhrase:
+    """An expected phrase the transcript lacks that the ASR model, asked, says was said (asr.verify): in the
+    utterance of `speaker` starting at `segment_start_s`, at character `char_offset` of its text, in the
+    seconds `start_s`..`end_s` between the words around that place."""
+
+    element: str  # the script element it stands for: salutation, organisation, offer_of_help, thanks, goodbye
+    phrase: str
+    speaker: str
+    segment_start_s: float
+    char_offset: int
+    start_s: float
+    end_s: float
+    probability: float  # geometric mean of the phrase's token probabilities after the words before it
+
+
+@dataclass(frozen=True)
 class Turn:
     """One diarized speaker turn: the diarizer's label and the role it was given."""
 
@@ -77,6 +93,7 @@ class Transcript:
     speakers_found: int | None = None
     role_note: str | None = None
     turns: tuple[Turn, ...] = ()
+    verified: tuple[VerifiedPhrase, ...] = ()  # expected phrases heard in the audio, not in the text (asr.verify)
 
     def by_speaker(self, speaker: str) -> list[Segment]:
         return [segment for segment in self.segments if segment.speaker == speaker]

@@ -253,6 +253,27 @@ class Check:
         return None
 
     @staticmethod
+    def find_verified(call: CallContext, segments: list[Segment], phrases: tuple[str, ...]) -> SegmentMatch | None:
+        """One of `phrases` that the ASR model heard in one of `segments` although the transcript lacks it
+        (asr.verify: `Transcript.verified`), method 'audio-verified', its probability as the similarity."""
+        by_start = {(s.speaker, s.start_s): s for s in segments}
+        for heard in call.transcript.verified:
+            segment = by_start.get((heard.speaker, heard.segment_start_s))
+            if segment is not None and heard.phrase in phrases:
+                return SegmentMatch(
+                    segment,
+                    heard.phrase,
+                    heard.phrase,
+                    heard.start_s,
+                    heard.end_s,
+                    heard.probability,
+                    "audio-verified",
+                    heard.char_offset,
+                    heard.char_offset,
+                )
+        return None
+
+    @staticmethod
     def evidence(matches: list[SegmentMatch], fallback: Segment | None) -> dict[str, Any]:
         """Evidence fields: the matched words' seconds and the utterances holding them.
 

@@ -18,7 +18,9 @@ class ClosingThanks(Check):
 
     Standard: 004 四.2 "感谢与道别 … 均应以感谢语结束通话" (e.g. 感谢您的来电，再见); 001 八个服务动作
     礼貌接听 … and the return-visit procedure's 规范语. Passes when the agent's closing (its speech within
-    `closing_span_s` of its last word) contains a thanks phrase and a goodbye.
+    `closing_span_s` of its last word) contains a thanks phrase and a goodbye, in the transcript or, where
+    the transcript lacks one, heard by the ASR model in the agent's last utterance (asr.verify, [matching]
+    audio_verify; detail.audio_verified).
     """
 
     id = "closing_thanks"
@@ -32,13 +34,22 @@ class ClosingThanks(Check):
         agent = call.agent_segments()
         last_end = agent[-1].end_s
         closing = [seg for seg in agent if seg.end_s >= last_end - s.closing_span_s]
-        thanks = self.find(closing, s.thanks, call.min_similarity)
-        goodbye = self.find(closing, s.goodbyes, call.min_similarity)
+        # what the transcript lacks may have been heard in the audio of the last utterance (asr.verify)
+        thanks = self.find(closing, s.thanks, call.min_similarity) or self.find_verified(call, closing, s.thanks)
+        goodbye = self.find(closing, s.goodbyes, call.min_similarity) or self.find_verified(call, closing, s.goodbyes)
         missing = [name for name, m in (("thanks", thanks), ("goodbye", goodbye)) if m is None]
         hits = [m for m in (thanks, goodbye) if m]
         return self.result(
             not missing,
             score=round(len(hits) / 2, 3),
             **self.evidence(hits, agent[-1]),
-            detail={"missing": missing, "found": {m.phrase: m.matched_text for m in hits}},
+            detail={
+                "missing": missing,
+                "found": {m.phrase: m.matched_text for m in hits},
+                **(
+                    {"audio_verified": heard}
+                    if (heard := {m.phrase: m.similarity for m in hits if m.method == "audio-verified"})
+                    else {}
+                ),
+            },
         )

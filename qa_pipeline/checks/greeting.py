@@ -42,6 +42,9 @@ class Greeting(Check):
     (我是…) stands in for the offer. With no organisations configured (a center's first night), any name
     ending in an organisation word (`organisation_words`: …公司, …中心, …物业) after a salutation, a
     lead-in or a pause counts, and detail.organisation_named says which, for the operator to confirm.
+    An element the transcript lacks counts when the ASR model, asked, heard one of its phrases in the
+    agent's first utterance (asr.verify, [matching] audio_verify; detail.audio_verified gives each such
+    element's probability).
     """
 
     id = "greeting"
@@ -67,6 +70,10 @@ class Greeting(Check):
         found = {name: self.find(opening, phrases, call.min_similarity) for name, phrases in elements.items()}
         if s.require_organisation and not call.organisations:
             found["organisation"] = self.named_organisation(opening)
+        for name, match in found.items():
+            if match is None and elements[name]:
+                # dropped by the ASR, heard in the audio (asr.verify): only ever adds what the text lacks
+                found[name] = self.find_verified(call, opening, elements[name])
         missing = sorted(name for name, match in found.items() if match is None)
         late_by = round(first.start_s - call.answer_s - s.within_s, 2)
         hits = [m for m in found.values() if m]
@@ -75,6 +82,9 @@ class Greeting(Check):
             "found": {name: m.matched_text for name, m in found.items() if m},
             "first_agent_speech_s": first.start_s,
         }
+        heard = {name: m.similarity for name, m in found.items() if m and m.method == "audio-verified"}
+        if heard:
+            detail["audio_verified"] = heard
         if (named := found.get("organisation")) and named.method == "named":
             # No organisations configured: the name the agent used, for the operator to confirm (run summary).
             detail["organisation_named"] = named.matched_text

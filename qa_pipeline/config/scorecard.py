@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from qa_pipeline.asr.roles import RoleSettings
+from qa_pipeline.asr.verify import ExpectedWords, VerifySettings
 from qa_pipeline.audio.screening import InputSettings
 from qa_pipeline.checks import REGISTRY
 from qa_pipeline.checks.base import Check, CheckSettings
@@ -63,6 +64,8 @@ class Scorecard:
     source: str
     sha256: str = field(default="")
     meaning: MeaningSettings = field(default_factory=MeaningSettings)
+    # [matching] audio_verify / min_audio_probability (asr.verify); `verification()` adds what to listen for
+    audio_verify: VerifySettings = field(default_factory=VerifySettings)
     timing: TimingSettings = field(default_factory=TimingSettings)
     roles: RoleSettings = field(default_factory=RoleSettings)
     kpis: KpiSettings = field(default_factory=KpiSettings)
@@ -74,6 +77,23 @@ class Scorecard:
 
     def enabled_checks(self) -> list[Check]:
         return [REGISTRY[cid](settings) for cid, settings in self.checks.items() if settings.enabled]
+
+    def verification(self) -> VerifySettings:
+        """The ASR stage's phrase verification (asr.verify): the enabled script checks' opening and closing
+        elements (greeting: salutation, organisation, offer of help; closing_thanks: thanks, goodbye)."""
+        expected: list[ExpectedWords] = []
+        greeting = self.checks.get("greeting")
+        if greeting is not None and greeting.enabled:
+            expected.append(ExpectedWords("salutation", greeting.salutations, "opening"))  # type: ignore[attr-defined]
+            if greeting.require_organisation and self.organisations:  # type: ignore[attr-defined]
+                expected.append(ExpectedWords("organisation", self.organisations, "opening"))
+            offers = (*greeting.offers, *greeting.introductions)  # type: ignore[attr-defined]
+            expected.append(ExpectedWords("offer_of_help", offers, "opening"))
+        closing = self.checks.get("closing_thanks")
+        if closing is not None and closing.enabled:
+            expected.append(ExpectedWords("thanks", closing.thanks, "closing"))  # type: ignore[attr-defined]
+            expected.append(ExpectedWords("goodbye", closing.goodbyes, "closing"))  # type: ignore[attr-defined]
+        return dataclasses.replace(self.audio_verify, expected=tuple(expected), min_similarity=self.min_similarity)
 
     def checking(self) -> CheckingSettings:
         """The check stage's settings (qa_pipeline.checks.run)."""
@@ -310,6 +330,18 @@ def _meaning(matching: dict[str, Any], source: str) -> MeaningSettings:
     return MeaningSettings(enabled, similarity, margin)
 
 
+def _audio_verify(matching: dict[str, Any], source: str) -> VerifySettings:
+    """[matching] audio_verify, min_audio_probability (asr.verify)."""
+    defaults = VerifySettings()
+    enabled = _coerce(matching.get("audio_verify", defaults.enabled), bool, "matching.audio_verify", source)
+    probability = _coerce(
+        matching.get("min_audio_probability", defaults.min_probability), float, "matching.min_audio_probability", source
+    )
+    if not 0.05 <= probability <= 0.99:
+        raise ScorecardError(f"{source}: matching.min_audio_probability must be between 0.05 and 0.99")
+    return VerifySettings(enabled=enabled, min_probability=probability)
+
+
 def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
     for key in data:
         if key not in ("scorecard", "center", "matching", "checks", "timing", "roles", "kpis", "input", "privacy"):
@@ -317,7 +349,17 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
     head = _table(data, "scorecard", {"name", "pass_score", "min_judged_share"}, source)
     center = _table(data, "center", {"organisations", "asr_prompt"}, source)
     matching = _table(
-        data, "matching", {"min_similarity", "meaning", "min_meaning_similarity", "min_meaning_margin"}, source
+        data,
+        "matching",
+        {
+            "min_similarity",
+            "meaning",
+            "min_meaning_similarity",
+            "min_meaning_margin",
+            "audio_verify",
+            "min_audio_probability",
+        },
+        source,
     )
     checks_table = data.get("checks", {})
     if not isinstance(checks_table, dict):
@@ -338,6 +380,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
     if not 0.5 <= min_similarity <= 1.0:
         raise ScorecardError(f"{source}: matching.min_similarity must be between 0.5 and 1.0")
     meaning = _meaning(matching, source)
+    audio_verify = _audio_verify(matching, source)
 
     checks: dict[str, CheckSettings] = {}
     for check_id, table in checks_table.items():
@@ -366,6 +409,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
             "asr_prompt": asr_prompt,
             "min_similarity": min_similarity,
             "meaning": dataclasses.asdict(meaning),
+            "audio_verify": dataclasses.asdict(audio_verify),
             "checks": {cid: dataclasses.asdict(s) for cid, s in sorted(checks.items())},
             "timing": dataclasses.asdict(timing),
             "roles": dataclasses.asdict(roles),
@@ -383,6 +427,7 @@ def parse_scorecard(data: dict[str, Any], source: str) -> Scorecard:
         asr_prompt=asr_prompt,
         min_similarity=min_similarity,
         meaning=meaning,
+        audio_verify=audio_verify,
         checks=checks,
         source=source,
         sha256=hashlib.sha256(canonical.encode()).hexdigest(),

@@ -29,6 +29,7 @@ from qa_pipeline.asr.roles import RoleSettings
 from qa_pipeline.asr.speakers import build_transcript
 from qa_pipeline.asr.transcribe import AsrSettings, call_prompt, get_transcriber
 from qa_pipeline.asr.transcript import Transcript
+from qa_pipeline.asr.verify import VerifySettings
 from qa_pipeline.audio.decode import DecodedAudio, decode_audio
 from qa_pipeline.audio.facts import AudioFacts
 from qa_pipeline.audio.screening import InputSettings, Levels, require_speech, screen_audio
@@ -71,6 +72,7 @@ class CallSettings:
     # cpu_threads: the worker's share of the cores, for its ASR and its torch (0 = the libraries' default)
     asr: AsrSettings = field(default_factory=AsrSettings)
     prompt: str = ""  # the ASR prompt (asr.transcribe.call_prompt)
+    verify: VerifySettings = field(default_factory=VerifySettings)  # phrase verification (asr.verify)
     organisations: tuple[str, ...] = ()
     roles: RoleSettings | None = None
     agent_channel: int = 0
@@ -99,6 +101,7 @@ class CallSettings:
             diarization=diarization or DiarizationSettings(),
             asr=asr or AsrSettings(),
             prompt=call_prompt(scorecard.organisations, scorecard.asr_prompt),
+            verify=scorecard.verification(),
             organisations=scorecard.organisations,
             roles=scorecard.roles,
             agent_channel=agent_channel,
@@ -231,6 +234,7 @@ def transcribe(job: CallJob, audio: DecodedAudio, settings: CallSettings, turns:
         organisations=settings.organisations,
         role_settings=settings.roles,
         direction=job.metadata.direction,
+        verify=settings.verify,
     )
     _log().info(
         "%s: %d segments, diarization=%s%s",
@@ -239,6 +243,9 @@ def transcribe(job: CallJob, audio: DecodedAudio, settings: CallSettings, turns:
         transcript.diarization,
         f", roles: {transcript.role_note}" if transcript.role_note else "",
     )
+    if transcript.verified:
+        heard = ", ".join(f"{v.element} {v.phrase} ({v.probability:.2f})" for v in transcript.verified)
+        _log().info("%s: heard in the audio, not in the transcript: %s", job.call_id, heard)
     return transcript
 
 

@@ -495,6 +495,9 @@ TOPIC_LIMITS_S: Final[dict[CallType, float]] = {"callback": 5.0, "survey": 10.0}
 # The pipeline finds the topic utterance as a speech stretch (two agent utterances less than 0.5 s apart
 # merge into one), so it must follow the customer's words or a pause of the agent's at least this long.
 TOPIC_STRETCH_PAUSE_S: Final = 0.8
+# A clause of an utterance and the mark that ends it: the TTS renders one clause at a time (sample_audio.tts),
+# so the second each clause begins is known, and time_to_topic's purpose is timed from its clause.
+CLAUSE: Final = re.compile(r"([^，。？！、；：]+)([，。？！、；：]?)")
 # Margins: a timed verdict must not flip with a measurement error this size (else the call is refused).
 GREETING_MARGIN_S: Final = 0.5
 SILENCE_MARGIN_S: Final = 2.0

@@ -14,6 +14,7 @@ from .catalogue import (
     BACKCHANNEL_TEXT,
     CASUAL_PROMISES,
     CHECK_CALL_TYPES,
+    CLAUSE,
     CLOSING_SPAN_S,
     CONFIRM_QUESTIONS,
     CPM_BAND,
@@ -74,6 +75,15 @@ class Line:
     text: str
     start_s: float | None = None
     end_s: float | None = None
+    clause_onsets_s: tuple[float, ...] = ()  # where each clause of `text` begins, seconds after start_s
+
+    def onset_of(self, phrases: tuple[str, ...]) -> float:
+        """Seconds after start_s at which the clause holding the first of `phrases` said begins (the
+        utterance's start when its clause times are not known)."""
+        at = min((i for p in phrases if said(self.text, p) and (i := self.text.find(p)) >= 0), default=0)
+        clauses = [m.start() for m in CLAUSE.finditer(self.text) if m.group(1).strip()]
+        index = max((k for k, start in enumerate(clauses) if start <= at), default=0)
+        return self.clause_onsets_s[index] if index < len(self.clause_onsets_s) else 0.0
 
 
 @dataclass(frozen=True)
@@ -118,6 +128,7 @@ class TimingFacts:
     overlaps: tuple[float, ...]  # every agent-starts-inside-customer overlap, however short
     chars_per_minute: float
     topic: int | None  # line index of the topic utterance (return visits only)
+    topic_s: float | None  # where the clause stating the purpose begins (the topic utterance's clause)
     first_customer: int | None
     time_to_topic_s: float | None
     last: int  # line index of the utterance that ends last
@@ -176,13 +187,14 @@ def timing_facts(call: CallSpec, lines: tuple[Line, ...], clock: CallClock) -> T
                 (backchannels if is_backchannel(lines[a].text) else interruptions).append(found)
     agent_speech_s = sum(end(i) - start(i) for i in agent_ix)
     characters = sum(agent_characters(lines[i].text) for i in agent_ix)
-    topic = first_customer = time_to_topic = None
+    topic = first_customer = time_to_topic = topic_s = None
     if call.call_type in TOPIC_LIMITS_S:
         topic = next((i for i in agent_ix if says(lines[i].text, TOPIC_PHRASES)), None)
         first_customer = min(customer_ix, key=start) if customer_ix else None
         if topic is not None:
             since = start(first_customer) if first_customer is not None else answer
-            time_to_topic = max(0.0, start(topic) - since)
+            topic_s = start(topic) + lines[topic].onset_of(TOPIC_PHRASES)
+            time_to_topic = max(0.0, topic_s - since)
     return TimingFacts(
         answer_s=answer,
         ring_count=clock.ring_count,
@@ -197,6 +209,7 @@ def timing_facts(call: CallSpec, lines: tuple[Line, ...], clock: CallClock) -> T
         overlaps=tuple(overlaps),
         chars_per_minute=characters * 60.0 / agent_speech_s,
         topic=topic,
+        topic_s=topic_s,
         first_customer=first_customer,
         time_to_topic_s=time_to_topic,
         last=last,

@@ -45,7 +45,10 @@ def csv_row(call: CallSpec, rendered: RenderedCall, facts: TimingFacts) -> dict[
 
 
 def rendered_lines(rendered: RenderedCall) -> tuple[Line, ...]:
-    return tuple(Line(s.speaker, s.text, seconds(s.start_sample), seconds(s.end_sample)) for s in rendered.segments)
+    return tuple(
+        Line(s.speaker, s.text, seconds(s.start_sample), seconds(s.end_sample), s.clause_onsets_s)
+        for s in rendered.segments
+    )
 
 
 def evidence_span(rendered: RenderedCall, indices: tuple[int, ...]) -> dict[str, Any]:
@@ -84,7 +87,7 @@ def timing_entry(call: CallSpec, rendered: RenderedCall, facts: TimingFacts) -> 
             "preset": "china",
             "bursts": [[start, end] for start, end in rendered.clock.bursts],
         }
-    topic_s = lines[facts.topic].start_s if facts.topic is not None else None
+    topic_s = round(facts.topic_s, 6) if facts.topic_s is not None else None
     return {
         "ringback": ringback,
         "answer_s": facts.answer_s,
@@ -190,9 +193,10 @@ LABELS_NOTE: Final = (
     "inside a customer utterance, both speaking >= 0.5 s, unless it is a backchannel "
     "(backchannels: the agent utterance, e.g. 好的，好的); agent_chars_per_minute = agent "
     "Chinese characters, letters and digits per minute of its utterances; raised_voice = "
-    "the agent utterance rendered +9 dB and x1.4 pitch; topic_s / time_to_topic_s = the "
-    "first agent utterance of a return visit stating its purpose, and its start after "
-    "the customer's first words (null on other call types); ended_by = who spoke last; "
+    "the agent utterance rendered +9 dB and x1.4 pitch; topic_s / time_to_topic_s = where "
+    "the clause stating a return visit's purpose begins in the first agent utterance that "
+    "states it (the TTS renders clause by clause, so this is exact), and that after the "
+    "customer's first words (null on other call types); ended_by = who spoke last; "
     "customer_cut_off = the recording stops inside the customer's last utterance "
     "(that segment has cut_off true and ends at the cut)."
 )

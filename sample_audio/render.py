@@ -109,6 +109,7 @@ class Segment:
     text: str
     proves: tuple[CheckName, ...]
     cut_off: bool = False
+    clause_onsets_s: tuple[float, ...] = ()  # where each clause of `text` begins, seconds after start_sample
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ def render_call(
                 f0_ratio=RAISED_CONTOUR,
                 level_dbfs=voice.level_dbfs + RAISED_LEVEL_DB,
             )
-        speech = tts.synthesize(utterance.text, voice)
+        speech, clause_onsets_s = tts.synthesize_clauses(utterance.text, voice)
         clip = set_level(telephone_band(speech, MandarinTts.SAMPLE_RATE), voice.level_dbfs)
         if utterance.cut_at is not None:
             clip = clip[: round(len(clip) * utterance.cut_at)]
@@ -179,6 +180,7 @@ def render_call(
                 utterance.text,
                 utterance.proves,
                 cut_off=utterance.cut_at is not None,
+                clause_onsets_s=clause_onsets_s,
             )
         )
         cursor = max(cursor, start + len(clip))

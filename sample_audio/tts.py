@@ -22,6 +22,7 @@ from typing import Any, Final
 import numpy as np
 from scipy import signal
 
+from .catalogue import CLAUSE
 from .scripts import Voice
 
 INSTALL_COMMANDS: Final = (
@@ -197,6 +198,12 @@ class MandarinTts:
 
     def synthesize(self, text: str, voice: Voice) -> np.ndarray:
         """24 kHz float audio of one utterance in the given voice."""
+        return self.synthesize_clauses(text, voice)[0]
+
+    def synthesize_clauses(self, text: str, voice: Voice) -> tuple[np.ndarray, tuple[float, ...]]:
+        """24 kHz float audio of one utterance in the given voice, and the second at which each of its clauses
+        (`CLAUSE`'s matches in `text`, in order) begins in that audio: the clauses are rendered one by one,
+        so where each starts is known exactly, not estimated."""
         spoken = text
         for letter, reading in LETTER_READINGS.items():
             spoken = spoken.replace(letter, reading)
@@ -205,19 +212,23 @@ class MandarinTts:
         # Warping lengthens the audio by 1/warp; shorten the TTS to match.
         duration_scale = voice.formant_warp / voice.speed
         pieces: list[np.ndarray] = []
-        for clause, punctuation in re.findall(r"([^，。？！、；：]+)([，。？！、；：]?)", spoken):
+        onsets: list[int] = []
+        for clause, punctuation in CLAUSE.findall(spoken):
             if not clause.strip():
                 continue
+            onsets.append(sum(len(piece) for piece in pieces))
             pieces.append(self._clause_audio(clause, duration_scale, voice.f0_ratio))
             pause = self.CLAUSE_PAUSE_S if punctuation in "，、；：" else (self.SENTENCE_PAUSE_S)
             pieces.append(np.zeros(int(pause * self.SAMPLE_RATE), dtype=np.float32))
         audio = np.concatenate(pieces[:-1])  # no pause after the last clause
+        stretch = 1.0
         if voice.formant_warp != 1.0:
             # Treat the audio as if recorded at rate*warp: pitch and formants
             # both drop by the factor, like a different, larger vocal tract.
             slow = round(1000 * voice.formant_warp)
             audio = signal.resample_poly(audio, 1000, slow).astype(np.float32)
-        return audio
+            stretch = 1000 / slow
+        return audio, tuple(onset * stretch / self.SAMPLE_RATE for onset in onsets)
 
 
 def trim_silence(audio: np.ndarray, rate: int, floor_db: float = -40.0) -> np.ndarray:

@@ -357,3 +357,22 @@ def test_every_text_field_of_the_records_says_whether_it_carries_speech() -> Non
     assert template.format(**{f.name: getattr(silence, f.name) for f in dataclasses.fields(silence)}) == (
         "call_events:hold@1.5"
     )
+
+
+def test_time_to_topic_is_timed_from_the_clause_stating_the_purpose() -> None:
+    """Greeting and purpose in one ASR segment: the purpose starts at 给 (word timestamps), not at 您好."""
+    from qa_pipeline.measures.speech import Speech
+    from qa_pipeline.measures.topic import measure_topic
+
+    pieces = ["您好", "，", "我是", "物业", "客服", "，", "给您", "做个", "回访", "。"]
+    starts = [2.0, 2.5, 2.6, 3.1, 3.6, 4.1, 4.9, 5.4, 5.9, 6.4]
+    words = tuple(Word(s, s + 0.45, w, 0.9) for s, w in zip(starts, pieces, strict=True))
+    agent = Segment("agent", 2.0, 6.5, "".join(pieces), words=words)
+    customer = Segment("customer", 0.8, 1.3, "喂？")
+    speech = Speech.of(Transcript((customer, agent), "channel", "test"))
+    topic = measure_topic(speech, 0.5, TimingSettings(), 0.85)
+    assert (topic.topic_s, topic.time_to_topic_s) == (4.9, 4.1)
+    # without word timings, the segment's start is all there is
+    bare = dataclasses.replace(agent, words=())
+    topic = measure_topic(Speech.of(Transcript((customer, bare), "channel", "test")), 0.5, TimingSettings(), 0.85)
+    assert (topic.topic_s, topic.time_to_topic_s) == (2.0, 1.2)

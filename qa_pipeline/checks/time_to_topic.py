@@ -19,8 +19,9 @@ class TimeToTopic(Check):
 
     Standard: 001: 5 (回访 3.c "5秒中内切入正题,不罗嗦"; 4.c "10秒中内切入正题,不罗嗦"). Judges
     `measures.time_to_topic_s`: from the customer's first words (喂; the answer when the customer never
-    spoke) to the start of the first agent utterance stating the purpose (a [timing].topic_phrases phrase:
-    回访, 满意度, 打扰您). Passes within the call
+    spoke) to the first word of the clause in which the agent first states the purpose (a
+    [timing].topic_phrases phrase: 回访, 满意度, 打扰您; by word timestamps, so 您好，我是…客服，给您做个回访
+    is timed from 给您做个回访, not from 您好). Passes within the call
     type's `limits_s`; fails when later, or when the purpose was never stated. Applicable only to call
     types with a limit (callback, survey by default) and when speech was measured.
     """
@@ -52,7 +53,7 @@ class TimeToTopic(Check):
 
     @staticmethod
     def _topic(call: CallContext, topic_s: float) -> dict[str, Any]:
-        """The agent utterance stating the purpose."""
+        """The agent utterance stating the purpose, from the clause that states it."""
         segment = call.transcript.segment_at("agent", topic_s)
         end = segment.end_s if segment else topic_s
         return {"evidence_start_s": topic_s, "evidence_end_s": end, "evidence_text": call.measures.topic_text or None}

@@ -99,7 +99,7 @@ class Measures:
     # the customer's, by the same measure: distress the words may not say (empathy)
     customer_raised_voice: tuple[Region, ...] | None = None
     customer_first_s: float | None = None
-    topic_s: float | None = None  # start of the agent's utterance stating the call's purpose
+    topic_s: float | None = None  # the first word of the agent's clause stating the call's purpose
     topic_text: str | None = field(default=None, metadata={"speech": "calls.topic_text"})
     time_to_topic_s: float | None = None
     hangup: Hangup | None = None

@@ -40,7 +40,7 @@ from qa_pipeline.config.scorecard import load_scorecard
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_AUDIO = REPO / "sample_audio"
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-OWN_ORGANISATIONS = ("蓝湾物业服务中心", "城东自来水公司", "顺达汽车救援")  # ours: said in no recording here
+OWN_ORGANISATIONS = ("蓝湾物业服务中心", "北岭燃气服务中心", "顺达汽车救援")  # ours: said in no recording here
 PUNCTUATION = re.compile(r"[，。？！、,.?!\s…：:；;]")
 
 

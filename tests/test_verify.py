@@ -95,3 +95,28 @@ def test_scorecard_switches_and_bounds_verification(tmp_path) -> None:
     wrong.write_text("[matching]\nmin_audio_probability = 1.5\n", encoding="utf-8")
     with pytest.raises(ScorecardError, match=r"wrong\.toml: matching\.min_audio_probability"):
         load_scorecard(wrong)
+
+
+def test_an_utterance_longer_than_a_window_is_not_asked_about(verifier, agent_stream) -> None:
+    """Heard only in part, the words before a place would not be in the audio: no question is asked."""
+    long = Segment("agent", 5.0, 40.0, "欢迎致电红树西岸管理处，请问有什么可以帮您")
+    assert verify_expected([long], agent_stream, verifier, SETTINGS) == ()
+
+
+def test_a_failing_verification_never_loses_the_call(monkeypatch, caplog) -> None:
+    """The transcript comes back unverified, with a warning, when verification itself breaks."""
+    from qa_pipeline.asr import speakers
+
+    def broken(*_args: object, **_kwargs: object) -> tuple[()]:
+        raise RuntimeError("alignment failed")
+
+    monkeypatch.setattr(speakers, "verify_expected", broken)
+    call = next(
+        c for c in json.loads((SAMPLE_AUDIO / "labels.json").read_text())["calls"] if c["call_id"] == "call_019"
+    )
+    audio = decode_audio(SAMPLE_AUDIO / call["audio_file"])
+    transcript = speakers.build_transcript(
+        audio, get_transcriber(resolve_model(None, "cpu")), agent_channel=call["agent_channel"], verify=SETTINGS
+    )
+    assert transcript.segments and transcript.verified == ()
+    assert "phrase verification skipped: RuntimeError: alignment failed" in caplog.text

@@ -11,6 +11,7 @@ themselves not applicable instead of guessing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -22,6 +23,8 @@ from qa_pipeline.asr.vad import VadSettings, voice_activity
 from qa_pipeline.asr.verify import PhraseVerifier, VerifySettings, verify_expected
 from qa_pipeline.audio.channels import split_speakers
 from qa_pipeline.audio.decode import DecodedAudio
+
+_log = logging.getLogger(__name__)
 
 
 def _segments(speaker: str, region_texts: list[RegionText]) -> list[Segment]:
@@ -148,7 +151,12 @@ def build_transcript(
     if verify is None or not verify.enabled or not verify.expected or not transcript.has_speakers:
         return transcript
     agent = [s for s in transcript.by_speaker("agent") if s.text]
-    verified = verify_expected(agent, split.streams, PhraseVerifier(transcriber, prompt), verify)
+    # Verification is an extra the call can be scored without: its failure must never lose the call.
+    try:
+        verified = verify_expected(agent, split.streams, PhraseVerifier(transcriber, prompt), verify)
+    except Exception as error:
+        _log.warning("phrase verification skipped: %s: %s", type(error).__name__, error)
+        return transcript
     return replace(transcript, verified=verified) if verified else transcript
 
 

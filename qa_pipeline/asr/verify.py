@@ -204,7 +204,9 @@ def verify_expected(
             if e.where == where and e.phrases and find_any(segment.text, e.phrases, settings.min_similarity) is None
         ]
         spots = places(segment, where, settings)
-        if samples is None or not missing or not spots:
+        # an utterance longer than one window would be heard only in part, its words before a place not at all
+        too_long = segment.end_s - segment.start_s + MARGIN_S > WINDOW_FRAMES / 100
+        if samples is None or not missing or not spots or too_long:
             continue
         first = max(0, int((segment.start_s - MARGIN_S) * SAMPLE_RATE))
         listened = verifier.listen(samples[first : first + WINDOW_FRAMES * SAMPLE_RATE // 100])

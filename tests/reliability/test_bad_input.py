@@ -23,6 +23,7 @@ import pytest
 from scipy.signal import resample_poly
 
 from qa_pipeline.audio.decode import decode_audio
+from qa_pipeline.text.matching import spoken_chars
 from tests.conftest import SAMPLE_AUDIO
 from tests.reliability.conftest import Ledger
 
@@ -254,7 +255,10 @@ def test_rates_and_channel_layouts_keep_what_was_said(messy_run: MessyRun) -> No
 
         other = texts[str(messy_run.input_dir / name)]
         assert Levenshtein.normalized_similarity(reference, other) > 0.8, (name, other)
-    assert texts[str(messy_run.input_dir / "four_channels.wav")] == reference
+    # The same words: the copy's samples are the original's written again as PCM16 (a rounding step apart),
+    # which can tip Whisper between two punctuation marks (再见。 / 再见！) but not between words.
+    four = texts[str(messy_run.input_dir / "four_channels.wav")]
+    assert spoken_chars(four) == spoken_chars(reference)
 
 
 def test_rates_and_channels_are_recorded(messy_run: MessyRun) -> None:

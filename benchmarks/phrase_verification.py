@@ -23,6 +23,7 @@ names of our own that no recording says.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -57,6 +58,7 @@ class Tally:
         return recovered, accepted
 
 
+@functools.cache
 def elements() -> tuple[ExpectedWords, ...]:
     """The default scorecard's expected elements, our own organisation names added."""
     expected = load_scorecard(None).verification().expected
@@ -84,7 +86,7 @@ def trial(
 ) -> None:
     """Ask for every element `text` does not say (not said), then for each of `said` with its phrase deleted."""
     stream = {"agent": samples}
-    settings = replace(VerifySettings(), min_probability=0.0)  # every proposal's probability, for the thresholds
+    settings = VerifySettings(min_probability=0.0)  # every proposal's probability, for the thresholds
     spoken = PUNCTUATION.sub("", text)
     absent = tuple(e for e in elements() if not any(p in spoken for p in e.phrases))
     if absent:

@@ -109,24 +109,23 @@ class _Piece:
 _per_thread = threading.local()
 
 
-def _t2s() -> opencc.OpenCC:
-    # One converter per thread: calls are transcribed on several threads at once (AsrSettings.parallel_calls).
-    converter = getattr(_per_thread, "t2s", None)
+def _converter(config: str) -> opencc.OpenCC:
+    """This thread's OpenCC converter for `config` (t2s, s2t): calls are transcribed on several threads at once
+    (AsrSettings.parallel_calls), and a converter is not shared between them."""
+    converter = getattr(_per_thread, config, None)
     if converter is None:
-        converter = _per_thread.t2s = opencc.OpenCC("t2s")
+        converter = opencc.OpenCC(config)
+        setattr(_per_thread, config, converter)
     return converter
 
 
 def to_simplified(text: str) -> str:
-    return str(_t2s().convert(text))
+    return str(_converter("t2s").convert(text))
 
 
 def to_traditional(text: str) -> str:
     """The text in traditional characters: how Whisper base writes Mandarin (asr.verify scores both)."""
-    converter = getattr(_per_thread, "s2t", None)
-    if converter is None:
-        converter = _per_thread.s2t = opencc.OpenCC("s2t")
-    return str(converter.convert(text))
+    return str(_converter("s2t").convert(text))
 
 
 def pack_regions(regions: list[SpeechRegion], window_s: float = WINDOW_S, gap_s: float = GAP_S) -> list[list[int]]:

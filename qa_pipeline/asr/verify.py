@@ -196,6 +196,7 @@ def verify_expected(
     if not settings.enabled or not settings.expected or not agent:
         return ()
     found: list[VerifiedPhrase] = []
+    heard: dict[int, Listened] = {}  # by utterance: a call with one agent utterance opens and closes in it
     for where, segment in (("opening", agent[0]), ("closing", agent[-1])):
         samples = streams.get(segment.speaker, streams.get("unknown"))
         missing = [
@@ -208,8 +209,10 @@ def verify_expected(
         too_long = segment.end_s - segment.start_s + MARGIN_S > WINDOW_FRAMES / 100
         if samples is None or not missing or not spots or too_long:
             continue
-        first = max(0, int((segment.start_s - MARGIN_S) * SAMPLE_RATE))
-        listened = verifier.listen(samples[first : first + WINDOW_FRAMES * SAMPLE_RATE // 100])
+        if id(segment) not in heard:
+            first = max(0, int((segment.start_s - MARGIN_S) * SAMPLE_RATE))
+            heard[id(segment)] = verifier.listen(samples[first : first + WINDOW_FRAMES * SAMPLE_RATE // 100])
+        listened = heard[id(segment)]
         said_next = verifier.continuations(listened, [segment.text[:offset] for offset, _, _ in spots])
         candidates = [
             (expected, phrase, spot)

@@ -7,7 +7,7 @@ dataclass (its keys in the scorecard's `[checks.<id>]` table) and an `evaluate` 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -272,6 +272,12 @@ class Check:
                     heard.char_offset,
                 )
         return None
+
+    @staticmethod
+    def audio_verified(found: Mapping[str, SegmentMatch | None]) -> dict[str, float]:
+        """Of `found` (by element or phrase), those heard in the audio only ('audio-verified'), with their
+        probabilities: what detail.audio_verified shows the QA lead."""
+        return {name: m.similarity for name, m in found.items() if m is not None and m.method == "audio-verified"}
 
     @staticmethod
     def evidence(matches: list[SegmentMatch], fallback: Segment | None) -> dict[str, Any]:

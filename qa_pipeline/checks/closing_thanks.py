@@ -39,17 +39,7 @@ class ClosingThanks(Check):
         goodbye = self.find(closing, s.goodbyes, call.min_similarity) or self.find_verified(call, closing, s.goodbyes)
         missing = [name for name, m in (("thanks", thanks), ("goodbye", goodbye)) if m is None]
         hits = [m for m in (thanks, goodbye) if m]
-        return self.result(
-            not missing,
-            score=round(len(hits) / 2, 3),
-            **self.evidence(hits, agent[-1]),
-            detail={
-                "missing": missing,
-                "found": {m.phrase: m.matched_text for m in hits},
-                **(
-                    {"audio_verified": heard}
-                    if (heard := {m.phrase: m.similarity for m in hits if m.method == "audio-verified"})
-                    else {}
-                ),
-            },
-        )
+        detail: dict[str, object] = {"missing": missing, "found": {m.phrase: m.matched_text for m in hits}}
+        if heard := self.audio_verified({m.phrase: m for m in hits}):
+            detail["audio_verified"] = heard
+        return self.result(not missing, score=round(len(hits) / 2, 3), **self.evidence(hits, agent[-1]), detail=detail)

@@ -82,8 +82,7 @@ class Greeting(Check):
             "found": {name: m.matched_text for name, m in found.items() if m},
             "first_agent_speech_s": first.start_s,
         }
-        heard = {name: m.similarity for name, m in found.items() if m and m.method == "audio-verified"}
-        if heard:
+        if heard := self.audio_verified(found):
             detail["audio_verified"] = heard
         if (named := found.get("organisation")) and named.method == "named":
             # No organisations configured: the name the agent used, for the operator to confirm (run summary).

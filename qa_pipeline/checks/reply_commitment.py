@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from qa_pipeline.asr.transcript import Segment
 from qa_pipeline.checks.base import CallContext, Check, CheckResult, CheckSettings, SegmentMatch, bounds, register
-from qa_pipeline.text.matching import clause_bounds
+from qa_pipeline.text.matching import clause_bounds, find_phrase
 
 # A concrete time, said any of the ways a time is said (the standards' 24小时内, 半小时内, X个工作日内):
 # - a span: a number (Arabic, or Chinese digits with 两/几/十, or 半) and a unit, then 内/之内/以内, or
@@ -64,6 +64,37 @@ def _done_or_asked(text: str, start: int, end: int) -> bool:
     return any(word in before for word in DONE_BEFORE) or after.startswith(DONE_AFTER) or asked or supposed
 
 
+# A time said of something that will not happen (今晚他们不会再吵了: an outcome promised, not a reply) or
+# of what happened already (记录显示救援车十一点四十到的: 是…的 reports the past) is no time for the reply.
+WILL_NOT = ("不会", "不再", "没")
+FUTURE = ("会", "将", "要")
+
+
+def _time_for_later(text: str, limit: re.Match[str]) -> bool:
+    """Whether the time `limit` in `text` is one by which something is still to be done: not one said of what
+    will not happen (a negation right after it, within its clause) and not one reported as past (已经, 昨天
+    before it in its clause; its clause ending in 的 with no 会/将/要 in it: 十一点四十到的)."""
+    clause_start, clause_end = clause_bounds(text, limit.start(), limit.end())
+    before, after = text[clause_start : limit.start()], text[limit.end() : clause_end]
+    negated = any(word in after[: MAX_ACTION_OFFSET + 2] for word in (*NOT_DONE, *WILL_NOT))
+    clause = before + after
+    reported = any(word in before for word in DONE_BEFORE) or (
+        after.rstrip().endswith("的") and not any(word in clause for word in FUTURE)
+    )
+    return not (negated or reported)
+
+
+def _action_after(clause: str, actions: list[str]) -> str | None:
+    """The first of `actions` (longest first) said within MAX_ACTION_OFFSET characters of the clause's start;
+    an action of two or more characters also as it sounds (恢复 written 回复 by the ASR), one character only as
+    written (到 would sound like 道 in 知道)."""
+    for action in actions:
+        window = clause[: MAX_ACTION_OFFSET + len(action)]
+        if action in window or (len(action) > 1 and find_phrase(window, action, 1.0) is not None):
+            return action
+    return None
+
+
 @dataclass(frozen=True, kw_only=True)
 class ReplyCommitmentSettings(CheckSettings):
     deferrals: tuple[str, ...]  # the agent hands the matter on instead of solving it on the call
@@ -89,7 +120,8 @@ class ReplyCommitment(Check):
     sentence means, by `deferral_min_margin` nearer it than any `settled_exemplars`), or gives a concrete time for
     what it will do (`timed_actions` after the time: 二十分钟内上门, 明天上午给您回电); passes when an agent
     utterance from the first deferral on says a concrete time (`TIME_LIMIT`: 30分钟内, 半小时之内, 3个工作日以内,
-    二十分钟左右, 下午五点前, 明天上午, 今天之内); 尽快 or 稍后 is none.
+    二十分钟左右, 下午五点前, 明天上午, 今天之内) by which something is still to be done: not one said of what
+    will not happen (今晚不会再吵了) or reported as past (九点半来的); 尽快 or 稍后 is none.
     """
 
     id = "reply_commitment"
@@ -109,8 +141,9 @@ class ReplyCommitment(Check):
         if deferral is None:
             return self.not_applicable("the agent did not defer the matter (no deferral phrase)")
         for segment in agent[agent.index(deferral.segment) :]:
-            if limit := TIME_LIMIT.search(segment.text):
-                return self._committed(segment, limit, deferral.matched_text)
+            for limit in TIME_LIMIT.finditer(segment.text):
+                if _time_for_later(segment.text, limit):
+                    return self._committed(segment, limit, deferral.matched_text)
         detail = {"deferral": deferral.matched_text, "missing": ["time_limit"]}
         return self.result(False, **self.evidence([deferral], deferral.segment), detail=detail)
 
@@ -142,7 +175,7 @@ class ReplyCommitment(Check):
         for segment in agent:
             for limit in TIME_LIMIT.finditer(segment.text):
                 clause = segment.text[limit.end() : clause_bounds(segment.text, limit.end())[1]]
-                action = next((a for a in actions if a and a in clause[: MAX_ACTION_OFFSET + len(a)]), None)
-                if action is not None and not any(word in clause for word in NOT_DONE):
+                action = _action_after(clause, [a for a in actions if a])
+                if action is not None and _time_for_later(segment.text, limit):
                     return self._committed(segment, limit, action)
         return None

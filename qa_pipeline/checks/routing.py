@@ -27,7 +27,8 @@ class Routing(Check):
     需协调或升级处理的问题: 清晰告知原因, 妥善转接或记录). Applicable when the agent says a `triggers` phrase
     (不属于我们, 需要转接, 是…负责的; not one that says the matter is ours: 是我们负责的); passes when that
     utterance or a later agent utterance names a `destinations` phrase (请拨打, 供电局, 转接到; not the center
-    itself: 我们物业, a phrase inside one of its organisation names) or a service number (`SERVICE_NUMBER`: 95598,
+    itself: 我们物业, a phrase inside one of its organisation names or, none configured, inside the agent's
+    opening utterance) or a service number (`SERVICE_NUMBER`: 95598,
     九五五九八).
     """
 
@@ -72,8 +73,14 @@ class Routing(Check):
         """The first `destinations` phrase that names someone else: not the center itself (a phrase inside
         one of its organisation names, 物业 at a property office) and not after 我们/咱们/本 (我们物业)."""
 
+        # With no organisations configured (a center's first night), the agent's opening utterance stands in
+        # for them: it is where the agent names the center, so a destination word it holds (物业 after
+        # 您好，XX物业服务中心) is the center's own name, not somewhere else to go.
+        opening = call.agent_segments()[:1]
+        own_names = call.organisations or tuple(segment.text for segment in opening)
+
         def elsewhere(segment: Segment, found: SegmentMatch) -> bool:
-            own_name = any(found.matched_text in name for name in call.organisations)
+            own_name = any(found.matched_text in name for name in own_names)
             return not own_name and not segment.text[: found.char_start].endswith(OWN)
 
         return self.find_first(segments, self.settings.destinations, call.min_similarity, elsewhere)

@@ -139,6 +139,13 @@ UPSET_MARKERS: Final = (
     "没人管",
     "说了好几次",
     "第几次了",
+    # an objection to how the agent speaks
+    "什么态度",
+    "这态度",
+    "态度不好",
+    "好好说",
+    "不耐烦",
+    "凶什么",
 )
 SOOTHING_PHRASES: Final = (
     "理解您的心情",
@@ -159,6 +166,19 @@ SOOTHING_PHRASES: Final = (
     "真是抱歉",
     "让您久等了",
     "辛苦您了",
+    # an apology or acknowledgement said other ways (the scorecard's literal ones)
+    "对不起",
+    "抱歉",
+    "添麻烦",
+    "受累",
+    "委屈您",
+    "别慌",
+    "不要慌",
+    "先别急",
+    "实在不好意思",
+    "真是不好意思",
+    "真不好意思",
+    "能理解",
 )
 DEFERRALS: Final = (
     "转交",

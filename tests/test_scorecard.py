@@ -711,6 +711,7 @@ def test_every_numeric_timing_key_declares_its_bounds() -> None:
     ranges = {f.name: f.metadata["bounds"] for f in dataclasses.fields(TimingSettings) if "bounds" in f.metadata}
     assert ranges == {  # (low, high, whether low itself is allowed)
         "min_overlap_s": (0.0, 10.0, True),
+        "mono_overlap_margin_s": (0.0, 5.0, True),
         "hold_notice_within_s": (0.0, 60.0, True),
         "min_silence_s": (0.1, 60.0, True),
         "cut_off_within_s": (0.0, 5.0, True),

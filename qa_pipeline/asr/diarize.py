@@ -45,6 +45,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from qa_pipeline.asr.overlap import OverlapSettings
+from qa_pipeline.asr.transcript import SpeechOverlap
 from qa_pipeline.asr.vad import SpeechRegion, VadSettings, speech_regions
 from qa_pipeline.audio.decode import SAMPLE_RATE, block_samples, is_long
 
@@ -78,6 +80,8 @@ class Diarization:
     backend: str  # 'embedded' | 'pyannote'
     confidence: float  # 0..1: how clearly the speakers separate
     min_confidence: float = 0.3
+    # where two voices spoke at once (asr.overlap); None where not looked for
+    overlaps: tuple[SpeechOverlap, ...] | None = None
 
     @property
     def speakers(self) -> list[str]:
@@ -116,6 +120,8 @@ class DiarizationSettings:
     min_confidence: float = 0.3
     # Turns in a call are often separated by less than the transcriber's 0.5 s pause: split at 0.2 s.
     vad: VadSettings = field(default_factory=lambda: VadSettings(min_silence_s=0.2, speech_pad_s=0.05))
+    # Two voices at once (asr.overlap), for overtalk on mono recordings: about 0.5 s of CPU a minute of audio.
+    overlap: OverlapSettings = field(default_factory=OverlapSettings)
 
     def resolved_backend(self) -> str:
         if self.backend not in BACKENDS:

@@ -193,4 +193,5 @@ def diarized_transcript(
         turns=tuple(
             Turn(t.start_s, t.end_s, t.speaker, assignment.roles.get(t.speaker, "unknown")) for t in diarization.turns
         ),
+        overlaps=diarization.overlaps,
     )

@@ -61,6 +61,21 @@ class VerifiedPhrase:
 
 
 @dataclass(frozen=True)
+class SpeechOverlap:
+    """Two voices at once on a mono recording from start_s to end_s (asr.overlap). `together`: both voices
+    began within a moment of each other, so neither came in on the other. Who was speaking before the other
+    came in, the speaker turns tell (measures.overtalk)."""
+
+    start_s: float
+    end_s: float
+    together: bool = False
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
 class Turn:
     """One diarized speaker turn: the diarizer's label and the role it was given."""
 
@@ -94,6 +109,8 @@ class Transcript:
     role_note: str | None = None
     turns: tuple[Turn, ...] = ()
     verified: tuple[VerifiedPhrase, ...] = ()  # expected phrases heard in the audio, not in the text (asr.verify)
+    # mono: where two voices spoke at once (asr.overlap); None where not looked for (stereo, or switched off)
+    overlaps: tuple[SpeechOverlap, ...] | None = None
 
     def by_speaker(self, speaker: str) -> list[Segment]:
         return [segment for segment in self.segments if segment.speaker == speaker]

@@ -139,8 +139,9 @@ class Check:
     # 'timing': a time limit of the standards (rings, dead air, call length, time to topic).
     category: ClassVar[str]
     needs_speakers: ClassVar[bool] = True
-    # Judges something only one channel per party shows (overtalk): not applicable on every mono
-    # recording, diarized or not; evaluation counts that as abstaining, not as a wrong verdict.
+    # Judges something one channel per party shows best (overtalk): where it is not applicable on a mono
+    # recording (no roles, or an overlap it could not tell), evaluation counts that as abstaining, not as a
+    # wrong verdict.
     needs_own_channels: ClassVar[bool] = False
     # A phrase the agent must say is missing when the agent said nothing at all: such checks fail
     # (rather than each testing for it) once they apply to the call.

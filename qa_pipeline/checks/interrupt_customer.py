@@ -18,8 +18,11 @@ class InterruptCustomer(Check):
     听取客户描述所遇到旳问题"); 001: 5 (投诉 c "心平气和的倾听业主/住户的问题叙述"). Judges
     `measures.interruptions`: the agent starting to speak while the customer is speaking, both for at
     least [timing].min_overlap_s; short acknowledgements (嗯, 对, 好的: [timing].backchannels, which 004: 31
-    asks for) are not interruptions. Fails when there are more than `max_interruptions`. Not applicable
-    when overlap cannot be measured (mono recordings: only one channel per party shows it).
+    asks for) are not interruptions. Fails when there are more than `max_interruptions`. On mono recordings
+    the overlaps are read from the mixed signal (segmentation-3.0) and must last [timing].min_overlap_s +
+    mono_overlap_margin_s; the speaker turns tell who came in on whom. Not applicable when overlap cannot be
+    measured (no speaker turns with roles) or, with no more than `max_interruptions` found, when an overlap
+    long enough to count cannot be told (measures.overlaps_untold): the check cannot say there was none.
     """
 
     id = "interrupt_customer"
@@ -31,12 +34,21 @@ class InterruptCustomer(Check):
     def evaluate(self, call: CallContext) -> CheckResult:
         found = call.measures.interruptions
         if found is None:
-            return self.not_applicable("overlap is only measurable with one channel per party")
+            return self.not_applicable("overlap is not measurable: no channel per party, no speaker turns with roles")
         detail: dict[str, object] = {
             "interruptions": len(found),
             "times": [[round(o.start_s, 2), round(o.end_s, 2)] for o in found],
             "max_interruptions": self.settings.max_interruptions,
         }
+        untold = call.measures.overlaps_untold
+        if untold:
+            detail["overlaps_untold"] = [[round(a, 2), round(b, 2)] for a, b in untold]
+        if len(found) <= self.settings.max_interruptions and untold:
+            return self.not_applicable(
+                f"{len(untold)} overlap(s) of two voices on the mono recording could not be told apart "
+                "(who came in on whom)",
+                **detail,
+            )
         if len(found) <= self.settings.max_interruptions:
             return self.result(True, detail=detail)
         first = found[0]

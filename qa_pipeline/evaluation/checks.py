@@ -6,15 +6,17 @@ LABELS has the shape of sample_audio/labels.json: {"calls": [{"call_id", "checks
 - compared: calls where the label or the machine gives a verdict (a check the machine applied but the
   label says does not apply is a disagreement, and the other way round);
 - abstained: labelled calls without speaker attribution (diarization 'none', or a diarized mono call
-  whose roles could not be told apart), and checks that need one channel per party
-  (`needs_own_channels`: overtalk) on mono calls: the machine rightly refuses to judge there;
+  whose roles could not be told apart), and checks one channel per party shows best
+  (`needs_own_channels`: overtalk) where they are not applicable on a mono call (no roles, or an overlap
+  the turns could not tell): the machine rightly refuses to judge there;
   reported, not counted as agreement or disagreement;
 - agreement = same verdict / compared;
 - precision and recall of finding failures (the positive class is "fail": a problem a QA lead acts on).
 
 Calls whose label has a "timing" object are also compared on their measured timings (`TIMING_TOLERANCES`):
 ring_count exactly on calls with ringback, answer_s and time_to_topic_s within 0.5 s, talk_s within 1 s,
-the number of interruptions exactly where the machine could measure overlap (stereo), and the direction
+the number of interruptions exactly where the machine could measure overlap (stereo, and mono with speaker
+roles), and the direction
 on calls whose metadata left it out.
 """
 

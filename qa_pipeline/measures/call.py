@@ -37,6 +37,7 @@ def measure_call(
     talk = measure_talk(speech, transcript, answer.answer_s, settings, min_similarity)
     cpm, pace = measure_pace(speech.agent)
     topic = measure_topic(speech, answer.answer_s, settings, min_similarity)
+    overtalk = measure_overtalk(transcript, speech.regions, settings)
     return Measures(
         answer_s=round(answer.answer_s, 3),
         answer_source=answer.source,
@@ -59,7 +60,8 @@ def measure_call(
         agent_talk_s=talk.agent_talk_s,
         customer_talk_s=talk.customer_talk_s,
         agent_talk_ratio=talk.agent_talk_ratio,
-        interruptions=measure_overtalk(transcript, speech.regions, settings),
+        interruptions=overtalk.interruptions,
+        overlaps_untold=overtalk.untold,
         agent_chars_per_minute=cpm,
         pace=pace,
         raised_voice=measure_tone(streams, transcript, speech, settings),

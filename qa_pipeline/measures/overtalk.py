@@ -1,17 +1,44 @@
-"""The agent talking over the customer (不打断客户): needs each party on its own channel, since a mixed channel
-hides who started while the other spoke. Backchannels (嗯, 对, 好的…) said over the customer are listening.
+"""The agent talking over the customer (不打断客户). Backchannels (嗯, 对, 好的…) said over the customer are
+listening.
+
+With one channel per party, overlaps are read from each party's speech edges. On a mono recording they are
+read from the mixed signal (asr.overlap: `Transcript.overlaps`), and the speaker turns tell who came in: the
+party whose turns hold the speech just before the overlap (`HOLDER_WINDOW_S`) was speaking, so the other
+party came in (a call has two) when one of its turns starts there. An overlap counts when the customer was
+speaking, an agent turn starts inside it (or `AGENT_TURN_NEAR_S` from it), and it
+lasted at least min_overlap_s + mono_overlap_margin_s (the mixed signal reads overlaps less exactly). Where the
+turns cannot tell who was speaking before (too little speech there, or no party holds most of it), the
+overlap is `untold`: the check cannot say the agent did not interrupt. Voices that began together
+(`SpeechOverlap.together`) came in on no one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from qa_pipeline.asr.transcript import Transcript
+from qa_pipeline.asr.transcript import Transcript, Turn
 from qa_pipeline.measures import acoustics
 from qa_pipeline.measures.acoustics import Region
 from qa_pipeline.measures.record import Overtalk
 from qa_pipeline.measures.settings import TimingSettings
 from qa_pipeline.text.matching import spoken_chars
+
+HOLDER_WINDOW_S = 0.5  # the speech just before an overlap: whoever holds it was speaking first
+MIN_HELD_S = 0.2  # less speech than this before the overlap is too little to tell whose it is
+MIN_ROLE_SHARE = 0.6  # of that speech inside one party's turns: that party
+# On mono, the agent's words said while overlapping: the utterance may start a little after the overlap
+# (diarization gives the overlapped frames to one voice), so the words up to this long after it count.
+AGENT_WORDS_AFTER_S = 0.5
+# The agent came in when an agent turn starts inside the overlap, or this close to it (the diarizer gives the
+# overlapped frames to one voice, so the agent's turn may start where the customer stops).
+AGENT_TURN_NEAR_S = 0.3
+
+
+@dataclass(frozen=True)
+class OvertalkFound:
+    interruptions: tuple[Overtalk, ...] | None  # None: overlap not measurable
+    untold: tuple[Region, ...] = ()  # mono overlaps long enough to count whose parties the turns cannot tell
 
 
 def is_backchannel(text: str, backchannels: Sequence[str]) -> bool:
@@ -30,13 +57,59 @@ def is_backchannel(text: str, backchannels: Sequence[str]) -> bool:
 
 def measure_overtalk(
     transcript: Transcript, regions: Mapping[str, Sequence[Region]], settings: TimingSettings
-) -> tuple[Overtalk, ...] | None:
-    """The agent's interruptions in time order; None when overlap cannot be measured (no separate channels)."""
-    if transcript.diarization not in ("channel", "external") or "agent" not in regions or "customer" not in regions:
+) -> OvertalkFound:
+    """The agent's interruptions in time order, on two channels or, from its overlaps, on mono."""
+    if transcript.diarization in ("channel", "external"):
+        if "agent" not in regions or "customer" not in regions:
+            return OvertalkFound(None)
+        found = []
+        for overlap in acoustics.overlaps(regions["agent"], regions["customer"], settings.min_overlap_s):
+            text = transcript.text_during("agent", *overlap.agent_region)
+            if text and not is_backchannel(text, settings.backchannels):
+                found.append(Overtalk(round(overlap.start_s, 3), round(overlap.end_s, 3), text))
+        return OvertalkFound(tuple(found))
+    return mono_overtalk(transcript, settings)
+
+
+def mono_overtalk(transcript: Transcript, settings: TimingSettings) -> OvertalkFound:
+    """Interruptions from the overlaps of a diarized mono recording whose turns have roles."""
+    roles = {turn.role for turn in transcript.turns}
+    if transcript.overlaps is None or not {"agent", "customer"} <= roles:
+        return OvertalkFound(None)
+    found, untold = [], []
+    for overlap in transcript.overlaps:
+        if overlap.together or overlap.duration_s < settings.min_overlap_s + settings.mono_overlap_margin_s:
+            continue
+        before = party_of(((overlap.start_s - HOLDER_WINDOW_S, overlap.start_s),), transcript.turns)
+        if before is None:
+            untold.append((overlap.start_s, overlap.end_s))
+            continue
+        if before != "customer":
+            continue  # the customer came in on the agent: not the agent's fault
+        if not any(
+            turn.role == "agent"
+            and overlap.start_s - AGENT_TURN_NEAR_S <= turn.start_s <= overlap.end_s + AGENT_TURN_NEAR_S
+            for turn in transcript.turns
+        ):
+            continue  # no agent turn starts there: two voices read inside the customer's speech, not a turn taken
+        text = transcript.text_during("agent", overlap.start_s, overlap.end_s + AGENT_WORDS_AFTER_S)
+        if text and is_backchannel(text, settings.backchannels):
+            continue
+        found.append(Overtalk(round(overlap.start_s, 3), round(overlap.end_s, 3), text))
+    return OvertalkFound(tuple(found), tuple(untold))
+
+
+def party_of(spans: Sequence[Region], turns: Sequence[Turn]) -> str | None:
+    """The party (agent / customer) whose turns hold most of the speech in `spans`, or None when there is
+    less than MIN_HELD_S of it or no party holds MIN_ROLE_SHARE of it."""
+    by_role: dict[str, float] = {}
+    for start_s, end_s in spans:
+        for turn in turns:
+            shared = min(end_s, turn.end_s) - max(start_s, turn.start_s)
+            if shared > 0:
+                by_role[turn.role] = by_role.get(turn.role, 0.0) + shared
+    total = sum(by_role.values())
+    if total < MIN_HELD_S:
         return None
-    found = []
-    for overlap in acoustics.overlaps(regions["agent"], regions["customer"], settings.min_overlap_s):
-        text = transcript.text_during("agent", *overlap.agent_region)
-        if text and not is_backchannel(text, settings.backchannels):
-            found.append(Overtalk(round(overlap.start_s, 3), round(overlap.end_s, 3), text))
-    return tuple(found)
+    role, share = max(by_role.items(), key=lambda item: item[1])
+    return role if role in ("agent", "customer") and share / total >= MIN_ROLE_SHARE else None

@@ -92,7 +92,9 @@ class Measures:
     agent_talk_s: float | None = None
     customer_talk_s: float | None = None
     agent_talk_ratio: float | None = None  # agent / (agent + customer)
-    interruptions: tuple[Overtalk, ...] | None = None  # None: overlap not measurable (mono)
+    interruptions: tuple[Overtalk, ...] | None = None  # None: overlap not measurable (mono, no overlaps read)
+    # mono: overlaps long enough to be interruptions where the speaker turns cannot tell who came in on whom
+    overlaps_untold: tuple[Region, ...] = ()
     agent_chars_per_minute: float | None = None
     pace: tuple[PaceStretch, ...] = ()
     raised_voice: tuple[Region, ...] | None = None  # None: the agent's own audio is not separable
@@ -122,7 +124,7 @@ class Measures:
                 values[key] = tuple(nested[key](**item) for item in value)
             elif key == "hangup" and value is not None:
                 values[key] = Hangup(**value)
-            elif key in ("rings", "raised_voice", "customer_raised_voice") and value is not None:
+            elif key in ("rings", "raised_voice", "customer_raised_voice", "overlaps_untold") and value is not None:
                 values[key] = tuple((float(a), float(b)) for a, b in value)
             else:
                 values[key] = value

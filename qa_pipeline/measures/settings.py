@@ -17,6 +17,9 @@ class TimingSettings:
 
     ringback: str = "china"  # a preset of acoustics.RINGBACK_PRESETS
     min_overlap_s: float = field(default=0.5, metadata={"bounds": (0.0, 10.0, True)})
+    # On a mono recording an overlap is read from the mixed signal (asr.overlap), about 0.15 s less exactly
+    # than from two channels: it counts when at least min_overlap_s + this long.
+    mono_overlap_margin_s: float = field(default=0.1, metadata={"bounds": (0.0, 5.0, True)})
     backchannels: tuple[str, ...] = ("嗯", "对", "好的", "好", "是", "是的", "哦", "嗯嗯", "对对", "行")
     hold_phrases: tuple[str, ...] = (
         "请您稍等",

@@ -16,7 +16,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -25,6 +25,7 @@ from prefect.exceptions import MissingContextError
 
 from qa_pipeline.asr.diarize import Diarization, DiarizationSettings, get_diarizer
 from qa_pipeline.asr.models import ModelChoice
+from qa_pipeline.asr.overlap import speech_overlaps
 from qa_pipeline.asr.roles import RoleSettings
 from qa_pipeline.asr.speakers import build_transcript
 from qa_pipeline.asr.transcribe import AsrSettings, call_prompt, get_transcriber
@@ -208,6 +209,9 @@ def diarize(job: CallJob, audio: DecodedAudio, settings: DiarizationSettings) ->
     if audio.channels != 1 or settings.resolved_backend() == "none":
         return None
     diarization = get_diarizer(settings)(audio.channel(0))
+    if settings.overlap.enabled:
+        overlaps = speech_overlaps(audio.channel(0), settings.overlap)
+        diarization = replace(diarization, overlaps=overlaps)
     log = _log()
     log.info(
         "%s: %s diarization, %d voices, %d turns, confidence %.2f",

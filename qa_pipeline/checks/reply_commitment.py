@@ -64,7 +64,7 @@ def _done_or_asked(text: str, start: int, end: int) -> bool:
     return any(word in before for word in DONE_BEFORE) or after.startswith(DONE_AFTER) or asked or supposed
 
 
-# A time said of something that will not happen (今晚他们不会再吵了: an outcome promised, not a reply) or
+# A time said of something that will not happen (今晚它不会再叫了: an outcome promised, not a reply) or
 # of what happened already (系统里写着师傅上午九点半来的: 是…的 reports the past) is no time for the reply.
 WILL_NOT = ("不会", "不再", "没")
 FUTURE = ("会", "将", "要")

@@ -48,5 +48,12 @@ class CasualPromise(PhraseBanCheck):
     def excused(self, match: SegmentMatch) -> bool:
         text = match.segment.text
         before = _clause_before(text, match.char_start)
-        after = text[match.char_end :].lstrip()
-        return any(h in before for h in self.settings.hedges_before) or after.startswith(self.settings.hedges_after)
+        phrase = text[match.char_start : match.char_end]
+        said = phrase + text[match.char_end :].lstrip()
+
+        def runs_on(hedge: str) -> bool:
+            """Right after the phrase (我保证 + 不了), or begun inside it and running past its end (保证不 + 了)."""
+            at = said.find(hedge)
+            return 0 <= at <= len(phrase) < at + len(hedge)
+
+        return any(h in before for h in self.settings.hedges_before) or any(map(runs_on, self.settings.hedges_after))

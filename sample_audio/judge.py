@@ -472,7 +472,9 @@ def judge_timing(call: CallSpec, lines: tuple[Line, ...], clock: CallClock | Non
     return out
 
 
-def timing_ambiguities(call: CallSpec, lines: tuple[Line, ...], clock: CallClock) -> list[str]:
+def timing_ambiguities(
+    call: CallSpec, lines: tuple[Line, ...], clock: CallClock, overlap_margin_s: float = OVERLAP_MARGIN_S
+) -> list[str]:
     """Timed verdicts that a small measurement error would flip, and broken timing constructions."""
     problems = []
     facts = timing_facts(call, lines, clock)
@@ -491,7 +493,7 @@ def timing_ambiguities(call: CallSpec, lines: tuple[Line, ...], clock: CallClock
             if abs(since - HOLD_NOTICE_WITHIN_S) < 1.0:
                 problems.append(f"a silence starts {since:.2f} s after a hold notice: too close to the 5 s rule")
     for overlap in facts.overlaps:
-        if abs(overlap - MIN_OVERLAP_S) < OVERLAP_MARGIN_S:
+        if abs(overlap - MIN_OVERLAP_S) < overlap_margin_s:
             problems.append(f"an agent overlap of {overlap:.2f} s: too close to the 0.5 s rule")
     low, high = CPM_BAND
     cpm = facts.chars_per_minute
@@ -575,7 +577,9 @@ def dialogue_lines(call: CallSpec) -> tuple[Line, ...]:
     return tuple(Line(u.speaker, u.text) for u in call.dialogue)
 
 
-def validate(call: CallSpec, lines: tuple[Line, ...], clock: CallClock | None = None) -> dict[CheckName, Finding]:
+def validate(
+    call: CallSpec, lines: tuple[Line, ...], clock: CallClock | None = None, overlap_margin_s: float = OVERLAP_MARGIN_S
+) -> dict[CheckName, Finding]:
     """Fail loudly if a call's dialogue and its declared labels disagree; return the findings."""
     problems: list[str] = []
     # On an outbound call the customer may pick up with 喂 before the agent speaks.
@@ -597,7 +601,7 @@ def validate(call: CallSpec, lines: tuple[Line, ...], clock: CallClock | None = 
             problems.append(f"{name}: declared {call.checks.get(name)}, dialogue says {derived[name]}")
     problems.extend(ambiguities(call, lines, clock))
     if clock is not None:
-        problems.extend(timing_ambiguities(call, lines, clock))
+        problems.extend(timing_ambiguities(call, lines, clock, overlap_margin_s))
     for utterance in call.dialogue:
         if utterance.proves and utterance.speaker != "agent":
             problems.append(f"customer line marked as evidence: {utterance.text}")

@@ -165,3 +165,30 @@ def test_changed_words_no_longer_match_the_labels(tmp_path: Path) -> None:
     call = scripts.load_call(write_script(tmp_path, text))
     labelled = [(s["speaker"], s["text"]) for s in LABELLED["call_001"]["segments"]]
     assert [(u.speaker, u.text) for u in call.dialogue] != labelled
+
+
+# The second set (benchmarks/sets/hard_calls): its scripts, read from their own folder, give its committed labels.
+HARD = ROOT / "benchmarks" / "sets" / "hard_calls"
+HARD_LABELS = {
+    entry["call_id"]: entry for entry in json.loads((HARD / "labels.json").read_text(encoding="utf-8"))["calls"]
+}
+HARD_CALLS = {call.call_id: call for call in scripts.load_calls(HARD / "scripts")}
+
+
+def test_the_second_set_is_its_own_calls_in_new_voices() -> None:
+    assert list(HARD_CALLS) == list(HARD_LABELS)
+    assert not set(HARD_CALLS) & set(BY_ID)
+    assert {call.layout for call in HARD_CALLS.values()} == {"stereo", "mono"}
+    used_before = {call.agent_id for call in CALLS}, {call.customer_voice for call in CALLS}
+    assert not {call.agent_id for call in HARD_CALLS.values()} & used_before[0]
+    assert not {call.customer_voice for call in HARD_CALLS.values()} & used_before[1]
+
+
+@pytest.mark.parametrize("call_id", list(HARD_LABELS))
+def test_judge_on_a_second_set_script_gives_its_labelled_verdicts(call_id: str) -> None:
+    call = HARD_CALLS[call_id]
+    findings = judge.validate(call, judge.dialogue_lines(call))
+    assert {name: finding.verdict for name, finding in findings.items()} == HARD_LABELS[call_id]["checks"]
+    assert [(u.speaker, u.text) for u in call.dialogue] == [
+        (s["speaker"], s["text"]) for s in HARD_LABELS[call_id]["segments"]
+    ]

@@ -108,10 +108,10 @@ from sample_audio.render import RenderedCall, render_call, seconds, write_audio 
 from sample_audio.scripts import (  # noqa: E402
     CA_ORG,
     FEMALE_CUSTOMER,
-    SCRIPTS_DIR,
     MALE_CUSTOMER,
     OLDER_MALE_CUSTOMER,
     PROPERTY_ORG,
+    SCRIPTS_DIR,
     CallSpec,
     CheckName,
     agent,

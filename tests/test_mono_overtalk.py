@@ -98,3 +98,26 @@ def test_not_measurable_without_overlaps_read_or_roles() -> None:
         ).interruptions
         is None
     )
+
+
+def test_a_failing_overlap_reader_never_loses_the_call(monkeypatch, capfd) -> None:
+    """The diarization comes back without overlaps, with a warning, when reading them breaks: interrupt_customer
+    then abstains on that call, and the call goes on."""
+    from qa_pipeline.asr.diarize import DiarizationSettings
+    from qa_pipeline.audio.decode import decode_audio
+    from qa_pipeline.intake.discovery import CallJob
+    from qa_pipeline.intake.metadata import CallMetadata
+    from qa_pipeline.run import call as stages
+    from tests.conftest import SAMPLE_AUDIO
+
+    def broken(*_args: object, **_kwargs: object) -> tuple[()]:
+        raise RuntimeError("segmentation failed")
+
+    monkeypatch.setattr(stages, "speech_overlaps", broken)
+    path = SAMPLE_AUDIO / "call_008.wav"  # mono
+    job = CallJob("call_008", str(path), path.name, CallMetadata(audio_file=path.name, call_id="call_008"))
+    with decode_audio(path) as audio:
+        diarization = stages.diarize(job, audio, DiarizationSettings(backend="embedded"))
+    assert diarization is not None and diarization.turns and diarization.overlaps is None
+    out, err = capfd.readouterr()  # the run's logger writes to the console, as in a flow run
+    assert "call_008: overlapping speech not read (segmentation failed)" in out + err

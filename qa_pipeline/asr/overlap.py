@@ -49,8 +49,10 @@ ACTIVE = 0.5  # a local voice speaks in a frame when its probability is at least
 @dataclass(frozen=True)
 class OverlapSettings:
     enabled: bool = True
-    step_s: float = 5.0  # every frame is seen by two windows: averaging halves the misreadings of one
-    threshold: float = 0.6  # second most likely voice's probability: 0.5 read overlaps ~0.06 s long (benchmark)
+    step_s: float = 5.0  # every frame is seen by two windows and their readings averaged
+    # second most likely voice's probability; at 0.5 overlaps read ~0.06 s too long and a fifth of the 0.4 s
+    # hand-overs counted (benchmarks.mono_overtalk, synthetic pairs)
+    threshold: float = 0.6
     min_s: float = 0.1  # shorter is a blip of the model, not two people talking
     same_start_s: float = 0.1  # voices starting closer than this started together: neither came in
 

@@ -209,10 +209,12 @@ def diarize(job: CallJob, audio: DecodedAudio, settings: DiarizationSettings) ->
     if audio.channels != 1 or settings.resolved_backend() == "none":
         return None
     diarization = get_diarizer(settings)(audio.channel(0))
-    if settings.overlap.enabled:
-        overlaps = speech_overlaps(audio.channel(0), settings.overlap)
-        diarization = replace(diarization, overlaps=overlaps)
     log = _log()
+    if settings.overlap.enabled:
+        try:
+            diarization = replace(diarization, overlaps=speech_overlaps(audio.channel(0), settings.overlap))
+        except Exception as error:  # overtalk then abstains: the call is never lost for it
+            log.warning("%s: overlapping speech not read (%s): interrupt_customer will abstain", job.call_id, error)
     log.info(
         "%s: %s diarization, %d voices, %d turns, confidence %.2f",
         job.call_id,

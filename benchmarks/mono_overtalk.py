@@ -34,10 +34,17 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import librosa
 import numpy as np
 
-from benchmarks.overlap_edges import LEAD_S, Pair, placed_call, sample_pairs
+from benchmarks.overlap_edges import (
+    LEAD_S,
+    MIN_CUSTOMER_S,
+    PLACED_OVERLAPS_S,
+    Pair,
+    cut_utterance,
+    placed_call,
+    sample_pairs,
+)
 from qa_pipeline.asr.diarize import DiarizationSettings, get_diarizer
 from qa_pipeline.asr.overlap import OverlapSettings, speech_overlaps
 from qa_pipeline.asr.transcript import Segment, Transcript, Turn
@@ -56,7 +63,6 @@ REAL_SPEAKERS = (
     ("BAC009S0764W0121.wav", "aishell-BAC009S0724W0121.wav"),
     ("conversational/moss_ttsd_zh_spk1_moon.wav", "conversational/moss_ttsd_zh_spk2_moon.wav"),
 )
-PLACED_OVERLAPS_S = (0.2, 0.3, 0.4, 0.8, 1.0, 1.2)
 SILENCE_BEFORE_S = 3.0
 MAX_UTTERANCE_S = 4.0
 AGENT_WORDS = "我先跟您说一下这个情况"  # not a backchannel: the agent takes the turn
@@ -68,20 +74,20 @@ def real_pairs() -> list[Pair]:
     for first, second in REAL_SPEAKERS:
         a, b = _utterances(REAL / first), _utterances(REAL / second)
         for customer, agent in itertools.chain(itertools.product(a, b), itertools.product(b, a)):
-            if len(customer) >= 1.5 * SAMPLE_RATE:
+            if len(customer) >= MIN_CUSTOMER_S * SAMPLE_RATE:
                 pairs.append(Pair(Path(first).stem, customer, agent))
     return pairs
 
 
 def _utterances(path: Path) -> list[np.ndarray]:
+    """The speaker's stretches of speech of a second or more (VAD edges), trimmed like the sample pairs, at
+    most MAX_UTTERANCE_S long."""
     samples = decode_audio(path).channel(0)
-    found = []
-    for edge in voice_activity(samples).edges:
-        if edge.end_s - edge.start_s >= 1.0:
-            clip = np.asarray(samples[int(edge.start_s * SAMPLE_RATE) : int(edge.end_s * SAMPLE_RATE)], np.float32)
-            trimmed, _ = librosa.effects.trim(clip, top_db=40.0)
-            found.append(np.asarray(trimmed[: int(MAX_UTTERANCE_S * SAMPLE_RATE)], dtype=np.float32))
-    return found
+    return [
+        cut_utterance(samples, {"start_s": edge.start_s, "end_s": edge.end_s})[: int(MAX_UTTERANCE_S * SAMPLE_RATE)]
+        for edge in voice_activity(samples).edges
+        if edge.end_s - edge.start_s >= 1.0
+    ]
 
 
 def _case(

@@ -63,13 +63,14 @@ def sample_pairs(limit: int | None = None) -> Iterator[Pair]:
                 continue
             if said["end_s"] - said["start_s"] < MIN_CUSTOMER_S or reply["end_s"] - reply["start_s"] < MIN_AGENT_S:
                 continue
-            yield Pair(call["call_id"], _cut(channel["customer"], said), _cut(channel["agent"], reply))
+            customer, agent = cut_utterance(channel["customer"], said), cut_utterance(channel["agent"], reply)
+            yield Pair(call["call_id"], customer, agent)
             found += 1
             if limit is not None and found >= limit:
                 return
 
 
-def _cut(samples: np.ndarray, segment: dict[str, float]) -> np.ndarray:
+def cut_utterance(samples: np.ndarray, segment: dict[str, float]) -> np.ndarray:
     """The utterance's samples, without the silence the renderer left at either end (an energy trim, not the
     VAD under test): so the placed overlap is an overlap of speech."""
     clip = np.array(samples[int(segment["start_s"] * SAMPLE_RATE) : int(segment["end_s"] * SAMPLE_RATE)])

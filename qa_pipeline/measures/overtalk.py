@@ -5,10 +5,10 @@ With one channel per party, overlaps are read from each party's speech edges. On
 read from the mixed signal (asr.overlap: `Transcript.overlaps`), and the speaker turns tell who came in: the
 party whose turns hold the speech just before the overlap (`HOLDER_WINDOW_S`) was speaking, so the other
 party came in (a call has two) when one of its turns starts there. An overlap counts when the customer was
-speaking, an agent turn starts inside it (or `AGENT_TURN_NEAR_S` from it), and it
-lasted at least min_overlap_s + mono_overlap_margin_s (the mixed signal reads overlaps less exactly). Where the
-turns cannot tell who was speaking before (too little speech there, or no party holds most of it), the
-overlap is `untold`: the check cannot say the agent did not interrupt. Voices that began together
+speaking, an agent turn starts inside it (or `AGENT_TURN_NEAR_S` from it), and it lasted at least
+min_overlap_s + mono_overlap_margin_s (the mixed signal reads overlaps less exactly). Where the turns cannot
+tell who was speaking before (too little speech there, or no party holds most of it), the overlap is
+`untold`: the check cannot say the agent did not interrupt. Voices that began together
 (`SpeechOverlap.together`) came in on no one.
 """
 
@@ -80,7 +80,7 @@ def mono_overtalk(transcript: Transcript, settings: TimingSettings) -> OvertalkF
     for overlap in transcript.overlaps:
         if overlap.together or overlap.duration_s < settings.min_overlap_s + settings.mono_overlap_margin_s:
             continue
-        before = party_of(((overlap.start_s - HOLDER_WINDOW_S, overlap.start_s),), transcript.turns)
+        before = party_holding(overlap.start_s - HOLDER_WINDOW_S, overlap.start_s, transcript.turns)
         if before is None:
             untold.append((overlap.start_s, overlap.end_s))
             continue
@@ -99,15 +99,14 @@ def mono_overtalk(transcript: Transcript, settings: TimingSettings) -> OvertalkF
     return OvertalkFound(tuple(found), tuple(untold))
 
 
-def party_of(spans: Sequence[Region], turns: Sequence[Turn]) -> str | None:
-    """The party (agent / customer) whose turns hold most of the speech in `spans`, or None when there is
-    less than MIN_HELD_S of it or no party holds MIN_ROLE_SHARE of it."""
+def party_holding(start_s: float, end_s: float, turns: Sequence[Turn]) -> str | None:
+    """The party (agent / customer) whose turns hold most of the speech from start_s to end_s, or None when
+    there is less than MIN_HELD_S of it or no party holds MIN_ROLE_SHARE of it."""
     by_role: dict[str, float] = {}
-    for start_s, end_s in spans:
-        for turn in turns:
-            shared = min(end_s, turn.end_s) - max(start_s, turn.start_s)
-            if shared > 0:
-                by_role[turn.role] = by_role.get(turn.role, 0.0) + shared
+    for turn in turns:
+        shared = min(end_s, turn.end_s) - max(start_s, turn.start_s)
+        if shared > 0:
+            by_role[turn.role] = by_role.get(turn.role, 0.0) + shared
     total = sum(by_role.values())
     if total < MIN_HELD_S:
         return None

@@ -18,7 +18,8 @@ then the agent), so this measures the overlap reading and the attribution, not t
 overlap: mean overlap read and its error, the share counted as an interruption at the default [timing]
 (min_overlap_s + mono_overlap_margin_s), the share left untold, and, with the parties swapped (the customer
 coming in on the agent), the share wrongly counted. Ordinary turn-taking (0.3-0.4 s) must not count; 0.8 s
-and more must.
+and more must. Last, both parties starting at the same moment after a silence: neither came in, so it must
+not count (untold is allowed: the check then abstains).
 
 What it costs, in the same run: the mono sample calls (SYNTHETIC) read for overlaps and, as the baseline,
 diarized by the embedded backend, one thread each; the ratio is what overlap reading adds to the diarize
@@ -118,8 +119,29 @@ def _case(
     return longest, verdict
 
 
-def measure(pairs: list[Pair], settings: OverlapSettings, timing: TimingSettings) -> dict[float, dict[str, float]]:
-    table = {}
+def _together_case(pair: Pair, settings: OverlapSettings, timing: TimingSettings) -> str:
+    """The verdict when both start speaking at the same moment after a silence: neither came in."""
+    channels = placed_call(pair, len(pair.customer) / SAMPLE_RATE)  # the agent starts with the customer
+    silence = np.zeros(int(SILENCE_BEFORE_S * SAMPLE_RATE), np.float32)
+    mono = np.concatenate([silence, channels["agent"] + channels["customer"]])
+    start = SILENCE_BEFORE_S + LEAD_S
+    ends = {role: start + len(getattr(pair, role)) / SAMPLE_RATE for role in ("customer", "agent")}
+    transcript = Transcript(
+        segments=(
+            Segment("customer", start, ends["customer"], "这个事情是这样的"),
+            Segment("agent", start, ends["agent"], AGENT_WORDS),
+        ),
+        diarization="embedded",
+        asr_model="",
+        turns=(Turn(start, ends["customer"], "A", "customer"), Turn(start, ends["agent"], "B", "agent")),
+        overlaps=speech_overlaps(mono, settings),
+    )
+    found = mono_overtalk(transcript, timing)
+    return "interruption" if found.interruptions else "untold" if found.untold else "none"
+
+
+def measure(pairs: list[Pair], settings: OverlapSettings, timing: TimingSettings) -> dict[object, dict[str, float]]:
+    table: dict[object, dict[str, float]] = {}
     for placed in PLACED_OVERLAPS_S:
         reads, verdicts, swapped = [], [], []
         for pair in pairs:
@@ -134,6 +156,11 @@ def measure(pairs: list[Pair], settings: OverlapSettings, timing: TimingSettings
             "untold_share": round(verdicts.count("untold") / len(pairs), 3),
             "swapped_counted_share": round(swapped.count("interruption") / len(pairs), 3),
         }
+    together = [_together_case(pair, settings, timing) for pair in pairs]
+    table["together"] = {
+        "interruption_share": round(together.count("interruption") / len(pairs), 3),
+        "untold_share": round(together.count("untold") / len(pairs), 3),
+    }
     return table
 
 
@@ -189,6 +216,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{name}: {len(pairs)} pairs; an interruption from {counted:.2f} s read")
         print("placed_s  read: mean  error  interruption  untold  swapped counted")
         for placed, row in table.items():
+            if placed == "together":
+                print(
+                    f"both starting at once: interruption {row['interruption_share']:.2f}  untold"
+                    f" {row['untold_share']:.2f}"
+                )
+                continue
             print(
                 f"{placed:8.1f}  {row['mean_s']:10.3f} {row['mean_abs_error_s']:6.3f}"
                 f"  {row['interruption_share']:12.2f}  {row['untold_share']:6.2f}  {row['swapped_counted_share']:15.2f}"

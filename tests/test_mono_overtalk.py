@@ -82,9 +82,20 @@ def test_no_agent_turn_near_the_overlap_is_no_interruption() -> None:
     assert mono_overtalk(_call(SpeechOverlap(2.5, 3.3)), TimingSettings()).interruptions == ()
 
 
-def test_no_speech_just_before_the_overlap_is_untold() -> None:
-    found = mono_overtalk(_call(SpeechOverlap(1.0, 2.0)), TimingSettings())
-    assert found.interruptions == () and found.untold == ((1.0, 2.0),)
+def test_no_speech_just_before_the_agent_came_in_is_untold() -> None:
+    # the agent's turn starts at 2.0, inside the overlap, with no one's turn in the half second before
+    found = mono_overtalk(_call(SpeechOverlap(1.9, 2.9), first="agent"), TimingSettings())
+    assert found.interruptions == () and found.untold == ((1.9, 2.9),)
+    # the customer's turn starts there, no agent's: not the agent coming in, so nothing to abstain on
+    found = mono_overtalk(_call(SpeechOverlap(1.9, 2.9)), TimingSettings())
+    assert found.interruptions == () and found.untold == ()
+
+
+def test_the_agent_turn_starting_before_a_late_read_overlap_dates_the_coming_in() -> None:
+    # the mixed signal reads the second voice late: overlap from 5.45 while the agent's turn starts at 5.2;
+    # the half second before 5.45 is half the agent's, the half second before 5.2 the customer's
+    found = mono_overtalk(_call(SpeechOverlap(5.45, 6.3)), TimingSettings())
+    assert [(o.start_s, o.end_s) for o in found.interruptions or ()] == [(5.45, 6.3)] and found.untold == ()
 
 
 def test_not_measurable_without_overlaps_read_or_roles() -> None:

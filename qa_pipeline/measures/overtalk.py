@@ -2,10 +2,10 @@
 listening.
 
 With one channel per party, overlaps are read from each party's speech edges. On a mono recording they are
-read from the mixed signal (asr.overlap: `Transcript.overlaps`), and the speaker turns tell who came in: the
-party whose turns hold the speech just before the overlap (`HOLDER_WINDOW_S`) was speaking, so the other
-party came in (a call has two) when one of its turns starts there. An overlap counts when the customer was
-speaking, an agent turn starts inside it (or `AGENT_TURN_NEAR_S` from it), and it lasted at least
+read from the mixed signal (asr.overlap: `Transcript.overlaps`), and the speaker turns tell who came in: an
+agent turn starts inside the overlap (or `AGENT_TURN_NEAR_S` from it), and the party whose turns hold the
+speech just before the agent came in (`HOLDER_WINDOW_S`) was speaking. An overlap counts when that party is
+the customer and it lasted at least
 min_overlap_s + mono_overlap_margin_s (the mixed signal reads overlaps less exactly). Where the turns cannot
 tell who was speaking before (too little speech there, or no party holds most of it), the overlap is
 `untold`: the check cannot say the agent did not interrupt. Voices that began together
@@ -80,18 +80,23 @@ def mono_overtalk(transcript: Transcript, settings: TimingSettings) -> OvertalkF
     for overlap in transcript.overlaps:
         if overlap.together or overlap.duration_s < settings.min_overlap_s + settings.mono_overlap_margin_s:
             continue
-        before = party_holding(overlap.start_s - HOLDER_WINDOW_S, overlap.start_s, transcript.turns)
+        agent_starts = [
+            turn.start_s
+            for turn in transcript.turns
+            if turn.role == "agent"
+            and overlap.start_s - AGENT_TURN_NEAR_S <= turn.start_s <= overlap.end_s + AGENT_TURN_NEAR_S
+        ]
+        if not agent_starts:
+            continue  # no agent turn starts there: two voices read inside the customer's speech, not a turn taken
+        # Before the agent came in: the overlap's start, or the agent's turn where it starts earlier (the mixed
+        # signal reads the second voice up to ~0.3 s late, and the half second before that is half the agent's).
+        came_in = min(overlap.start_s, *agent_starts)
+        before = party_holding(came_in - HOLDER_WINDOW_S, came_in, transcript.turns)
         if before is None:
             untold.append((overlap.start_s, overlap.end_s))
             continue
         if before != "customer":
             continue  # the customer came in on the agent: not the agent's fault
-        if not any(
-            turn.role == "agent"
-            and overlap.start_s - AGENT_TURN_NEAR_S <= turn.start_s <= overlap.end_s + AGENT_TURN_NEAR_S
-            for turn in transcript.turns
-        ):
-            continue  # no agent turn starts there: two voices read inside the customer's speech, not a turn taken
         text = transcript.text_during("agent", overlap.start_s, overlap.end_s + AGENT_WORDS_AFTER_S)
         if text and is_backchannel(text, settings.backchannels):
             continue

@@ -77,6 +77,23 @@ def test_voices_that_began_together_and_backchannels_are_no_interruption() -> No
     assert mono_overtalk(_call(SpeechOverlap(5.0, 6.0), agent_text="嗯嗯，对"), TimingSettings()).interruptions == ()
 
 
+def test_an_agent_turn_placed_early_inside_continuous_speech_still_came_in() -> None:
+    # The diarizer places a change of voice inside continuous speech by 2 s windows: here the agent's turn
+    # starts at 5.2, right where the customer's ends, 0.6 s before the overlap it caused (5.8-6.8).
+    found = mono_overtalk(_call(SpeechOverlap(5.8, 6.8)), TimingSettings())
+    assert [(o.start_s, o.end_s) for o in found.interruptions or ()] == [(5.8, 6.8)]
+    # After a pause the turn's start is the pause's end, placed exactly: 0.6 s before is too far.
+    paused = _call(SpeechOverlap(5.8, 6.8))
+    paused = Transcript(
+        paused.segments,
+        "embedded",
+        "test",
+        turns=(Turn(2.0, 4.9, "A", "customer"), Turn(5.2, 8.0, "B", "agent")),
+        overlaps=paused.overlaps,
+    )
+    assert mono_overtalk(paused, TimingSettings()).interruptions == ()
+
+
 def test_no_agent_turn_near_the_overlap_is_no_interruption() -> None:
     # two voices read in the middle of the customer's speech, the agent's turn 2 s later: not a turn taken
     assert mono_overtalk(_call(SpeechOverlap(2.5, 3.3)), TimingSettings()).interruptions == ()

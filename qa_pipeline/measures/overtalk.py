@@ -3,7 +3,8 @@ listening.
 
 With one channel per party, overlaps are read from each party's speech edges. On a mono recording they are
 read from the mixed signal (asr.overlap: `Transcript.overlaps`), and the speaker turns tell who came in: an
-agent turn starts inside the overlap (or `AGENT_TURN_NEAR_S` from it), and the party whose turns hold the
+agent turn starts inside the overlap (or `AGENT_TURN_NEAR_S` from it; `AGENT_TURN_NEAR_IN_SPEECH_S` before it
+when the turn starts with no pause after the other party's), and the party whose turns hold the
 speech just before the agent came in (`HOLDER_WINDOW_S`) was speaking. An overlap counts when that party is
 the customer and it lasted at least
 min_overlap_s + mono_overlap_margin_s (the mixed signal reads overlaps less exactly). Where the turns cannot
@@ -24,6 +25,7 @@ from qa_pipeline.measures.record import Overtalk
 from qa_pipeline.measures.settings import TimingSettings
 from qa_pipeline.text.matching import spoken_chars
 
+FRAME_TOLERANCE_S = 0.02  # turns meeting within this have no pause between them (the diarizer's frames are 10 ms)
 HOLDER_WINDOW_S = 0.5  # the speech just before an overlap: whoever holds it was speaking first
 MIN_HELD_S = 0.2  # less speech than this before the overlap is too little to tell whose it is
 MIN_ROLE_SHARE = 0.6  # of that speech inside one party's turns: that party
@@ -33,6 +35,13 @@ AGENT_WORDS_AFTER_S = 0.5
 # The agent came in when an agent turn starts inside the overlap, or this close to it (the diarizer gives the
 # overlapped frames to one voice, so the agent's turn may start where the customer stops).
 AGENT_TURN_NEAR_S = 0.3
+# ... or this long before it, when the agent's turn starts where the previous turn ends (no pause between
+# them): a change of voice inside continuous speech is placed by the embedded diarizer's windows (2 s every
+# 1 s, asr.diarize), so up to about half a hop early or late; on the second set of calls it came 0.34-0.48 s
+# before the agent's first word. A turn after a pause starts at the pause, which the VAD places to a frame.
+# 1.0 s was tried first: on the real-voice pairs of benchmarks.mono_overtalk it also counted one more 0.4 s
+# hand-over in eight, and 0.6 s did not.
+AGENT_TURN_NEAR_IN_SPEECH_S = 0.6
 
 
 @dataclass(frozen=True)
@@ -84,7 +93,9 @@ def mono_overtalk(transcript: Transcript, settings: TimingSettings) -> OvertalkF
             turn.start_s
             for turn in transcript.turns
             if turn.role == "agent"
-            and overlap.start_s - AGENT_TURN_NEAR_S <= turn.start_s <= overlap.end_s + AGENT_TURN_NEAR_S
+            and overlap.start_s - _turn_start_leeway(turn, transcript.turns)
+            <= turn.start_s
+            <= overlap.end_s + AGENT_TURN_NEAR_S
         ]
         if not agent_starts:
             continue  # no agent turn starts there: two voices read inside the customer's speech, not a turn taken
@@ -102,6 +113,13 @@ def mono_overtalk(transcript: Transcript, settings: TimingSettings) -> OvertalkF
             continue
         found.append(Overtalk(round(overlap.start_s, 3), round(overlap.end_s, 3), text))
     return OvertalkFound(tuple(found), tuple(untold))
+
+
+def _turn_start_leeway(turn: Turn, turns: Sequence[Turn]) -> float:
+    """How long before an overlap `turn` may start and still be the one that came in: longer when it starts
+    where another party's turn ends (a change inside continuous speech, placed coarsely)."""
+    latched = any(other.role != turn.role and abs(other.end_s - turn.start_s) < FRAME_TOLERANCE_S for other in turns)
+    return AGENT_TURN_NEAR_IN_SPEECH_S if latched else AGENT_TURN_NEAR_S
 
 
 def party_holding(start_s: float, end_s: float, turns: Sequence[Turn]) -> str | None:

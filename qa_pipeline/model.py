@@ -38,8 +38,13 @@ class ScoredCall:
     score: CallScore
     scorecard_hash: str
     processed_at: datetime
+    # The scorecard's settings up to the measure stage (run.call.CallSettings.measure_inputs_hash): a later
+    # scorecard with the same digest only re-judges the call.
+    measure_inputs_hash: str | None = None
     # Personal data masked by the privacy stage (qa_pipeline.privacy.protect) before the call may be stored.
     redactions: tuple[Redaction, ...] = ()
+    # What the checks read, sealed before redaction for re-judging (privacy.seal; stored in call_inputs).
+    sealed_inputs: bytes | None = field(default=None, repr=False)
     # Wall seconds each stage took for this call (decode, screen, ..., redact): the run's summary adds
     # them up so an operator sees where the night went. Not stored with the call.
     stage_s: dict[str, float] = field(default_factory=dict, compare=False)

@@ -132,3 +132,15 @@ def write_calls(path: Path | str, calls: Iterable[ScoredCall], kpi_settings: Kpi
         stored += 1
     db.finish_run(run_id, stored, 0)
     return db
+
+
+def with_forbidden_phrase(phrase: str) -> str:
+    """A scorecard's text: the default one with `phrase` added to forbidden_phrase's list (a list replaces the
+    default's, so the default's phrases are written out too)."""
+    import tomllib
+
+    import qa_pipeline.config
+
+    with open(Path(qa_pipeline.config.__file__).parent / "default_scorecard.toml", "rb") as handle:
+        phrases = [*tomllib.load(handle)["checks"]["forbidden_phrase"]["phrases"], phrase]
+    return "[checks.forbidden_phrase]\nphrases = [" + ", ".join(f'"{p}"' for p in phrases) + "]\n"

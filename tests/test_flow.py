@@ -289,6 +289,104 @@ def test_report_is_written_after_the_run_and_linked(sample_run: SampleRun) -> No
     assert report.as_uri() in str(artifacts[0].data)
 
 
+# The QA lead changes one phrase: 管理处不收 becomes forbidden (call_001's agent says 管理处不收这两项费用).
+NEW_FORBIDDEN = "管理处不收"
+
+
+def _copy_with_key(db_path: Path, target: Path) -> Path:
+    """The database and the key its calls' inputs are sealed with (privacy.seal), as an operator moves them."""
+    shutil.copy(db_path, target)
+    shutil.copy(db_path.with_suffix(".key"), target.with_suffix(".key"))
+    return target
+
+
+def _said_by_agents(sample_run: SampleRun, phrase: str) -> list[str]:
+    return [
+        call_id
+        for (call_id,) in sample_run.query(
+            "SELECT DISTINCT call_id FROM segments WHERE speaker = 'agent' AND text LIKE ? ORDER BY call_id",
+            [f"%{phrase}%"],
+        )
+    ]
+
+
+def test_a_changed_phrase_rejudges_every_call_without_transcribing_it(sample_run: SampleRun, tmp_path: Path) -> None:
+    from qa_pipeline.run.flow import qa_batch
+    from tests.factories import with_forbidden_phrase
+
+    db_path = _copy_with_key(sample_run.db_path, tmp_path / "qa.duckdb")
+    card = tmp_path / "changed.toml"
+    card.write_text(with_forbidden_phrase(NEW_FORBIDDEN), encoding="utf-8")
+    summary = qa_batch(
+        input_dir=str(sample_run.input_dir),
+        db_path=str(db_path),
+        metadata_csv=str(sample_run.input_dir / "calls.csv"),
+        scorecard_path=str(card),
+        device="cpu",
+        report_dir="",
+    )
+    n_calls = len(LABELS["calls"])
+    assert (summary.calls_ok, summary.calls_rejudged, summary.calls_unchanged) == (n_calls, n_calls, 0)
+    assert summary.reasons == {"scorecard changed: re-judged": n_calls, "failed before": 1}  # corrupt.wav retried
+    assert not {"diarize", "transcribe", "measure"} & set(summary.stage_s)  # decode: corrupt.wav, tried again
+
+    def rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
+        with duckdb.connect(str(path), read_only=True) as con:
+            return sorted(con.execute(sql).fetchall(), key=repr)
+
+    verdicts = "SELECT call_id, check_id, applicable, passed, evidence_text FROM check_results"
+    changed = set(rows(db_path, verdicts)) ^ set(rows(sample_run.db_path, verdicts))
+    assert {(call_id, check_id) for call_id, check_id, *_ in changed} == {("call_001", "forbidden_phrase")}
+    assert _said_by_agents(sample_run, NEW_FORBIDDEN) == ["call_001"]
+    for sql in (
+        "SELECT * EXCLUDE (run_id, processed_at, scorecard_hash, qa_score, qa_passed) FROM calls",
+        "SELECT * FROM segments",
+        "SELECT * FROM speaker_turns",
+        "SELECT * FROM call_events",
+    ):
+        assert rows(db_path, sql) == rows(sample_run.db_path, sql), sql
+
+
+def test_backtest_shows_exactly_the_calls_a_new_phrase_flips_and_writes_nothing(
+    sample_run: SampleRun, tmp_path: Path
+) -> None:
+    from qa_pipeline.cli import main
+    from qa_pipeline.config.scorecard import load_scorecard
+    from qa_pipeline.run.backtest import backtest
+    from tests.factories import with_forbidden_phrase
+
+    card = tmp_path / "changed.toml"
+    card.write_text(with_forbidden_phrase(NEW_FORBIDDEN), encoding="utf-8")
+    tables = "SELECT (SELECT count(*) FROM runs), (SELECT list(qa_score ORDER BY call_id) FROM calls)"
+    stored = sample_run.query(tables)
+    result = backtest(str(sample_run.db_path), load_scorecard(str(card)))
+    assert (result.calls_judged, result.skipped, result.measured_otherwise) == (len(LABELS["calls"]), [], 0)
+    assert [(f.call_id, f.check_id, f.before, f.after) for f in result.flips] == [
+        ("call_001", "forbidden_phrase", "pass", "fail")
+    ]
+    assert [f.call_id for f in result.flips] == _said_by_agents(sample_run, NEW_FORBIDDEN)
+    [change] = [c for c in result.checks if c.pass_to_fail or c.fail_to_pass or c.other]
+    assert (change.check_id, change.pass_to_fail, change.fail_to_pass, change.other) == ("forbidden_phrase", 1, 0, 0)
+    # forbidden_phrase is fatal: call_001 (a pass) now fails, so its agent's pass rate drops by one call
+    [(agent, judged, passed)] = sample_run.query(
+        "SELECT agent_id, count(qa_passed), count(*) FILTER (WHERE qa_passed) FROM call_facts"
+        " WHERE agent_id = (SELECT agent_id FROM calls WHERE call_id = 'call_001') GROUP BY agent_id"
+    )
+    [kpi] = [k for k in result.kpis if k.agent_id == agent]
+    assert kpi.before["qa_pass_rate"] == round(passed / judged, 3)
+    assert kpi.after["qa_pass_rate"] == round((passed - 1) / judged, 3)
+    assert sample_run.query(tables) == stored  # nothing written
+
+    same = backtest(str(sample_run.db_path), load_scorecard(None))
+    assert same.calls_judged == len(LABELS["calls"]) and same.flips == []
+    assert all(k.before == k.after for k in same.kpis)
+
+    out = tmp_path / "out"
+    assert main(["backtest", "--scorecard", str(card), "--db", str(sample_run.db_path), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["backtest.json", "checks.csv", "flips.csv", "kpis.csv"]
+    assert "call_001,A" in (out / "flips.csv").read_text(encoding="utf-8")
+
+
 def test_rerun_replaces_rows_instead_of_duplicating(sample_run: SampleRun, tmp_path: Path) -> None:
     from qa_pipeline.run.flow import qa_batch
 

@@ -212,13 +212,10 @@ def test_fingerprint_depends_on_what_the_call_is_scored_from() -> None:
     # kept the path still counts as unchanged (rescore_reason), so an upgrade re-scores nothing
     moved = dataclasses.replace(job, metadata=dataclasses.replace(job.metadata, audio_file="archive/a.wav"))
     assert inputs.fingerprint(moved) == base
-    assert inputs.legacy_fingerprint(moved) != inputs.legacy_fingerprint(job) != base
-    assert (
-        rescore_reason(
-            inputs, base, _stored(inputs, inputs.legacy_fingerprint(job)), False, False, inputs.legacy_fingerprint(job)
-        )
-        is None
-    )
+    with_path = inputs.legacy_fingerprints(job)[1]
+    assert inputs.legacy_fingerprints(moved)[1] != with_path != base
+    legacy = inputs.legacy_fingerprints(job)
+    assert rescore_reason(inputs, base, _stored(inputs, with_path), False, False, legacy) is None
     changed = [
         inputs.fingerprint(dataclasses.replace(job, metadata=dataclasses.replace(job.metadata, agent_id="A002"))),
         inputs.fingerprint(
@@ -256,6 +253,34 @@ def test_rescore_reason() -> None:
     # the first input that differs names the reason
     both = _stored(inputs, "old", asr_model="whisper-small", scorecard_hash="card-0")
     assert rescore_reason(inputs, fp, both, False) == "model changed"
+
+
+def test_only_the_scorecard_settings_up_to_measure_are_in_the_fingerprint() -> None:
+    job = _job()
+    night1 = _inputs(measure_inputs_hash="measure-1")
+    fp = night1.fingerprint(job)
+    # a phrase, a weight, the pass mark: the whole scorecard's hash changes, the measure settings' does not
+    night2 = dataclasses.replace(night1, scorecard_hash="card-2")
+    assert night2.fingerprint(job) == fp
+    assert rescore_reason(night2, fp, _stored(night1, fp, has_inputs=True), False) == "scorecard changed: re-judged"
+    assert (
+        rescore_reason(night2, fp, _stored(night1, fp), False) == "scorecard changed (no inputs kept to re-judge from)"
+    )
+    assert rescore_reason(night1, fp, _stored(night1, fp, has_inputs=True), False) is None
+    assert rescore_reason(night2, fp, _stored(night1, fp, has_inputs=True), True) == "forced"
+    # [timing] or the phrases the ASR stage verifies: the measure settings change, the call is re-scored
+    night3 = dataclasses.replace(night2, measure_inputs_hash="measure-2")
+    assert night3.fingerprint(job) != fp
+    assert rescore_reason(night3, night3.fingerprint(job), _stored(night1, fp, has_inputs=True), False) == (
+        "scorecard changed"
+    )
+    # a call stored by a version whose fingerprint held the whole scorecard's hash: unchanged while the
+    # scorecard is, re-scored (it kept no inputs) when it changes
+    legacy = night1.legacy_fingerprints(job)[0]
+    assert rescore_reason(night1, fp, _stored(night1, legacy), False, False, night1.legacy_fingerprints(job)) is None
+    assert rescore_reason(night2, fp, _stored(night1, legacy), False, False, night2.legacy_fingerprints(job)) == (
+        "scorecard changed"
+    )
 
 
 def test_plan_batch_splits_and_counts() -> None:

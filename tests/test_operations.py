@@ -30,6 +30,7 @@ import duckdb
 import pytest
 
 from tests.conftest import SAMPLE_AUDIO
+from tests.factories import with_forbidden_phrase
 
 pytestmark = pytest.mark.slow
 CALLS = {"call_016": "call_016.wav", "call_019": "call_019.wav", "call_010": "call_010.ogg"}
@@ -126,6 +127,7 @@ def test_rerun_skips_unchanged_calls_and_rescores_when_the_scorecard_changes(
 ) -> None:
     db_path = tmp_path / "qa.duckdb"
     shutil.copy(reference.db_path, db_path)
+    shutil.copy(reference.db_path.with_suffix(".key"), db_path.with_suffix(".key"))  # what the inputs are sealed with
 
     again = run_flow(ops_input, db_path).result()
     assert (again.calls_ok, again.calls_unchanged, again.calls_failed) == (0, 3, 1)  # the corrupt file is retried
@@ -134,14 +136,31 @@ def test_rerun_skips_unchanged_calls_and_rescores_when_the_scorecard_changes(
 
     stricter = tmp_path / "stricter.toml"
     stricter.write_text("[scorecard]\npass_score = 95\n", encoding="utf-8")
-    rescored = run_flow(ops_input, db_path, scorecard_path=str(stricter)).result()
-    assert (rescored.calls_ok, rescored.calls_unchanged) == (3, 0)
-    assert rescored.reasons == {"scorecard changed": 3, "failed before": 1}
+    rejudged = run_flow(ops_input, db_path, scorecard_path=str(stricter)).result()
+    # Only verdicts depend on the pass mark: the calls are re-judged from their kept inputs, not transcribed.
+    assert (rejudged.calls_ok, rejudged.calls_rejudged, rejudged.calls_unchanged) == (3, 3, 0)
+    assert rejudged.reasons == {"scorecard changed: re-judged": 3, "failed before": 1}
+    assert "transcribe" not in rejudged.stage_s and "check" in rejudged.stage_s
     assert query(db_path, "SELECT DISTINCT pass_score FROM calls") == [(95.0,)]
     assert query(db_path, "SELECT count(*) FROM calls") == [(3,)]  # replaced, not added
 
+    # The rows are those a full re-score with the same scorecard writes (--force), mono call included.
+    forced_db = tmp_path / "forced.duckdb"
+    shutil.copy(reference.db_path, forced_db)
+    shutil.copy(reference.db_path.with_suffix(".key"), forced_db.with_suffix(".key"))
+    forced = run_flow(ops_input, forced_db, scorecard_path=str(stricter), force=True).result()
+    assert (forced.calls_ok, forced.calls_rejudged) == (3, 0)
+    assert snapshot(db_path) == snapshot(forced_db)
+
+    # [timing] is read by the measure stage: the calls are re-scored from their audio.
+    timing = tmp_path / "timing.toml"
+    timing.write_text("[scorecard]\npass_score = 95\n[timing]\nmin_overlap_s = 0.7\n", encoding="utf-8")
+    rescored = run_flow(ops_input, db_path, scorecard_path=str(timing)).result()
+    assert (rescored.calls_ok, rescored.calls_rejudged) == (3, 0)
+    assert rescored.reasons == {"scorecard changed": 3, "failed before": 1}
+
     window = run_flow(
-        ops_input, db_path, scorecard_path=str(stricter), date_from="2026-11-21", date_to="2026-11-21"
+        ops_input, db_path, scorecard_path=str(timing), date_from="2026-11-21", date_to="2026-11-21"
     ).result()
     # call_019 is of 2026-11-21 and unchanged; the other two calls and the corrupt file (dated by its file
     # time, today) are outside the window.
@@ -359,6 +378,20 @@ def test_nightly_deployment_runs_on_a_worker_when_triggered(
             text=True,
             timeout=660,
         )
+        # A QA lead's scorecard tried on what that run stored: call_016's agent said 随便问问 (a new forbidden
+        # phrase here), so its forbidden_phrase verdict, and only that one, flips.
+        trial = tmp_path / "trial.toml"
+        trial.write_text(with_forbidden_phrase("随便问问"), encoding="utf-8")
+        backtested = subprocess.run(
+            [
+                *(str(BIN / "prefect"), "deployment", "run", "qa-backtest/on-demand", "--watch", "--watch-timeout"),
+                *("300", "--param", f"db_path={db_path}", "--param", f"scorecard_path={trial}"),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=360,
+        )
     finally:
         _kill_group(worker, signal.SIGTERM)
         worker_log.close()
@@ -368,9 +401,11 @@ def test_nightly_deployment_runs_on_a_worker_when_triggered(
 
     with temporary_settings({PREFECT_API_URL: url}), get_client(sync_client=True) as client:
         runs = client.read_flow_runs()
-    # The triggered run, beside the runs the server's scheduler created for the next nights at 02:00
-    # (tests/test_schedule.py waits for one to run).
-    [flow_run] = [run for run in runs if not run.auto_scheduled]
+    # The triggered run and the backtest, beside the runs the server's scheduler created for the next nights at
+    # 02:00 (tests/test_schedule.py waits for one to run).
+    [flow_run] = [run for run in runs if not run.auto_scheduled and "input_dir" in run.parameters]
+    [backtest_run] = [run for run in runs if "scorecard_path" in run.parameters]
+    assert backtest_run.state is not None and backtest_run.state.name == "Completed"
     nightly = [run.expected_start_time for run in runs if run.auto_scheduled]
     assert nightly and all(
         start is not None and start.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M") == "02:00"
@@ -382,3 +417,9 @@ def test_nightly_deployment_runs_on_a_worker_when_triggered(
     assert query(db_path, "SELECT call_id FROM calls ORDER BY call_id") == [("call_010",), ("call_016",)]
     assert query(db_path, "SELECT status, calls_ok, flow_run_id FROM runs") == [("completed", 2, str(flow_run.id))]
     assert (db_path.parent / "triggered_report" / "index.html").is_file()
+
+    assert backtested.returncode == 0, backtested.stdout[-3000:] + (tmp_path / "worker.log").read_text()[-4000:]
+    with open(db_path.parent / "triggered_backtest" / "flips.csv", encoding="utf-8") as handle:
+        flips = [(row["call_id"], row["check_id"], row["before"], row["after"]) for row in csv.DictReader(handle)]
+    assert flips == [("call_016", "forbidden_phrase", "pass", "fail")]
+    assert query(db_path, "SELECT count(*) FROM runs") == [(1,)]  # the backtest wrote nothing to the database

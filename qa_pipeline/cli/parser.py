@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 from importlib.metadata import version
 
+from qa_pipeline.cli.backtest import add_backtest_command
 from qa_pipeline.cli.evaluate import add_eval_command, add_eval_diarization_command
 from qa_pipeline.cli.kpis import add_kpis_command, add_query_command, add_report_command
 from qa_pipeline.cli.operate import add_deploy_command, add_model_command
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_kpis_command,
         add_query_command,
         add_review_command,
+        add_backtest_command,
         add_report_command,
         add_model_command,
     ):

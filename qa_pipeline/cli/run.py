@@ -121,9 +121,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     assert isinstance(summary, RunSummary)
     print_run_scores(args.db, summary.run_id)
     print_kpis(args.db)
+    rejudged = (
+        f" ({summary.calls_rejudged} re-judged from their kept inputs: scorecard changed, not transcribed again)"
+        if summary.calls_rejudged
+        else ""
+    )
     console.print(
-        f"{summary.calls_ok} calls scored, {summary.calls_failed} failed, {summary.calls_unchanged} unchanged "
-        f"(already scored from the same inputs; --force re-scores); results in {args.db} (run {summary.run_id})"
+        f"{summary.calls_ok} calls scored{rejudged}, {summary.calls_failed} failed,"
+        f" {summary.calls_unchanged} unchanged (already scored from the same inputs; --force re-scores);"
+        f" results in {args.db} (run {summary.run_id})"
     )
     if summary.duplicates:
         console.print(f"{summary.duplicates} files held audio another file holds: scored once (see recording_files)")

@@ -2,13 +2,14 @@
 
 Customers say phone, ID-card and bank-card numbers, addresses and names. The checks need the words as
 said (ask_surname looks for 我姓王), so redaction comes after them, in the worker that scored the call:
-the flow, the only database writer, never holds unredacted text. What is masked (qa_pipeline.privacy.redact):
-every transcript segment, every check's evidence text and detail, the text of the timed stretches
-(hold notices, interruptions, cut-offs, the call's purpose), and the metadata's unknown columns. The
-caller number is replaced by a keyed hash (HMAC-SHA256 with the center's salt): equal numbers give
-equal hashes, so the KPIs that link a customer's calls (kpis/call_cases.sql) still work, and nobody
-holding the database alone can read or recompute the number. The `redactions` table records where each
-masked entity was and its kind, never its characters.
+the flow, the only database writer, gets unredacted text only sealed (privacy.seal: the checks' inputs,
+encrypted for re-judging) and opens it only in memory, to re-judge a call when its scorecard changed.
+What is masked (qa_pipeline.privacy.redact): every transcript segment, every check's evidence text and
+detail, the text of the timed stretches (hold notices, interruptions, cut-offs, the call's purpose), and
+the metadata's unknown columns. The caller number is replaced by a keyed hash (HMAC-SHA256 with the
+center's salt): equal numbers give equal hashes, so the KPIs that link a customer's calls
+(kpis/call_cases.sql) still work, and nobody holding the database alone can read or recompute the number.
+The `redactions` table records where each masked entity was and its kind, never its characters.
 
 Word timestamps are dropped from the protected transcript: the database never stored them, and a
 number spread over several words could not be masked word by word.
@@ -92,15 +93,8 @@ def caller_salt(settings: PrivacySettings, db_path: str) -> str | None:
     if salt := os.environ.get(SALT_ENV, "").strip():
         return salt
     path = Path(settings.salt_file) if settings.salt_file else default_salt_file(db_path)
-    if not settings.salt_file and not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first: use theirs
-            pass
-        else:
-            with os.fdopen(descriptor, "w") as handle:
-                handle.write(secrets.token_hex(SALT_BYTES) + "\n")
+    if not settings.salt_file:
+        make_private_file(path, (secrets.token_hex(SALT_BYTES) + "\n").encode())
     try:
         salt = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as error:
@@ -108,6 +102,20 @@ def caller_salt(settings: PrivacySettings, db_path: str) -> str | None:
     if not salt:
         raise PrivacyError(f"salt file {path} is empty: write a long random string into it, or set ${SALT_ENV}")
     return salt
+
+
+def make_private_file(path: Path, content: bytes) -> None:
+    """Create `path` holding `content`, readable by its owner only, unless it exists (when two processes
+    make it at once, the first one's stays: both then read the same)."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(content)
 
 
 def default_salt_file(db_path: str) -> Path:

@@ -51,6 +51,9 @@ __all__ = ["ReportError", "build_report", "clock", "embed_audio", "open_database
 TEMPLATE = "report.html.j2"
 
 
+AUDIO_CACHE = ".audio"  # beside index.html: the embedded recordings' encodings, reused by the next report
+
+
 def write_report(
     db_path: str | Path,
     out_dir: str | Path,
@@ -68,7 +71,13 @@ def write_report(
     connection = open_database(db_path)
     try:
         report = build_report(
-            connection, str(Path(db_path).resolve()), date_from, date_to, trend_days, max_review_items
+            connection,
+            str(Path(db_path).resolve()),
+            date_from,
+            date_to,
+            trend_days,
+            max_review_items,
+            audio_cache=Path(out_dir) / AUDIO_CACHE,
         )
     finally:
         connection.close()
@@ -89,8 +98,10 @@ def build_report(
     date_to: date | None,
     trend_days: int,
     max_review_items: int,
+    audio_cache: Path | None = None,
 ) -> Report:
-    """Everything the page shows, read through `connection` (open_database)."""
+    """Everything the page shows, read through `connection` (open_database); `audio_cache`: where the
+    embedded recordings' encodings are kept between reports (report.audio)."""
     period = resolve_period(latest_call_day(connection), date_from, date_to)
     previous = period.previous()
     trend_window = period.last_days(trend_days)
@@ -113,7 +124,7 @@ def build_report(
         failed_checks_chart=failed_checks_chart(failed) if failed else None,
         calibration=calibration(connection),
         recent_reviews=recent_reviews(connection),
-        review_items=review_items(connection, candidates[:max_review_items], thresholds),
+        review_items=review_items(connection, candidates[:max_review_items], thresholds, audio_cache),
         review_candidates=len(candidates),
         thresholds=thresholds,
     )

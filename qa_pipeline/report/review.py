@@ -3,6 +3,7 @@ checks, its transcript with the evidence marked, and its recording."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -59,14 +60,18 @@ def review_reasons(
 
 
 def review_items(
-    connection: duckdb.DuckDBPyConnection, calls: list[dict[str, Any]], thresholds: dict[str, float]
+    connection: duckdb.DuckDBPyConnection,
+    calls: list[dict[str, Any]],
+    thresholds: dict[str, float],
+    audio_cache: Path | None = None,
 ) -> tuple[ReviewItem, ...]:
-    """The page's review items for `calls` (review_queue rows), in their order."""
+    """The page's review items for `calls` (review_queue rows), in their order; their recordings' encodings
+    are kept in `audio_cache` for the next report (report.audio)."""
     call_ids = [call["call_id"] for call in calls]
     evidence = failed_check_evidence(connection, call_ids)
     segments = call_segments(connection, call_ids)
     muted = redacted_spans(connection, call_ids)
-    audio = embed_recordings([(call["audio_path"], muted.get(call["call_id"], ())) for call in calls])
+    audio = embed_recordings([(call["audio_path"], muted.get(call["call_id"], ())) for call in calls], audio_cache)
     items = []
     for number, (call, recording) in enumerate(zip(calls, audio, strict=True), start=1):
         failed = evidence.get(call["call_id"], ())

@@ -12,6 +12,9 @@ default (`TimedStages`) times it and turns any error into a StageError naming th
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import logging
 import time
 from collections import Counter
@@ -40,6 +43,7 @@ from qa_pipeline.intake.discovery import CallJob
 from qa_pipeline.measures import Measures, TimingSettings, measure_call
 from qa_pipeline.model import ScoredCall
 from qa_pipeline.privacy.protect import PrivacySettings, protect_call, salt_id
+from qa_pipeline.privacy.seal import JudgingInputs, seal
 from qa_pipeline.scoring import Attribution, CallScore, score_call
 from qa_pipeline.store.database import now
 
@@ -84,6 +88,8 @@ class CallSettings:
     min_judged_share: float = 0.0
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     salt: str | None = None  # the caller-number hash key (privacy.protect.caller_salt); None = not hashed
+    # the key the checks' inputs are sealed with for re-judging (privacy.seal); None = not kept
+    inputs_key: bytes | None = None
 
     @classmethod
     def of(
@@ -94,6 +100,7 @@ class CallSettings:
         diarization: DiarizationSettings | None = None,
         asr: AsrSettings | None = None,
         salt: str | None = None,
+        inputs_key: bytes | None = None,
     ) -> CallSettings:
         return cls(
             scorecard_hash=scorecard.sha256,
@@ -113,6 +120,7 @@ class CallSettings:
             min_judged_share=scorecard.min_judged_share,
             privacy=scorecard.privacy,
             salt=salt,
+            inputs_key=inputs_key,
         )
 
     def speaker_settings(self) -> dict[str, Any]:
@@ -123,6 +131,23 @@ class CallSettings:
             "pyannote_pipeline": self.diarization.pipeline_source(),
             "salt": salt_id(self.salt),
         }
+
+    def measure_inputs_hash(self) -> str:
+        """A digest of the scorecard's settings that the stages up to measure read (input screening, the ASR
+        prompt, phrase verification with the phrases it listens for, organisations, roles, [timing],
+        min_similarity). A scorecard change that leaves it equal changes only verdicts: the call is re-judged
+        from its kept inputs; one that changes it re-scores the call from its audio."""
+        document = {
+            "input": dataclasses.asdict(self.input),
+            "prompt": self.prompt,
+            "verify": dataclasses.asdict(self.verify),
+            "organisations": list(self.organisations),
+            "roles": dataclasses.asdict(self.roles) if self.roles is not None else None,
+            "timing": dataclasses.asdict(self.timing),
+            "min_similarity": self.min_similarity,
+        }
+        encoded = json.dumps(document, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
     def channel_of(self, job: CallJob) -> int:
         """The agent's channel: the call's metadata, else the run's --agent-channel."""
@@ -302,8 +327,14 @@ def score(
     return result
 
 
-def redact(job: CallJob, scored: ScoredCall, settings: PrivacySettings, salt: str | None) -> ScoredCall:
-    """Personal data out of every text the call stores, in the process that scored it (privacy.protect)."""
+def redact(
+    job: CallJob, scored: ScoredCall, settings: PrivacySettings, salt: str | None, inputs_key: bytes | None = None
+) -> ScoredCall:
+    """Personal data out of every text the call stores, in the process that scored it (privacy.protect);
+    with a key, what the checks read is first sealed for re-judging (privacy.seal)."""
+    if inputs_key is not None:
+        inputs = JudgingInputs(scored.transcript, scored.measures, scored.audio, job)
+        scored = replace(scored, sealed_inputs=seal(inputs, inputs_key))
     protected = protect_call(scored, settings, salt)
     kinds = Counter(redaction.kind for redaction in protected.redactions)
     masked = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
@@ -336,21 +367,29 @@ def judge_call(
     """A call whose transcript is made: measure, check, score and protect it (ready to store)."""
     channel = settings.channel_of(job)
     measures = run_stage("measure", measure, job, audio, transcript, settings.timing, channel, settings.min_similarity)
+    return rejudge_call(job, JudgingInputs(transcript, measures, facts), settings, run_stage)
+
+
+def rejudge_call(job: CallJob, inputs: JudgingInputs, settings: CallSettings, run_stage: RunStage) -> ScoredCall:
+    """A measured call checked, scored and protected (ready to store): the second half of judge_call, and
+    all of re-judging a call from the inputs kept when it was scored (run.rejudge)."""
+    transcript, measures = inputs.transcript, inputs.measures
     verdicts = run_stage("check", check, job, transcript, measures, settings.checking)
     attribution = Attribution.of(transcript)
     call_score = run_stage("score", score, job, verdicts, attribution, settings.pass_score, settings.min_judged_share)
     scored = ScoredCall(
         job=job,
-        audio=facts,
+        audio=inputs.audio,
         transcript=transcript,
         measures=measures,
         verdicts=verdicts,
         score=call_score,
         scorecard_hash=settings.scorecard_hash,
         processed_at=now(),
+        measure_inputs_hash=settings.measure_inputs_hash(),
         stage_s=run_stage.seconds,  # the same dict: the redact stage's seconds land in it too
     )
-    return run_stage("redact", redact, job, scored, settings.privacy, settings.salt)
+    return run_stage("redact", redact, job, scored, settings.privacy, settings.salt, settings.inputs_key)
 
 
 def score_transcript(

@@ -1,4 +1,5 @@
-"""The nightly deployment `qa-batch/nightly`: the qa-batch flow on a cron schedule, run by a process worker.
+"""The nightly deployment `qa-batch/nightly`: the qa-batch flow on a cron schedule, run by a process worker;
+and `qa-backtest/on-demand`, the backtest of a scorecard on the nightly's database, run when triggered.
 
 `qa-pipeline deploy` registers it with the Prefect server PREFECT_API_URL names, creating the process
 work pool when it does not exist yet. A worker (`prefect worker start --pool qa-pool`) on the machine with
@@ -19,6 +20,8 @@ DEPLOYMENT_NAME = "nightly"
 DEFAULT_POOL = "qa-pool"
 DEFAULT_CRON = "0 2 * * *"  # 02:00 every day
 ENTRYPOINT = "flows/qa_batch.py:qa_batch"
+BACKTEST_ENTRYPOINT = "flows/qa_backtest.py:qa_backtest"
+BACKTEST_NAME = "on-demand"  # qa-backtest/on-demand: no schedule, run when a QA lead has a scorecard to try
 # Parameters that name files: stored absolute, since the worker runs the flow in the checkout.
 PATH_PARAMETERS = ("input_dir", "db_path", "metadata_csv", "scorecard_path", "report_dir", "pyannote_pipeline")
 
@@ -104,24 +107,52 @@ def ensure_process_pool(name: str) -> bool:
 
 def deploy_nightly(deployment: NightlyDeployment) -> UUID:
     """Register (or update) qa-batch/<name> on the configured server; returns the deployment id."""
-    from prefect import Flow, flow
     from prefect.schedules import Cron
 
+    return _deploy(
+        ENTRYPOINT,
+        deployment.name,
+        deployment.pool,
+        deployment.parameters,
+        "Nightly QA scoring of the day's call recordings (qa_pipeline).",
+        schedules=[Cron(deployment.cron, timezone=deployment.timezone)],
+        concurrency_limit=1,
+    )
+
+
+def deploy_backtest(db_path: str, pool: str = DEFAULT_POOL, name: str = BACKTEST_NAME) -> UUID:
+    """Register (or update) qa-backtest/<name>, without a schedule, reading the nightly's database: an
+    operator triggers it with the scorecard to try (prefect deployment run 'qa-backtest/on-demand' --param
+    scorecard_path=NEW.toml); it writes its CSV/JSON beside the database and never the database."""
+    return _deploy(
+        BACKTEST_ENTRYPOINT,
+        name,
+        pool,
+        {"db_path": str(Path(db_path).expanduser().resolve())},
+        "What a scorecard would change on the stored calls, before it is used (qa_pipeline backtest).",
+    )
+
+
+def _deploy(
+    entrypoint: str, name: str, pool: str, parameters: dict[str, Any], description: str, **options: Any
+) -> UUID:
+    """The flow at `entrypoint` of this checkout registered as a deployment in the process pool `pool`."""
+    from prefect import Flow, flow
+
     api_url()
-    ensure_process_pool(deployment.pool)
-    source = flow.from_source(source=str(project_root()), entrypoint=ENTRYPOINT)
+    ensure_process_pool(pool)
+    source = flow.from_source(source=str(project_root()), entrypoint=entrypoint)
     assert isinstance(source, Flow)  # from a synchronous caller: the flow, not a coroutine
     deployment_id = source.deploy(
-        name=deployment.name,
-        work_pool_name=deployment.pool,
-        schedules=[Cron(deployment.cron, timezone=deployment.timezone)],
-        parameters=deployment.parameters,
-        concurrency_limit=1,
-        description="Nightly QA scoring of the day's call recordings (qa_pipeline).",
+        name=name,
+        work_pool_name=pool,
+        parameters=parameters,
+        description=description,
         tags=["qa-pipeline"],
         build=False,
         push=False,
         print_next_steps=False,
+        **options,
     )
     assert isinstance(deployment_id, UUID)
     return deployment_id

@@ -10,6 +10,7 @@ Runs with no Prefect server configured: Prefect then starts an ephemeral local s
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -39,6 +40,10 @@ from qa_pipeline.intake.metadata import read_metadata
 from qa_pipeline.kpis.database import open_writer
 from qa_pipeline.model import ScoredCall
 from qa_pipeline.privacy.protect import caller_salt
+from qa_pipeline.privacy.seal import inputs_key
+from qa_pipeline.run.backtest import KPIS as BACKTEST_KPIS
+from qa_pipeline.run.backtest import backtest, write_outputs
+from qa_pipeline.run.backtest import default_out_dir as default_backtest_dir
 from qa_pipeline.run.call import (
     CallFailure,
     CallSettings,
@@ -55,8 +60,9 @@ from qa_pipeline.run.call import (
     screen,
     transcribe,
 )
-from qa_pipeline.run.plan import hash_jobs, plan_batch, resolve_batch
+from qa_pipeline.run.plan import REJUDGE, hash_jobs, plan_batch, resolve_batch
 from qa_pipeline.run.recorder import RunRecorder
+from qa_pipeline.run.rejudge import Unreadable, rejudged_calls
 from qa_pipeline.run.summary import RunSummary
 from qa_pipeline.run.workers import (
     WorkerPlan,
@@ -118,8 +124,7 @@ STORE_ATTEMPTS = 3
 STORE_RETRY_S = 1.0
 
 
-@task(name="store", cache_policy=NO_CACHE)
-def store_task(db: QaDatabase, scored: ScoredCall, run_id: str) -> None:
+def store(db: QaDatabase, scored: ScoredCall, run_id: str) -> None:
     """One transaction per call; tried again on a lock or conflict. Any other write error (disk full) fails
     the call: its transaction rolled back, so nothing of it is stored, and the next run scores it again."""
     for attempt in range(1, STORE_ATTEMPTS + 1):
@@ -131,6 +136,11 @@ def store_task(db: QaDatabase, scored: ScoredCall, run_id: str) -> None:
                 raise
             get_run_logger().warning("%s: write attempt %d failed, retrying: %s", scored.job.call_id, attempt, error)
             time.sleep(STORE_RETRY_S * attempt)
+
+
+# Each scored call's store is a Prefect task of its own (the UI shows it beside the call's other stages); a
+# re-judged call is stored without one: its task run would take longer than its write.
+store_task = task(name="store", cache_policy=NO_CACHE)(store)
 
 
 @task(name="process-call", task_run_name="process {job.call_id}", cache_policy=NO_CACHE)
@@ -328,6 +338,7 @@ def qa_batch(
             batch_size=GPU_BATCH_SIZE if choice.device == "cuda" else AsrSettings.batch_size,
         ),
         salt=caller_salt(scorecard.privacy, db_path),
+        inputs_key=inputs_key(db_path),
     )
     batch = discover_calls(input_dir, metadata, window)
     logger.info(
@@ -390,6 +401,57 @@ def qa_batch(
     return _final_state(summary)
 
 
+@flow(name="qa-backtest")
+def qa_backtest(
+    db_path: str,
+    scorecard_path: str,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    out_dir: str | None = None,
+) -> dict[str, Any]:
+    """What the scorecard at `scorecard_path` would change on the calls stored in `db_path` (run.backtest),
+    without writing the database: the verdicts that flip and the KPIs before and after go to `out_dir`
+    (default: <database stem>_backtest/ beside it; backtest.json, flips.csv, checks.csv, kpis.csv) and, as
+    counts, to the run's artifacts (no transcript text there). date_from, date_to: as for qa-batch."""
+    logger = get_run_logger()
+    result = backtest(db_path, load_scorecard(scorecard_path), DateWindow.parse(date_from, date_to))
+    out = Path(out_dir) if out_dir else default_backtest_dir(db_path)
+    write_outputs(result, out)
+    create_table_artifact(
+        key="qa-backtest-checks",
+        table=[dataclasses.asdict(change) for change in result.checks if change.calls],
+        description=f"Verdicts that {scorecard_path} flips, per check, on {result.calls_judged} stored calls.",
+    )
+    create_table_artifact(
+        key="qa-backtest-kpis",
+        table=[
+            {
+                "agent_id": change.agent_id or "(all calls)",
+                "kpi": kpi,
+                "before": change.before.get(kpi),
+                "after": change.after.get(kpi),
+            }
+            for change in result.kpis
+            for kpi in BACKTEST_KPIS
+        ],
+        description="KPIs before and after (verdicts in force: reviews still override).",
+    )
+    logger.info(
+        "backtest of %s: %d calls judged, %d skipped, %d verdicts flip; written to %s (the database was not)",
+        scorecard_path,
+        result.calls_judged,
+        len(result.skipped),
+        result.flipped,
+        out,
+    )
+    return {
+        "calls_judged": result.calls_judged,
+        "skipped": len(result.skipped),
+        "flipped": result.flipped,
+        "out_dir": str(out),
+    }
+
+
 def _run_batch(
     recorder: RunRecorder, batch: Batch, settings: CallSettings, worker_plan: WorkerPlan, force: bool
 ) -> None:
@@ -448,20 +510,58 @@ def _run_batch(
 
     jobs = [job for job, _ in plan.to_score]
     reasons = {job.call_id: reason for job, reason in plan.to_score}
-    _progress(0, len(jobs), "")
-    for done, result in enumerate(score_calls(jobs, settings, worker_plan), start=1):
-        summary.add_stage_seconds(result.stage_s)
-        if isinstance(result, CallFailure):
-            recorder.fail(result.job.audio_path, result.stage, result.error)
-        else:
-            store_stage = TimedStages()
-            try:
-                store_stage("store", store_task, db, result, summary.run_id)
-            except StageError as failure:
-                logger.error("%s: failed at store: %s", result.job.call_id, failure.error)
-                recorder.fail(result.job.audio_path, "store", failure_message(result.job, failure.error))
-            else:
-                recorder.stored(result)
-                logger.info("%s: stored (%s)", result.job.call_id, reasons[result.job.call_id])
-            summary.add_stage_seconds(store_stage.seconds)
-        _progress(done, len(jobs), result.job.call_id)
+    total = len(jobs) + len(plan.to_rejudge)
+    _progress(0, total, "")
+    done = 0
+    if plan.to_rejudge:
+        # Verdicts only: from the inputs kept sealed (run.rejudge), in this process, before any audio is scored.
+        sealed = db.sealed_inputs(job.call_id for job in plan.to_rejudge)
+        for outcome in rejudge_task(plan.to_rejudge, sealed, settings):
+            if isinstance(outcome, Unreadable):
+                logger.warning(
+                    "%s: scorecard changed, %s: re-scored from its audio", outcome.job.call_id, outcome.reason
+                )
+                summary.reasons[REJUDGE] -= 1
+                reason = f"scorecard changed ({outcome.reason.split(':')[0]})"
+                summary.reasons[reason] = summary.reasons.get(reason, 0) + 1
+                jobs.append(outcome.job)
+                reasons[outcome.job.call_id] = reason
+                continue
+            done += 1
+            _take(recorder, outcome, REJUDGE)
+            _progress(done, total, outcome.job.call_id)
+        if not summary.reasons[REJUDGE]:
+            del summary.reasons[REJUDGE]
+    for result in score_calls(jobs, settings, worker_plan):
+        done += 1
+        _take(recorder, result, reasons[result.job.call_id])
+        _progress(done, total, result.job.call_id)
+
+
+@task(name="rejudge", cache_policy=NO_CACHE)
+def rejudge_task(
+    jobs: list[CallJob], sealed: dict[str, bytes], settings: CallSettings
+) -> list[ScoredCall | CallFailure | Unreadable]:
+    """The calls whose scorecard changed and whose transcript and measures hold: checked, scored and
+    protected again from their kept inputs (one task for them all: each takes milliseconds)."""
+    return list(rejudged_calls(jobs, sealed, settings))
+
+
+def _take(recorder: RunRecorder, result: ScoredCall | CallFailure, reason: str) -> None:
+    """Store one call's result (or record its failure) and count it."""
+    logger = get_run_logger()
+    db, summary = recorder.db, recorder.summary
+    summary.add_stage_seconds(result.stage_s)
+    if isinstance(result, CallFailure):
+        recorder.fail(result.job.audio_path, result.stage, result.error)
+        return
+    store_stage = TimedStages()
+    try:
+        store_stage("store", store if reason == REJUDGE else store_task, db, result, summary.run_id)
+    except StageError as failure:
+        logger.error("%s: failed at store: %s", result.job.call_id, failure.error)
+        recorder.fail(result.job.audio_path, "store", failure_message(result.job, failure.error))
+    else:
+        recorder.stored(result, rejudged=reason == REJUDGE)
+        logger.info("%s: stored (%s)", result.job.call_id, reason)
+    summary.add_stage_seconds(store_stage.seconds)

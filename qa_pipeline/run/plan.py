@@ -10,10 +10,13 @@ folder) keeps its call: its stored path is updated, and it is not scored again w
 A second file with audio already stored is a duplicate, listed in `recording_files`, never a second call.
 
 A call is scored from its audio, the ASR model, the scorecard, its metadata row and the run's
-speaker settings. Their digest (`fingerprint`) is stored with the call (calls.input_fingerprint); a
-later run skips a call whose stored fingerprint matches and re-scores it when any input changed, saying
-which. `--force` re-scores everything. Hashing a recording reads it once (about 1 MB per minute of
-call audio), a small cost next to transcribing it.
+speaker settings. The digest of what its transcript and measures depend on (`fingerprint`: the scorecard
+only through its settings up to the measure stage) is stored with the call (calls.input_fingerprint),
+and the whole scorecard's hash beside it. A later run skips a call when both match; when only the
+scorecard's other settings changed (a phrase, a weight, a threshold, the pass mark) it re-judges the call
+from the inputs kept sealed when it was scored (REJUDGE, run.rejudge); when anything else changed it
+re-scores it from the audio, saying which input. `--force` re-scores everything. Hashing a recording
+reads it once (about 1 MB per minute of call audio), a small cost next to transcribing it.
 """
 
 from __future__ import annotations
@@ -41,28 +44,41 @@ class ScoringInputs:
     asr_model: str  # calls.asr_model label: model and precision (whisper-base(embedded)/int8)
     scorecard_hash: str
     settings: Mapping[str, Any]  # speaker settings of the run: diarization backend, agent channel
+    # the scorecard's settings up to the measure stage (CallSettings.measure_inputs_hash); "" = the whole
+    # scorecard counts (then any scorecard change re-scores)
+    measure_inputs_hash: str = ""
 
     def fingerprint(self, job: CallJob) -> str:
+        """What the call's transcript and measures depend on. The rest of the scorecard (checks, weights,
+        the pass mark) is not in it: a change there re-judges the call (`rescore_reason`: REJUDGE)."""
         # `row` is where the metadata sits in the CSV, not what it says: moving a row changes nothing; nor
         # does moving the file (`audio_file`): the call's scores do not depend on where its file lies.
-        return self._digest(job, left_out=("row", "audio_file"))
+        return self._digest(job, ("row", "audio_file"), self.measure_inputs_hash or self.scorecard_hash)
 
-    def legacy_fingerprint(self, job: CallJob) -> str:
-        """The fingerprint as versions before moved files were recognised made it (with the file's path):
-        a call stored with it is still unchanged, so an upgrade does not re-score a whole database."""
-        return self._digest(job, left_out=("row",))
+    def legacy_fingerprints(self, job: CallJob) -> tuple[str, ...]:
+        """The fingerprint as earlier versions made it, with the whole scorecard's hash (and, before moved
+        files were recognised, the file's path): a call stored with one is unchanged while the scorecard is,
+        so an upgrade does not re-score a whole database."""
+        return (
+            self._digest(job, ("row", "audio_file"), self.scorecard_hash),
+            self._digest(job, ("row",), self.scorecard_hash),
+        )
 
-    def _digest(self, job: CallJob, left_out: tuple[str, ...]) -> str:
+    def _digest(self, job: CallJob, left_out: tuple[str, ...], scorecard_part: str) -> str:
         metadata = {k: v for k, v in dataclasses.asdict(job.metadata).items() if k not in left_out}
         document = {
             "audio_sha256": self.audio_sha256,
             "asr_model": self.asr_model,
-            "scorecard_hash": self.scorecard_hash,
+            "scorecard_hash": scorecard_part,
             "metadata": metadata,
             "settings": dict(self.settings),
         }
         encoded = json.dumps(document, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+# The reason given for a call whose transcript and measures still hold and whose verdicts do not.
+REJUDGE = "scorecard changed: re-judged"
 
 
 def rescore_reason(
@@ -71,23 +87,30 @@ def rescore_reason(
     stored: StoredCall | None,
     force: bool,
     failed_before: bool = False,
-    legacy_fingerprint: str | None = None,
+    legacy_fingerprints: Collection[str] = (),
 ) -> str | None:
-    """Why the call must be scored (None: unchanged, skip it). A recording whose last attempt failed is
-    always tried again: the failure may have been the file share's, or the file was fixed."""
+    """Why the call must be scored (None: unchanged, skip it; REJUDGE: only its verdicts must be made again,
+    from the inputs kept when it was scored). A recording whose last attempt failed is always tried again:
+    the failure may have been the file share's, or the file was fixed."""
     if failed_before:  # even a call scored earlier: its open failure is closed only by scoring it again
         return "failed before"
     if stored is None:
         return "new"
     if force:
         return "forced"
-    if stored.input_fingerprint is not None and stored.input_fingerprint in (fingerprint, legacy_fingerprint):
-        return None
+    same_scorecard = stored.scorecard_hash == inputs.scorecard_hash
+    if stored.input_fingerprint is not None:
+        if stored.input_fingerprint == fingerprint:
+            if same_scorecard:
+                return None
+            return REJUDGE if stored.has_inputs else "scorecard changed (no inputs kept to re-judge from)"
+        if same_scorecard and stored.input_fingerprint in legacy_fingerprints:
+            return None
     if stored.audio_sha256 != inputs.audio_sha256:
         return "audio changed"
     if stored.asr_model != inputs.asr_model:
         return "model changed"
-    if stored.scorecard_hash != inputs.scorecard_hash:
+    if not same_scorecard:
         return "scorecard changed"
     if stored.input_fingerprint is None:
         return "scored before fingerprints were kept"
@@ -96,14 +119,16 @@ def rescore_reason(
 
 @dataclass
 class Plan:
-    """The run's jobs split into those to score (with the reason) and those left as they are."""
+    """The run's jobs split into those to score (with the reason), those to re-judge and those left as they
+    are."""
 
     to_score: list[tuple[CallJob, str]] = dataclasses.field(default_factory=list)
+    to_rejudge: list[CallJob] = dataclasses.field(default_factory=list)
     unchanged: list[CallJob] = dataclasses.field(default_factory=list)
 
     def reasons(self) -> dict[str, int]:
-        """How many calls are scored for each reason (for the log and the run summary)."""
-        counts: dict[str, int] = {}
+        """How many calls are scored (or re-judged) for each reason (for the log and the run summary)."""
+        counts: dict[str, int] = {REJUDGE: len(self.to_rejudge)} if self.to_rejudge else {}
         for _, reason in self.to_score:
             counts[reason] = counts.get(reason, 0) + 1
         return counts
@@ -115,17 +140,19 @@ def plan_batch(
     force: bool = False,
     failed_paths: Collection[str] = (),
 ) -> Plan:
-    """Split hashed jobs into to-score and unchanged; every job to score carries its fingerprint.
-    failed_paths: audio paths whose latest attempt failed (the open_failures view)."""
+    """Split hashed jobs into to-score, to-re-judge and unchanged; every job to score or re-judge carries its
+    fingerprint. failed_paths: audio paths whose latest attempt failed (the open_failures view)."""
     plan = Plan()
     for job, inputs in jobs:
         fingerprint = inputs.fingerprint(job)
         failed_before = job.audio_path in failed_paths
         reason = rescore_reason(
-            inputs, fingerprint, stored.get(job.call_id), force, failed_before, inputs.legacy_fingerprint(job)
+            inputs, fingerprint, stored.get(job.call_id), force, failed_before, inputs.legacy_fingerprints(job)
         )
         if reason is None:
             plan.unchanged.append(job)
+        elif reason == REJUDGE:
+            plan.to_rejudge.append(dataclasses.replace(job, fingerprint=fingerprint))
         else:
             plan.to_score.append((dataclasses.replace(job, fingerprint=fingerprint), reason))
     return plan
@@ -280,13 +307,14 @@ def hash_jobs(
     hashed: list[tuple[CallJob, ScoringInputs]] = []
     unreadable: list[tuple[CallJob, str]] = []
     speaker_settings = settings.speaker_settings()
+    measure_hash = settings.measure_inputs_hash()
     for job in jobs:
         try:
             sha256 = file_sha256(job.audio_path)
         except OSError as error:
             unreadable.append((job, f"{job.audio_path}: cannot read: {error.strerror or error}"))
             continue
-        inputs = ScoringInputs(sha256, model, settings.scorecard_hash, speaker_settings)
+        inputs = ScoringInputs(sha256, model, settings.scorecard_hash, speaker_settings, measure_hash)
         hashed.append((job, inputs))
     return hashed, unreadable
 

@@ -71,9 +71,13 @@ class RunRecorder:
         self.summary.failures.append((readable_path(where), stage, readable_text(error, where)))
         self.summary.calls_failed += 1
 
-    def stored(self, scored: ScoredCall) -> None:
+    def stored(self, scored: ScoredCall, rejudged: bool = False) -> None:
+        """Count a call stored; a re-judged call's audio was not processed again, so it adds no audio time."""
         self.summary.calls_ok += 1
-        self.summary.audio_s += scored.audio.duration_s if scored.audio else 0.0
+        if rejudged:
+            self.summary.calls_rejudged += 1
+        else:
+            self.summary.audio_s += scored.audio.duration_s if scored.audio else 0.0
 
     def organisations_named(self) -> list[tuple[str, int]]:
         """The organisation names this run's greetings used where none was configured (kpis view

@@ -13,7 +13,8 @@ from qa_pipeline.kpis.organisations import organisations_line
 class RunSummary:
     run_id: str
     db_path: str
-    calls_ok: int = 0
+    calls_ok: int = 0  # stored: scored from the audio, or re-judged
+    calls_rejudged: int = 0  # of calls_ok: verdicts made again from the inputs kept (scorecard changed)
     calls_failed: int = 0
     calls_unchanged: int = 0  # already scored from the same inputs: skipped
     outside_window: int = 0  # recordings left out by the date window

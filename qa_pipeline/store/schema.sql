@@ -226,3 +226,17 @@ ALTER TABLE calls ADD COLUMN IF NOT EXISTS judged BOOLEAN;
 ALTER TABLE calls ADD COLUMN IF NOT EXISTS not_judged_reason VARCHAR;
 ALTER TABLE calls ADD COLUMN IF NOT EXISTS judged_share DOUBLE;      -- weight applicable / weight of all the call's checks
 ALTER TABLE calls ADD COLUMN IF NOT EXISTS min_judged_share DOUBLE;  -- the scorecard's mark (kpis/call_facts.sql re-judges reviewed calls)
+
+-- What the checks read of each call (its transcript as said, its measures, its audio facts), sealed with a key
+-- kept outside the database (qa_pipeline/privacy/seal.py: Fernet, <database stem>.key or $QA_PIPELINE_INPUTS_KEY),
+-- so a changed scorecard re-judges the call without transcribing it again (qa_pipeline/run/rejudge.py) and
+-- `qa-pipeline backtest` can try a scorecard on stored calls. Never readable without the key.
+CREATE TABLE IF NOT EXISTS call_inputs (
+    call_id    VARCHAR PRIMARY KEY,
+    sealed     BLOB NOT NULL,
+    sealed_at  TIMESTAMP NOT NULL
+);
+
+-- The digest of the scorecard settings the stages up to measure read (run.call.CallSettings.measure_inputs_hash):
+-- equal -> a scorecard change only re-judges the call.
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS measure_inputs_hash VARCHAR;

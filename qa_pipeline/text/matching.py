@@ -25,7 +25,7 @@ import bisect
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pypinyin import Style, lazy_pinyin
@@ -148,8 +148,10 @@ def merge_by_sound(counts: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
     return sorted(merged, key=lambda item: (-item[1], item[0]))
 
 
-def _pinyin_string(syllables: tuple[str, ...]) -> tuple[str, list[int]]:
-    """Space-joined pinyin and, for each character position in it, the syllable index."""
+@functools.lru_cache(maxsize=16384)
+def _pinyin_string(syllables: tuple[str, ...]) -> tuple[str, tuple[int, ...]]:
+    """Space-joined pinyin and, for each character position in it, the syllable index (cached: a segment's
+    pinyin is wanted once per phrase looked for in it)."""
     owner: list[int] = []
     parts: list[str] = []
     for index, syllable in enumerate(syllables):
@@ -158,7 +160,7 @@ def _pinyin_string(syllables: tuple[str, ...]) -> tuple[str, list[int]]:
             owner.append(index)
         parts.append(syllable)
         owner.extend([index] * len(syllable))
-    return "".join(parts), owner
+    return "".join(parts), tuple(owner)
 
 
 def _negations(content: str) -> list[str]:
@@ -177,12 +179,26 @@ def _negated(text: str, start: int) -> bool:
     return before.endswith(NEGATING_PREFIXES)
 
 
-def _without_fillers(content: str, offsets: list[int], target: str) -> tuple[str, list[int]]:
-    """`content` with the filler words dropped (each kept character keeps its original offset).
+# Every check asks for many phrases in the same few segments: what a segment's text reduces to is computed
+# once per text (and per set of fillers), not once per phrase (the check stage spent half its time here).
+@functools.lru_cache(maxsize=16384)
+def _content_view(text: str) -> tuple[str, tuple[int, ...]]:
+    """`_content_chars`, cached (offsets as a tuple: shared, so never changed)."""
+    content, offsets = _content_chars(text)
+    return content, tuple(offsets)
 
-    A filler the phrase itself contains is kept: 就是这样 must not match a bare 这样.
-    """
-    fillers = [filler for filler in FILLERS if filler not in target]
+
+@functools.lru_cache(maxsize=4096)
+def _fillers_outside(target: str) -> tuple[str, ...]:
+    """The filler words `target` does not contain: 就是这样 must not match a bare 这样."""
+    return tuple(filler for filler in FILLERS if filler not in target)
+
+
+@functools.lru_cache(maxsize=16384)
+def _without_fillers(text: str, fillers: tuple[str, ...]) -> tuple[str, tuple[int, ...]]:
+    """`text`'s content characters with the filler words dropped (each kept character keeps its original
+    offset in `text`)."""
+    content, offsets = _content_view(text)
     chars: list[str] = []
     kept: list[int] = []
     index = 0
@@ -194,10 +210,10 @@ def _without_fillers(content: str, offsets: list[int], target: str) -> tuple[str
         chars.append(content[index])
         kept.append(offsets[index])
         index += 1
-    return "".join(chars), kept
+    return "".join(chars), tuple(kept)
 
 
-def _exact(text: str, content: str, offsets: list[int], target: str, first: int) -> tuple[int, int] | None:
+def _exact(text: str, content: str, offsets: Sequence[int], target: str, first: int) -> tuple[int, int] | None:
     """Span of the first occurrence of `target`'s characters at content index >= `first`, not negated."""
     position = content.find(target, first)
     while position >= 0:
@@ -207,7 +223,7 @@ def _exact(text: str, content: str, offsets: list[int], target: str, first: int)
     return None
 
 
-def _same_pinyin(text: str, content: str, offsets: list[int], target: str, first: int) -> tuple[int, int] | None:
+def _same_pinyin(text: str, content: str, offsets: Sequence[int], target: str, first: int) -> tuple[int, int] | None:
     """Span of the first run of syllables identical to `target`'s at content index >= `first`."""
     text_syllables, phrase_syllables = _syllables(content), _syllables(target)
     n = len(phrase_syllables)
@@ -225,13 +241,13 @@ def find_phrase(text: str, phrase: str, min_similarity: float = 0.85, start: int
     """
     if GAP in phrase:
         return _find_apart(text, phrase, min_similarity, start)
-    content, offsets = _content_chars(text)
-    target, _ = _content_chars(phrase)
+    content, offsets = _content_view(text)
+    target, _ = _content_view(phrase)
     if not content or not target:
         return None
     # The text as written, then (when it has any) without the filler words inside it.
     views = [(content, offsets)]
-    bare, bare_offsets = _without_fillers(content, offsets, target)
+    bare, bare_offsets = _without_fillers(text, _fillers_outside(target))
     if bare and bare != content:
         views.append((bare, bare_offsets))
     methods = [("exact", _exact)] + ([("pinyin", _same_pinyin)] if len(target) > 1 else [])

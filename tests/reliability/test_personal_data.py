@@ -274,3 +274,73 @@ def test_logs_and_artifacts_carry_call_ids_not_text_or_numbers(pd_run: PersonalD
     assert any("pd_001" in line for line in pd_run.logs), "logs name the calls"
     transcript = [text for (text,) in pd_run.query("SELECT text FROM segments WHERE length(text) >= 8")]
     assert not [t for t in transcript if any(t in line for line in pd_run.logs)], "no transcript text in logs"
+
+
+# -- what the checks read, kept sealed for re-judging (privacy.seal) ------------------------------------
+
+
+def test_what_the_checks_read_is_kept_sealed_and_opens_only_with_its_key(pd_run: PersonalDataRun) -> None:
+    from cryptography.fernet import Fernet
+
+    from qa_pipeline.privacy.seal import SealError, unseal
+
+    key_file = pd_run.db_path.with_name("qa.key")
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = key_file.read_bytes().strip()
+    sealed = dict(pd_run.query("SELECT call_id, sealed FROM call_inputs"))
+    assert sorted(sealed) == sorted(SECRETS["calls"])
+    values = seeded_values(short=False)
+    for call_id, blob in sealed.items():
+        assert leaks(bytes(blob).decode("latin-1"), values, generic=True) == [], call_id
+        inputs = unseal(bytes(blob), key)
+        # inside: the transcript as the checks read it, personal data and all (the stored one is masked)
+        said = " ".join(segment.text for segment in inputs.transcript.segments)
+        assert leaks(said, values, generic=True), call_id
+        assert inputs.job is not None and inputs.job.call_id == call_id
+        with pytest.raises(SealError):
+            unseal(bytes(blob), Fernet.generate_key())
+        tampered = bytearray(blob)
+        tampered[len(tampered) // 2] ^= 1
+        with pytest.raises(SealError):
+            unseal(bytes(tampered), key)
+
+
+def test_rejudging_the_personal_data_calls_writes_the_rows_of_a_full_rescore(
+    pd_run: PersonalDataRun, tmp_path: Path
+) -> None:
+    from qa_pipeline.run.flow import qa_batch
+    from tests.test_operations import snapshot
+
+    card = tmp_path / "stricter.toml"
+    card.write_text("[scorecard]\npass_score = 95\n", encoding="utf-8")
+    summaries = {}
+    salt = os.environ.pop("QA_PIPELINE_SALT", None)  # as pd_run: the salt file beside the database
+    try:
+        for name, force in (("rejudged", False), ("forced", True)):
+            db_path = tmp_path / name / "qa.duckdb"
+            db_path.parent.mkdir()
+            for suffix in (".duckdb", ".salt", ".key"):
+                shutil.copy(pd_run.db_path.with_suffix(suffix), db_path.with_suffix(suffix))
+            summaries[name] = qa_batch(
+                input_dir=str(pd_run.input_dir),
+                db_path=str(db_path),
+                metadata_csv=str(pd_run.db_path.with_name("calls.csv")),
+                scorecard_path=str(card),
+                device="cpu",
+                report_dir="",
+                force=force,
+            )
+    finally:
+        if salt is not None:
+            os.environ["QA_PIPELINE_SALT"] = salt
+    calls = len(SECRETS["calls"])
+    assert (summaries["rejudged"].calls_ok, summaries["rejudged"].calls_rejudged) == (calls, calls)
+    assert (summaries["forced"].calls_ok, summaries["forced"].calls_rejudged) == (calls, 0)
+    rejudged, forced = snapshot(tmp_path / "rejudged" / "qa.duckdb"), snapshot(tmp_path / "forced" / "qa.duckdb")
+    assert rejudged == forced
+
+    def masked(name: str) -> list[tuple[Any, ...]]:
+        with duckdb.connect(str(tmp_path / name / "qa.duckdb"), read_only=True) as con:
+            return sorted(con.execute("SELECT * FROM redactions").fetchall(), key=repr)
+
+    assert masked("rejudged") == masked("forced") != []

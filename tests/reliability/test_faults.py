@@ -230,7 +230,8 @@ def test_write_faults_and_an_asr_crash_lose_nothing(
 
 
 class _Failing:
-    """A DuckDB connection whose `executemany` of one statement raises (the disk filling mid-transaction)."""
+    """A DuckDB connection whose `execute` or `executemany` of one statement raises (the disk filling
+    mid-transaction)."""
 
     def __init__(self, inner: duckdb.DuckDBPyConnection, statement: str, raise_: Any) -> None:
         self.inner = inner
@@ -239,6 +240,11 @@ class _Failing:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql.startswith(self._statement):
+            self._raise()
+        return self.inner.execute(sql, *args)
 
     def executemany(self, sql: str, *args: Any) -> Any:
         if sql.startswith(self._statement):

@@ -291,7 +291,8 @@ def test_what_the_checks_read_is_kept_sealed_and_opens_only_with_its_key(pd_run:
     assert sorted(sealed) == sorted(SECRETS["calls"])
     values = seeded_values(short=False)
     for call_id, blob in sealed.items():
-        assert leaks(bytes(blob).decode("latin-1"), values, generic=True) == [], call_id
+        # Only the seeded numbers: ciphertext is base64, in which a run of 7 digits turns up by chance.
+        assert leaks(bytes(blob).decode("latin-1"), values, generic=False) == [], call_id
         inputs = unseal(bytes(blob), key)
         # inside: the transcript as the checks read it, personal data and all (the stored one is masked)
         said = " ".join(segment.text for segment in inputs.transcript.segments)

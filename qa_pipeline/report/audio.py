@@ -35,20 +35,15 @@ def cache_key(source: Path, mute: Sequence[tuple[float, float]]) -> str:
     return hashlib.sha256(document.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def embed_audio(
-    audio_path: str, mute: Sequence[tuple[float, float]] = (), cache_dir: Path | None = None
-) -> EmbeddedAudio:
+def embed_audio(audio_path: str, mute: Sequence[tuple[float, float]] = (), cached: Path | None = None) -> EmbeddedAudio:
     """The recording as an Ogg/Opus data URI with the `mute` stretches (personal data) silenced, or why it
-    cannot be played (never raises). With `cache_dir`, an encoding made before from the same file, stretches
-    and settings is reused, and a new one kept there."""
+    cannot be played (never raises). `cached`: where this encoding is kept (embed_recordings names it): read
+    when it is there, else written."""
     source = Path(audio_path)
     if not source.is_file():
         return EmbeddedAudio(audio_path, None, "file not found")
-    cached = cache_dir / f"{cache_key(source, mute)}.ogg" if cache_dir is not None else None
     if cached is not None and cached.is_file():
-        return EmbeddedAudio(
-            audio_path, "data:audio/ogg;base64," + base64.b64encode(cached.read_bytes()).decode("ascii")
-        )
+        return _data_uri(audio_path, cached.read_bytes())
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         return EmbeddedAudio(audio_path, None, "ffmpeg is not installed")
@@ -81,15 +76,20 @@ def _data_uri(audio_path: str, encoded: bytes) -> EmbeddedAudio:
 def embed_recordings(
     recordings: Sequence[tuple[str, Sequence[tuple[float, float]]]], cache_dir: Path | None = None
 ) -> list[EmbeddedAudio]:
-    """embed_audio(audio_path, mute, cache_dir) of each (audio_path, mute), AUDIO_WORKERS at a time, in their
-    order; encodings in `cache_dir` that none of them used are deleted."""
+    """embed_audio(audio_path, mute) of each (audio_path, mute), AUDIO_WORKERS at a time, in their order;
+    with `cache_dir`, each encoding kept there under its cache_key, and the ones none of them used deleted."""
+    cached: list[Path | None] = [None] * len(recordings)
     if cache_dir is not None:
         cache_dir.mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(max_workers=AUDIO_WORKERS) as pool:
-        embedded = list(pool.map(lambda recording: embed_audio(recording[0], recording[1], cache_dir), recordings))
-    if cache_dir is not None:
-        used = {f"{cache_key(Path(path), mute)}.ogg" for path, mute in recordings if Path(path).is_file()}
+        cached = [
+            cache_dir / f"{cache_key(Path(path), mute)}.ogg" if Path(path).is_file() else None
+            for path, mute in recordings
+        ]
+        used = {path.name for path in cached if path is not None}
         for stale in cache_dir.glob("*.ogg"):
             if stale.name not in used:
                 stale.unlink(missing_ok=True)
-    return embedded
+    with ThreadPoolExecutor(max_workers=AUDIO_WORKERS) as pool:
+        return list(
+            pool.map(lambda item: embed_audio(item[0][0], item[0][1], item[1]), zip(recordings, cached, strict=True))
+        )

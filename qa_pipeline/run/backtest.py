@@ -140,8 +140,9 @@ def backtest(db_path: str, scorecard: Scorecard, window: DateWindow | None = Non
     if not Path(db_path).is_file():
         raise FileNotFoundError(f"database {db_path} does not exist")
     key = inputs_key(db_path, create=False)
-    settings = CallSettings.of(scorecard, salt=caller_salt(scorecard.privacy, db_path), inputs_key=key)
-    measure_hash = settings.measure_inputs_hash()
+    # No inputs_key: what is judged here is thrown away with the copy, so nothing is sealed again.
+    settings = CallSettings.of(scorecard, salt=caller_salt(scorecard.privacy, db_path))
+    measure_hash = settings.measure_inputs_hash
     with tempfile.TemporaryDirectory(prefix="qa_backtest_") as scratch:
         copy = Path(scratch) / "backtest.duckdb"
         _copy_database(db_path, copy)

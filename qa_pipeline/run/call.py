@@ -13,6 +13,7 @@ default (`TimedStages`) times it and turns any error into a StageError naming th
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -132,11 +133,13 @@ class CallSettings:
             "salt": salt_id(self.salt),
         }
 
+    @functools.cached_property
     def measure_inputs_hash(self) -> str:
         """A digest of the scorecard's settings that the stages up to measure read (input screening, the ASR
         prompt, phrase verification with the phrases it listens for, organisations, roles, [timing],
         min_similarity). A scorecard change that leaves it equal changes only verdicts: the call is re-judged
-        from its kept inputs; one that changes it re-scores the call from its audio."""
+        from its kept inputs; one that changes it re-scores the call from its audio. Computed once per run's
+        settings, not once per call."""
         document = {
             "input": dataclasses.asdict(self.input),
             "prompt": self.prompt,
@@ -386,7 +389,7 @@ def rejudge_call(job: CallJob, inputs: JudgingInputs, settings: CallSettings, ru
         score=call_score,
         scorecard_hash=settings.scorecard_hash,
         processed_at=now(),
-        measure_inputs_hash=settings.measure_inputs_hash(),
+        measure_inputs_hash=settings.measure_inputs_hash,
         stage_s=run_stage.seconds,  # the same dict: the redact stage's seconds land in it too
     )
     return run_stage("redact", redact, job, scored, settings.privacy, settings.salt, settings.inputs_key)

@@ -307,7 +307,7 @@ def hash_jobs(
     hashed: list[tuple[CallJob, ScoringInputs]] = []
     unreadable: list[tuple[CallJob, str]] = []
     speaker_settings = settings.speaker_settings()
-    measure_hash = settings.measure_inputs_hash()
+    measure_hash = settings.measure_inputs_hash
     for job in jobs:
         try:
             sha256 = file_sha256(job.audio_path)

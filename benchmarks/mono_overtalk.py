@@ -165,13 +165,15 @@ def measure(pairs: list[Pair], settings: OverlapSettings, timing: TimingSettings
 
 
 def cost(settings: OverlapSettings) -> dict[str, float]:
-    """Seconds to read the overlaps of the mono sample calls, and to diarize them (the baseline)."""
+    """Seconds to read the overlaps of the mono sample calls, and to diarize them (the baseline); and to
+    diarize them without short speech following its local voice (asr.diarize.follow_local_voices)."""
     import torch
 
     torch.set_num_threads(1)
     labels = json.loads((REPO / "sample_audio" / "labels.json").read_text(encoding="utf-8"))["calls"]
     diarizer = get_diarizer(DiarizationSettings(backend="embedded"))
-    audio_s = overlaps_s = diarize_s = 0.0
+    without_local_voices = get_diarizer(DiarizationSettings(backend="embedded", local_voice_below_s=0.0))
+    audio_s = overlaps_s = diarize_s = plain_s = 0.0
     speech_overlaps(np.zeros(SAMPLE_RATE, np.float32), settings)  # the model loads once per process
     for call in labels:
         if call["channels"] != 1:
@@ -184,10 +186,15 @@ def cost(settings: OverlapSettings) -> dict[str, float]:
         started = time.perf_counter()
         diarizer(samples)
         diarize_s += time.perf_counter() - started
+        started = time.perf_counter()
+        without_local_voices(samples)
+        plain_s += time.perf_counter() - started
     return {
         "audio_s": round(audio_s, 1),
         "overlaps_s": round(overlaps_s, 2),
         "diarize_s": round(diarize_s, 2),
+        "diarize_without_local_voices_s": round(plain_s, 2),
+        "local_voices_over_diarize": round((diarize_s - plain_s) / plain_s, 3),
         "overlaps_per_minute_s": round(overlaps_s / audio_s * 60, 2),
         "overlaps_over_diarize": round(overlaps_s / diarize_s, 3),
     }
@@ -204,12 +211,15 @@ def main(argv: list[str] | None = None) -> int:
         "--margin-s", type=float, default=TimingSettings().mono_overlap_margin_s, help="[timing] mono_overlap_margin_s"
     )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "mono_overtalk.json")
+    parser.add_argument("--cost-only", action="store_true", help="only time the mono sample calls (no pairs)")
     args = parser.parse_args(argv)
     settings = replace(OverlapSettings(), step_s=args.step_s, threshold=args.threshold)
     timing = replace(TimingSettings(), mono_overlap_margin_s=args.margin_s)
     counted = timing.min_overlap_s + timing.mono_overlap_margin_s
     results: dict[str, object] = {"step_s": args.step_s, "threshold": args.threshold, "counted_from_s": counted}
-    for name, pairs in (("synthetic", list(sample_pairs(args.pairs))), ("real voices", real_pairs())):
+    for name, pairs in (
+        () if args.cost_only else (("synthetic", list(sample_pairs(args.pairs))), ("real voices", real_pairs()))
+    ):
         started = time.perf_counter()
         table = measure(pairs, settings, timing)
         results[name] = {"pairs": len(pairs), "seconds": round(time.perf_counter() - started, 1), "table": table}
@@ -231,8 +241,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\ncost on the mono sample calls (SYNTHETIC, {spent['audio_s']} s of audio, one thread): overlaps "
         f"{spent['overlaps_s']} s ({spent['overlaps_per_minute_s']} s a minute), embedded diarization "
-        f"{spent['diarize_s']} s; overlaps / diarization = {spent['overlaps_over_diarize']}"
+        f"{spent['diarize_s']} s; overlaps / diarization = {spent['overlaps_over_diarize']}; short speech following"
+        f" its local voice adds {100 * spent['local_voices_over_diarize']:.1f}% to diarization"
+        f" ({spent['diarize_without_local_voices_s']} s without)"
     )
+    if args.cost_only and args.out.is_file():  # the pairs' figures of the last full run stay
+        results = {**json.loads(args.out.read_text(encoding="utf-8")), "cost": spent}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2), encoding="utf-8")
     return 0

@@ -21,7 +21,9 @@ agent-vs-customer cosine similarity drops from ~0.6 to ~-0.3 while same-speaker 
 positive; DER 10.7% with per-window filterbank means, 9.1% with the call's). Clustering
 is average-linkage agglomerative into `min_speakers`..`max_speakers` clusters, refined by a few
 nearest-centroid passes. Speech too short to shape the clusters (0.25-0.5 s) joins the nearest
-centroid. Each 10 ms of speech then takes the cluster of the windows covering it.
+centroid. Speech under a second then follows its local voice (segmentation-3.0, in 10 s of context) to
+the cluster that voice's longer speech nearby is in, where segmentation and clustering agree on two voices
+there (`follow_local_voices`). Each 10 ms of speech then takes the cluster of the windows covering it.
 
 Confidence (0..1) is the product of three terms, each saturating at 1:
 - clustering quality: the mean silhouette of the centred embeddings / 0.4;
@@ -117,6 +119,9 @@ class DiarizationSettings:
     min_window_s: float = 0.5
     min_short_s: float = 0.25  # speech from this long up to min_window_s joins the nearest cluster's centroid
     split_gain: float = 0.15  # a 3rd cluster must raise the silhouette this much to be kept
+    # Speech shorter than this follows its local voice (segmentation-3.0) to the cluster that voice's longer
+    # speech nearby belongs to, where the two agree (`follow_local_voices`); 0 turns it off.
+    local_voice_below_s: float = 1.0
     min_confidence: float = 0.3
     # Turns in a call are often separated by less than the transcriber's 0.5 s pause: split at 0.2 s.
     vad: VadSettings = field(default_factory=lambda: VadSettings(min_silence_s=0.2, speech_pad_s=0.05))
@@ -279,6 +284,67 @@ def turns_from_windows(
     return tuple(turns)
 
 
+CLEAR_VOICE = 0.5  # a stretch has one local voice when that voice's mean probability is at least this ...
+CLEAR_MARGIN = 0.3  # ... and this much above the next voice's
+
+
+def _local_voice(voices: np.ndarray, chunk_start_s: float, frame_s: float, window: _Window) -> int | None:
+    """The one local voice (0-2) segmentation-3.0 hears in `window` of a 10 s chunk starting at
+    `chunk_start_s` (`voices`: frames x 3 probabilities), or None when the window is not inside the chunk or
+    no one voice is clear."""
+    first = round((window.start_s - chunk_start_s) / frame_s)
+    last = round((window.end_s - chunk_start_s) / frame_s)
+    if first < 0 or last > len(voices) or last <= first:
+        return None
+    mean = np.sort(voices[first:last].mean(axis=0))
+    order = int(np.argmax(voices[first:last].mean(axis=0)))
+    return order if mean[-1] >= CLEAR_VOICE and mean[-1] - mean[-2] >= CLEAR_MARGIN else None
+
+
+def follow_local_voices(
+    samples: np.ndarray, windows: Sequence[_Window], labels: np.ndarray, below_s: float
+) -> np.ndarray:
+    """Labels where each window shorter than `below_s` takes the cluster its local voice maps to.
+
+    Under a second of speech (an opening 您好 before a pause, a 嗯) gives CAM++ too little to tell voices
+    apart: on one synthetic call the agent's 您好 resembled neither party (cosine -0.05 and -0.28 to the
+    centroids) and went to the customer. segmentation-3.0 reads it in 10 s of context, where the speech
+    around it is heard too, and numbers the voices it hears there (asr.overlap). A short window gets a
+    10 s chunk centred on it; the longer windows inside that chunk map each local voice to a cluster. Only
+    where that map is one-to-one (each voice heard in the long windows is in one cluster, no two voices in
+    the same cluster), and holds two voices, does the short window take its voice's cluster: where
+    segmentation and clustering disagree on the long speech, neither is trusted for the short; with one voice
+    mapped, segmentation-3.0 numbered a similar second voice's short replies as the first (docs/diarization.md)."""
+    from qa_pipeline.asr.overlap import WINDOW_S, segmentation_model
+
+    short = [i for i, w in enumerate(windows) if w.end_s - w.start_s < below_s]
+    duration_s = len(samples) / SAMPLE_RATE
+    if not short or duration_s < below_s:
+        return labels
+    model = segmentation_model()
+    chunk_s = min(WINDOW_S, duration_s)
+    chunk_starts_s = [
+        min(max(0.0, (windows[i].start_s + windows[i].end_s - chunk_s) / 2), duration_s - chunk_s) for i in short
+    ]
+    voices = model.voices(samples, [int(start * SAMPLE_RATE) for start in chunk_starts_s])
+    updated = labels.copy()
+    for i, chunk_start_s, heard in zip(short, chunk_starts_s, voices, strict=True):
+        own = _local_voice(heard, chunk_start_s, model.frame_step_s, windows[i])
+        if own is None:
+            continue
+        clusters_of: dict[int, set[int]] = {}
+        for j, window in enumerate(windows):
+            if window.end_s - window.start_s >= below_s:
+                voice = _local_voice(heard, chunk_start_s, model.frame_step_s, window)
+                if voice is not None:
+                    clusters_of.setdefault(voice, set()).add(int(labels[j]))
+        mapped = clusters_of.get(own, set())
+        others = set().union(*(c for v, c in clusters_of.items() if v != own))
+        if len(mapped) == 1 and others and not mapped & others:
+            updated[i] = next(iter(mapped))
+    return updated
+
+
 def _confidence(unit_raw: np.ndarray, labels: np.ndarray, silhouette: float) -> float:
     """See the module docstring: clustering quality x voice separation x enough speech."""
     present, centroids = _centroids(unit_raw, labels)
@@ -417,6 +483,8 @@ class EmbeddedDiarizer:
             present, centroids = _centroids(embeddings, best_labels)
             short_labels = present[np.argmax(_normalise(raw_short - centre) @ centroids.T, axis=1)]
             windows, best_labels = [*windows, *short], np.concatenate([best_labels, short_labels])
+        if settings.local_voice_below_s > 0:
+            best_labels = follow_local_voices(samples, windows, best_labels, settings.local_voice_below_s)
         turns = turns_from_windows(windows, best_labels, regions, duration_s)
         return Diarization(turns, self.backend, confidence, settings.min_confidence)
 

@@ -105,7 +105,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from qa_pipeline.config.scorecard import ScorecardError
     from qa_pipeline.intake.metadata import MetadataError
     from qa_pipeline.privacy.protect import PrivacyError
+    from qa_pipeline.run.prefect_server import PrefectServerError, start_temporary_server
 
+    # First, so that the server starts while the options are checked and the pipeline imported.
+    server = start_temporary_server()
     if problem := check_run_options(args):
         return fail(problem)
 
@@ -113,10 +116,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     try:
+        if server is not None:
+            server.wait_until_ready()
         with _progress_bar(progress):
             state = qa_batch(**flow_parameters(args), return_state=True)
         summary = state.result()
-    except (ScorecardError, MetadataError, ModelError, NotADirectoryError, PrivacyError) as error:
+    except (ScorecardError, MetadataError, ModelError, NotADirectoryError, PrivacyError, PrefectServerError) as error:
         return fail(str(error))
     assert isinstance(summary, RunSummary)
     print_run_scores(args.db, summary.run_id)

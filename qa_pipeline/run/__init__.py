@@ -6,5 +6,6 @@
   tried on the stored calls, nothing written
 - flow: the `qa-batch` and `qa-backtest` Prefect flows, each stage a task; summary and recorder: a run's account
 - transcript_file: scoring transcripts made elsewhere (`qa-pipeline score`) through the same pipeline
-- workers: calls at once, worker processes, Dask; deploy: the nightly and on-demand Prefect deployments
+- workers: calls at once, worker processes, Dask; deploy: the nightly and on-demand Prefect deployments;
+  prefect_server: the temporary Prefect server `qa-pipeline run` starts for itself
 """

@@ -4,7 +4,8 @@ One task per stage per call (decode, diarize, transcribe, measure, check, score,
 call failed and how long each stage took. A call that fails at any stage is written to `failures` with
 the stage and reason and the batch goes on. The flow itself is the single DuckDB writer.
 
-Runs with no Prefect server configured: Prefect then starts an ephemeral local server for the run.
+Runs with no Prefect server configured: `qa-pipeline run` then starts a temporary local server for the run
+before it imports Prefect (run.prefect_server), and Prefect starts its own where the flow is called otherwise.
 """
 
 from __future__ import annotations

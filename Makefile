@@ -62,11 +62,12 @@ deploy: install
 	@test -n "$(INPUT)" || (echo "make deploy needs INPUT=<recordings directory> (and DB=<database>)"; exit 2)
 	$(BIN)/qa-pipeline deploy $(INPUT) --db $(abspath $(DB)) $(if $(METADATA),--metadata $(METADATA)) $(DEPLOY_ARGS)
 
-# docs/report/*.png: the report's browser test saves its screenshots there. Chinese needs a CJK font in
-# the browser (the test itself does not).
+# docs/report/*.png and docs/review/*.png: the report's and the review application's browser tests save
+# their screenshots there. Chinese needs a CJK font in the browser (the tests themselves do not).
 screenshots: install
 	dpkg -s fonts-noto-cjk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null)
 	QA_SCREENSHOT_DIR=docs/report $(BIN)/python -m pytest -q tests/test_report.py
+	QA_SCREENSHOT_DIR=docs/review $(BIN)/python -m pytest -q tests/test_serve_browser.py
 
 # Regenerating the synthetic sample calls needs a TTS that is not part of the product.
 samples: install

@@ -32,6 +32,7 @@ STAGES = (
     "store",
     "kpis",
     "report",
+    "serve",
     "config",
     "run",
     "evaluation",

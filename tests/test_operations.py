@@ -425,3 +425,76 @@ def test_nightly_deployment_runs_on_a_worker_when_triggered(
         flips = [(row["call_id"], row["check_id"], row["before"], row["after"]) for row in csv.DictReader(handle)]
     assert flips == [("call_016", "forbidden_phrase", "pass", "fail")]
     assert query(db_path, "SELECT count(*) FROM runs") == [(1,)]  # the backtest wrote nothing to the database
+
+
+def test_the_review_application_and_a_run_write_the_database_at_the_same_time(
+    reference: Reference, ops_input: Path, tmp_path: Path
+) -> None:
+    """A run re-scoring the calls (--force) while the review application reads pages and saves reviews of the
+    same calls: every review saved, every call stored, the rows those of a clean run (store.sharing)."""
+    import threading
+
+    from starlette.testclient import TestClient
+
+    from qa_pipeline.serve.app import create_app
+    from qa_pipeline.serve.users import UserStore
+
+    db_path = tmp_path / "qa.duckdb"
+    shutil.copy(reference.db_path, db_path)
+    users = UserStore(tmp_path / "qa.users.json")
+    users.add("lee", "lead", "lead password 1")
+    client = TestClient(create_app(db_path, users.path))
+    login = client.get("/login")
+    client.post(
+        "/login",
+        data={"csrf_token": _csrf(login.text), "username": "lee", "password": "lead password 1"},
+    )
+
+    command = [str(BIN / "qa-pipeline"), "run", str(ops_input), "--db", str(db_path), "--device", "cpu", "--force"]
+    # one call at a time: three stores seconds apart, each a chance to lend the file
+    command += ["--metadata", str(ops_input / "calls.csv"), "--no-report", "--calls-at-once", "1"]
+    run = subprocess.Popen(
+        command, env=_ephemeral_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(run.stdout or []), daemon=True)
+    reader.start()
+    saved: list[tuple[str, float]] = []  # (note, seconds the page and the review took)
+    refused: list[str] = []
+    started = time.monotonic()
+    while run.poll() is None and time.monotonic() - started < 600:
+        began = time.monotonic()
+        page = client.get("/calls/call_016")
+        if page.status_code != 200:
+            refused.append(page.text[-500:])
+            continue
+        note = f"review {len(saved) + 1} while the run stores"
+        answer = client.post(
+            "/calls/call_016/review",
+            data={"csrf_token": _csrf(page.text), "check_id": "greeting", "verdict": "pass", "note": note},
+        )
+        if "Review of greeting saved" in answer.text:
+            saved.append((note, time.monotonic() - began))
+        else:
+            refused.append(answer.text[-500:])
+        time.sleep(0.5)
+    run.wait(timeout=60)
+    reader.join(timeout=10)
+    log = "".join(output)
+    assert run.returncode == 1, log[-3000:]  # 1: the corrupt recording failed, as in the reference
+    assert not refused, refused[:2]
+    [(run_started, run_finished)] = query(
+        db_path, "SELECT started_at, finished_at FROM runs WHERE started_at = (SELECT max(started_at) FROM runs)"
+    )
+    reviews = query(db_path, "SELECT note, reviewed_at FROM reviews ORDER BY review_id")
+    assert [note for note, _ in reviews] == [note for note, _ in saved]  # every review the page confirmed
+    during = [at for _, at in reviews if run_started <= at <= run_finished]
+    assert len(during) >= 1, (reviews, run_started, run_finished)  # saved while the run held the file
+    assert log.count("database lent to the review application") >= 2, log[-3000:]
+    assert snapshot(db_path) == reference.rows  # and the run's rows are those of a clean run
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, html[:1000]
+    return found.group(1)

@@ -24,10 +24,10 @@ if TYPE_CHECKING:
     from qa_pipeline.kpis import KpiTable
 
 
-def print_kpis(db_path: str, by: Sequence[str] = ("day", "agent")) -> None:
+def print_kpis(db_path: str, by: Sequence[str] = ("day", "agent"), wait_s: float = 0.0) -> None:
     from qa_pipeline.kpis.database import open_reader
 
-    with open_reader(db_path) as db:
+    with open_reader(db_path, wait_s) as db:
         for grouping in by:
             _print_kpi_table(query_kpis(db.connection, grouping))
 

@@ -12,6 +12,7 @@ from qa_pipeline.cli.kpis import add_kpis_command, add_query_command, add_report
 from qa_pipeline.cli.operate import add_deploy_command, add_model_command
 from qa_pipeline.cli.review import add_review_command
 from qa_pipeline.cli.run import add_run_command, add_score_command
+from qa_pipeline.cli.serve import add_serve_command, add_users_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
         add_kpis_command,
         add_query_command,
         add_review_command,
+        add_serve_command,
+        add_users_command,
         add_backtest_command,
         add_report_command,
         add_model_command,

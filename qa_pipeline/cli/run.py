@@ -27,11 +27,16 @@ def _verdict(applicable: bool | None, passed: bool | None) -> str:
     return "pass" if passed else "FAIL"
 
 
+# Right after its run closed the file, the command reads it back; the review application (`serve`) may have it
+# for a moment then.
+AFTER_RUN_READ_WAIT_S = 60.0
+
+
 def print_run_scores(db_path: str, run_id: str) -> None:
     """The run's calls with the verdicts in force (KPI views call_facts, check_verdicts, run_failures)."""
     from qa_pipeline.kpis.database import open_reader
 
-    with open_reader(db_path) as db:
+    with open_reader(db_path, AFTER_RUN_READ_WAIT_S) as db:
         _, checks = db.query("SELECT check_id FROM checks ORDER BY check_id")
         check_ids = [c for (c,) in checks]
         _, calls = db.query(
@@ -125,7 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return fail(str(error))
     assert isinstance(summary, RunSummary)
     print_run_scores(args.db, summary.run_id)
-    print_kpis(args.db)
+    print_kpis(args.db, wait_s=AFTER_RUN_READ_WAIT_S)
     rejudged = (
         f" ({summary.calls_rejudged} re-judged from their kept inputs: scorecard changed, not transcribed again)"
         if summary.calls_rejudged

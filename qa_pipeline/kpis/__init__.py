@@ -77,11 +77,13 @@ def create_views(connection: duckdb.DuckDBPyConnection, temporary: bool = False)
         connection.execute(sql)
 
 
-def connect_read_only(path: str | Path) -> duckdb.DuckDBPyConnection:
+def connect_read_only(path: str | Path, wait_s: float = 0.0) -> duckdb.DuckDBPyConnection:
     """A read-only connection with this version's views (TEMP objects of the connection): what every
     reader (kpis, query, report, eval, open_read_only) opens; store.connection.connect_read_only says what
     it refuses and how it is locked down once the views exist."""
-    return connect_store_read_only(path, prepare=lambda connection: create_views(connection, temporary=True))
+    return connect_store_read_only(
+        path, prepare=lambda connection: create_views(connection, temporary=True), wait_s=wait_s
+    )
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ def open_writer(path: str | Path, wait_s: float = 0.0, on_wait: Callable[[str], 
     return db
 
 
-def open_reader(path: str | Path) -> QaDatabase:
+def open_reader(path: str | Path, wait_s: float = 0.0) -> QaDatabase:
     """The database opened read-only with this version's views (kpis.connect_read_only: refuses a file
-    that is missing, not DuckDB, held by a writer, or written by a version whose tables the views lack)."""
-    return QaDatabase.reading(connect_read_only(path), path)
+    that is missing, not DuckDB, held by a writer after `wait_s`, or written by a version whose tables the
+    views lack)."""
+    return QaDatabase.reading(connect_read_only(path, wait_s), path)

@@ -24,10 +24,11 @@ from qa_pipeline.report.views import (
 from qa_pipeline.store.connection import UnreadableDatabaseError
 
 
-def open_database(db_path: str | Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to a qa-pipeline database, or a ReportError saying what is wrong with it."""
+def open_database(db_path: str | Path, wait_s: float = 0.0) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to a qa-pipeline database, or a ReportError saying what is wrong with it
+    (`wait_s`: how long to wait for a writer that holds it)."""
     try:
-        return connect_read_only(db_path)
+        return connect_read_only(db_path, wait_s)
     except UnreadableDatabaseError as error:
         raise ReportError(str(error)) from error
 

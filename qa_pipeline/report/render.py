@@ -62,13 +62,15 @@ def write_report(
     date_to: date | None = None,
     trend_days: int = 30,
     max_review_items: int = 20,
+    wait_s: float = 0.0,
 ) -> Path:
-    """Write out_dir/index.html: the QA report for date_from..date_to (default: the latest call date)."""
+    """Write out_dir/index.html: the QA report for date_from..date_to (default: the latest call date);
+    `wait_s`: how long to wait for another process holding the database (the review application)."""
     if trend_days < 1:
         raise ReportError(f"trend_days must be at least 1, got {trend_days}")
     if max_review_items < 0:
         raise ReportError(f"max_review_items must not be negative, got {max_review_items}")
-    connection = open_database(db_path)
+    connection = open_database(db_path, wait_s)
     try:
         report = build_report(
             connection,

@@ -74,6 +74,7 @@ from qa_pipeline.run.workers import (
     use_threads,
 )
 from qa_pipeline.store.database import QaDatabase
+from qa_pipeline.store.sharing import run_lock
 
 T = TypeVar("T")
 
@@ -122,6 +123,10 @@ def _is_transient_db_error(error: BaseException) -> bool:
 
 
 STORE_ATTEMPTS = 3
+# How long a run waits to take the database back after lending it to the review application: a page's
+# reads or a review take a second; a QA lead's notebook opened meanwhile could take longer.
+DB_REOPEN_WAIT_S = 600.0
+AFTER_RUN_READ_WAIT_S = 60.0  # the report's read after the run, while the review application may hold the file
 STORE_RETRY_S = 1.0
 
 
@@ -188,7 +193,8 @@ def default_report_dir(db_path: str) -> Path:
 def report_task(db_path: str, out_dir: str) -> str:
     from qa_pipeline.report.render import write_report
 
-    return str(write_report(db_path, out_dir))
+    # right after the run closed the file, the review application may have it for a moment
+    return str(write_report(db_path, out_dir, wait_s=AFTER_RUN_READ_WAIT_S))
 
 
 def _write_report(db_path: str, report_dir: str | None) -> str | None:
@@ -359,7 +365,9 @@ def qa_batch(
     summary = RunSummary(
         run_id="", db_path=db_path, outside_window=batch.outside_window, workers=worker_plan.describe()
     )
-    with open_writer(db_path, db_wait_s, waiting) as db:
+    # One run of a database at a time (store.sharing): this run lends the file to the review application
+    # between calls, and no other run may take it then.
+    with run_lock(db_path, db_wait_s, waiting), open_writer(db_path, db_wait_s, waiting) as db:
         recorder = RunRecorder.start(
             db,
             summary,
@@ -566,3 +574,6 @@ def _take(recorder: RunRecorder, result: ScoredCall | CallFailure, reason: str) 
         recorder.stored(result, rejudged=reason == REJUDGE)
         logger.info("%s: stored (%s)", result.job.call_id, reason)
     summary.add_stage_seconds(store_stage.seconds)
+    # The review application asked for the file (store.sharing): lent between two calls' writes.
+    if db.yield_if_asked(DB_REOPEN_WAIT_S):
+        logger.info("database lent to the review application after %s", result.job.call_id)

@@ -24,11 +24,12 @@ label is not stored in `failures`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -46,6 +47,7 @@ from qa_pipeline.run.recorder import RunRecorder
 from qa_pipeline.run.summary import RunSummary
 from qa_pipeline.store.connection import lock_conflict
 from qa_pipeline.store.database import QaDatabase
+from qa_pipeline.store.sharing import run_lock
 
 _LOG = logging.getLogger(__name__)
 EXTERNAL_MODEL = "external"
@@ -208,6 +210,17 @@ def _unexpected(error: BaseException, stage: str) -> str:
     return f"unexpected {type(error).__name__} in {stage}{where}: {_cut(str(error))}"
 
 
+@contextlib.contextmanager
+def _run_lock(db_path: Path | str, wait_s: float, on_wait: Callable[[str], None] | None) -> Iterator[None]:
+    held = contextlib.ExitStack()
+    try:
+        held.enter_context(run_lock(db_path, wait_s, on_wait))
+    except TimeoutError as error:
+        raise DatabaseBusyError(f"database {db_path} is in use by a run: {error}") from error
+    with held:
+        yield
+
+
 def _open_database(db_path: Path | str, wait_s: float, on_wait: Callable[[str], None] | None) -> QaDatabase:
     try:
         return open_writer(db_path, wait_s, on_wait)
@@ -292,7 +305,13 @@ def score_transcript_file(
     source = str(path)
     settings = CallSettings.of(scorecard, salt=caller_salt(scorecard.privacy, str(db_path)))
     summary = RunSummary(run_id="", db_path=str(db_path))
-    with open(path, "rb") as handle, _open_database(db_path, db_wait_s, on_wait) as db:
+    # One run of a database at a time (store.sharing.run_lock): a run lending the file to the review
+    # application must not find its 'running' row taken for a dead one.
+    with (
+        open(path, "rb") as handle,
+        _run_lock(db_path, db_wait_s, on_wait),
+        _open_database(db_path, db_wait_s, on_wait) as db,
+    ):
         recorder = RunRecorder.start(
             db,
             summary,

@@ -4,10 +4,13 @@ every read-only connection gets."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+
+LOCK_RETRY_S = 0.1  # how often a waiting reader tries the file again
 
 
 class UnreadableDatabaseError(ValueError):
@@ -112,20 +115,27 @@ def check_writable(path: str | Path) -> None:
 
 
 def connect_read_only(
-    path: str | Path, prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None
+    path: str | Path, prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None, wait_s: float = 0.0
 ) -> duckdb.DuckDBPyConnection:
     """A read-only connection with this version's views (TEMP objects of the connection): what every
     reader (kpis, query, report, eval, open_read_only) opens. Once the views exist it reaches nothing but
     the database (lock_down). Refuses a missing file, a file that is not a DuckDB database, a file no run
     has written, one written by an older version that lacks tables the views read, and one a writer holds
-    (DuckDB allows one writer process or many readers)."""
+    (DuckDB allows one writer process or many readers): at once, or after `wait_s` seconds of trying (a
+    command reading right after its own run, while the review application has the file for a moment)."""
     if not Path(path).is_file():
         raise UnreadableDatabaseError(f"database {path} does not exist (`qa-pipeline run ... --db {path}` writes it)")
-    try:
-        connection = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as error:
-        problem = database_problem(error, "(is it a DuckDB file, and has every writer closed it?)")
-        raise UnreadableDatabaseError(f"cannot open {path} read-only: {problem}") from error
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            connection = duckdb.connect(str(path), read_only=True)
+            break
+        except duckdb.Error as error:
+            if lock_conflict(error) and time.monotonic() < deadline:
+                time.sleep(LOCK_RETRY_S)
+                continue
+            problem = database_problem(error, "(is it a DuckDB file, and has every writer closed it?)")
+            raise UnreadableDatabaseError(f"cannot open {path} read-only: {problem}") from error
     try:
         tables = {name for (name,) in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if "calls" not in tables:

@@ -296,6 +296,19 @@ class QaDatabase:
     def close(self) -> None:
         self.connection.close()
 
+    def yield_if_asked(self, wait_s: float) -> bool:
+        """Lend the file to a process that asked for it (store.sharing: the review application), then take it
+        back, waiting up to `wait_s` for it; whether it was lent. Only between whole writes: a call's rows
+        are all in before this runs."""
+        from qa_pipeline.store.sharing import someone_waiting, wait_while_asked
+
+        if not someone_waiting(self.path):
+            return False
+        self.connection.close()
+        wait_while_asked(self.path)
+        self.connection = QaDatabase.open_writer(self.path, wait_s).connection
+        return True
+
     def __enter__(self) -> QaDatabase:
         return self
 
@@ -503,6 +516,12 @@ class QaDatabase:
             raise ReviewError("a review needs the reviewer's name (--by)")
         if not self.connection.execute("SELECT 1 FROM calls WHERE call_id = ?", [call_id]).fetchone():
             raise ReviewError(f"call {call_id!r} is not in {self.path}")
+        final = self.connection.execute(
+            "SELECT dispute_id FROM disputes WHERE call_id = ? AND check_id = ? AND ruling IS NOT NULL LIMIT 1",
+            [call_id, check_id],
+        ).fetchone()
+        if final:  # a lead's ruling on an agent's dispute (store.disputes) is the last word
+            raise ReviewError(f"{check_id} on {call_id} was ruled final on dispute {final[0]}: no further review")
         found = self.connection.execute(
             "SELECT machine_verdict FROM check_verdicts WHERE call_id = ? AND check_id = ?", [call_id, check_id]
         ).fetchone()

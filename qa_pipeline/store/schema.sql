@@ -240,3 +240,34 @@ CREATE TABLE IF NOT EXISTS call_inputs (
 -- The digest of the scorecard settings the stages up to measure read (run.call.CallSettings.measure_inputs_hash):
 -- equal -> a scorecard change only re-judges the call.
 ALTER TABLE calls ADD COLUMN IF NOT EXISTS measure_inputs_hash VARCHAR;
+
+-- An agent's dispute of a verdict on their call (`qa-pipeline serve`), and a QA lead's ruling on it
+-- (qa_pipeline/store/disputes.py). A ruling is given once and is final: it is also written as a review by the
+-- lead (upheld: the disputed verdict; overturned: the verdict the lead gives), so the verdict in force and the
+-- KPIs follow it, and no later review of that check of that call is taken.
+CREATE SEQUENCE IF NOT EXISTS dispute_ids;
+CREATE TABLE IF NOT EXISTS disputes (
+    dispute_id       BIGINT PRIMARY KEY DEFAULT nextval('dispute_ids'),
+    call_id          VARCHAR NOT NULL,
+    check_id         VARCHAR NOT NULL,
+    agent_id         VARCHAR NOT NULL,
+    disputed_verdict VARCHAR NOT NULL CHECK (disputed_verdict IN ('pass', 'fail', 'na')),  -- in force when disputed
+    note             VARCHAR NOT NULL,  -- the agent's reason, personal data masked
+    opened_by        VARCHAR NOT NULL,
+    opened_at        TIMESTAMP NOT NULL,
+    ruling           VARCHAR CHECK (ruling IN ('upheld', 'overturned')),  -- NULL while open
+    final_verdict    VARCHAR CHECK (final_verdict IN ('pass', 'fail', 'na')),
+    ruled_by         VARCHAR,
+    ruling_note      VARCHAR,
+    ruled_at         TIMESTAMP,
+    review_id        BIGINT  -- the review the ruling wrote
+);
+
+-- An agent's acknowledgement that they read a review of their call.
+CREATE TABLE IF NOT EXISTS review_acknowledgements (
+    review_id        BIGINT NOT NULL,
+    agent_id         VARCHAR NOT NULL,
+    acknowledged_by  VARCHAR NOT NULL,
+    acknowledged_at  TIMESTAMP NOT NULL,
+    PRIMARY KEY (review_id, agent_id)
+);

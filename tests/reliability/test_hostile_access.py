@@ -154,7 +154,9 @@ def targets(scored: Scored, capsys: pytest.CaptureFixture[str]) -> Iterator[dict
     scored.assert_untouched()
     assert other.read_bytes() == other_bytes, "another database was changed"
     assert scored.calls() == 1
-    assert sorted(p.name for p in directory.iterdir()) == ["calls.jsonl", "link.duckdb", "qa.duckdb", "qa.salt"]
+    # qa.duckdb.run.lock: the (empty) lock file `score` held while it wrote (store.sharing.run_lock)
+    expected = ["calls.jsonl", "link.duckdb", "qa.duckdb", "qa.duckdb.run.lock", "qa.salt"]
+    assert sorted(p.name for p in directory.iterdir()) == expected
 
 
 @pytest.mark.parametrize(("what", "sql"), ATTACKS, ids=[what for what, _ in ATTACKS])

@@ -166,6 +166,8 @@ def test_overrule_dispute_and_ruling_move_the_kpis_and_calibration(served: tuple
     assert first and first.group(1) == "c_fail_a1"  # lowest score, earliest
     page = lead.get("/calls/c_fail_a1")
     assert 'class="play" data-start="0.5"' in page.text and "data:audio/ogg;base64," in page.text
+    # the failed greeting's evidence (0.5-3.0 s) marks the first transcript line only
+    assert page.text.count('class="evidence-line"') == 1
     overruled = review(lead, "c_fail_a1", page.text, verdict="pass", note="said 您好 at 0.5 s")
     assert "Review of greeting saved" in overruled.text
     assert agent_kpis(db_path)["A001"] == (1.0, 100.0)

@@ -202,6 +202,16 @@ class ReviewData:
                     [call_id],
                 )[1]
             ]
+        # the transcript lines holding a failed check's evidence, marked on the page as the report marks them
+        failed_spans = [
+            (c["evidence_start_s"], c["evidence_end_s"])
+            for c in checks
+            if c["verdict"] == "fail" and c["evidence_start_s"] is not None and c["evidence_end_s"] is not None
+        ]
+        for segment in segments:
+            segment["evidence"] = any(
+                start < segment["end_s"] and segment["start_s"] < end for start, end in failed_spans
+            )
         return {
             "facts": facts[0],
             "segments": segments,

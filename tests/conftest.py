@@ -18,6 +18,15 @@ SAMPLE_AUDIO = REPO / "sample_audio"
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+def free_port() -> int:
+    """A local TCP port nothing listens on now (for a server a test starts)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     """One temporary Prefect server (SQLite) for every flow test of the session."""

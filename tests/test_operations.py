@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from tests.conftest import SAMPLE_AUDIO
+from tests.conftest import SAMPLE_AUDIO, free_port
 from tests.factories import with_forbidden_phrase
 
 pytestmark = pytest.mark.slow
@@ -288,16 +287,10 @@ def test_a_run_killed_mid_batch_resumes_to_the_rows_of_a_clean_run(
     assert statuses == [("interrupted",), ("partial",)]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def prefect_server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """A real `prefect server start` on loopback with its own SQLite database: (API URL, env for clients)."""
-    url = f"http://127.0.0.1:{_free_port()}/api"
+    url = f"http://127.0.0.1:{free_port()}/api"
     env = _ephemeral_env(tmp_path) | {"PREFECT_API_URL": url}
     log = open(tmp_path / "server.log", "w")  # noqa: SIM115 (closed below)
     server = subprocess.Popen(

@@ -15,12 +15,7 @@ from pathlib import Path
 import pytest
 
 from qa_pipeline.run.prefect_server import PrefectServerError, TemporaryServer, start_temporary_server
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.conftest import free_port
 
 
 def _answers(port: int) -> bool:
@@ -102,7 +97,7 @@ def test_a_server_that_exits_or_never_answers_is_a_clear_error() -> None:
     expected = re.escape("stopped with exit code 3 before it answered at http://127.0.0.1:9/api")
     with pytest.raises(PrefectServerError, match=expected):
         exited.wait_until_ready()
-    url = f"http://127.0.0.1:{_free_port()}/api"  # nothing listens there
+    url = f"http://127.0.0.1:{free_port()}/api"  # nothing listens there
     silent = TemporaryServer(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]), url)
     with pytest.raises(PrefectServerError, match=re.escape(f"did not answer at {url} within 1 s")):
         silent.wait_until_ready(timeout_s=1.0)

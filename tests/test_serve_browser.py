@@ -5,7 +5,6 @@ $QA_SCREENSHOT_DIR when set (docs/review/ holds the ones docs/review.md shows)."
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from selenium.webdriver.support.ui import Select
 
 from qa_pipeline.kpis.database import open_reader
 from qa_pipeline.serve.app import create_app
+from tests.conftest import free_port
 from tests.test_report import chromium, wait_for  # noqa: F401  (the fixture)
 from tests.test_serve import PASSWORDS, build
 
@@ -28,17 +28,11 @@ DURATION_JS = (
 PLAYING_JS = "var a = document.getElementById('recording'); return !a.paused && a.currentTime > 0"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def served_url(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """The application on a real HTTP server (uvicorn, in a thread), over the test database."""
     db_path, users_path = build(tmp_path)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(db_path, users_path, sample_share=0.0), host="127.0.0.1", port=port, log_level="warning"

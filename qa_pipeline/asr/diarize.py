@@ -296,9 +296,9 @@ def _local_voice(voices: np.ndarray, chunk_start_s: float, frame_s: float, windo
     last = round((window.end_s - chunk_start_s) / frame_s)
     if first < 0 or last > len(voices) or last <= first:
         return None
-    mean = np.sort(voices[first:last].mean(axis=0))
-    order = int(np.argmax(voices[first:last].mean(axis=0)))
-    return order if mean[-1] >= CLEAR_VOICE and mean[-1] - mean[-2] >= CLEAR_MARGIN else None
+    mean = voices[first:last].mean(axis=0)
+    second, top = np.sort(mean)[-2:]
+    return int(np.argmax(mean)) if top >= CLEAR_VOICE and top - second >= CLEAR_MARGIN else None
 
 
 def follow_local_voices(

@@ -18,8 +18,6 @@ from qa_pipeline.store.connection import UnwritableDatabaseError, database_probl
 if TYPE_CHECKING:
     from qa_pipeline.store.database import QaDatabase
 
-REVIEW_WAIT_S = 60.0  # a run lends the file after the call it is storing; a notebook holding it never does
-
 
 def _print_call_review(db: QaDatabase, call_id: str) -> None:
     _, rows = db.query(
@@ -48,7 +46,7 @@ def _print_call_review(db: QaDatabase, call_id: str) -> None:
 def cmd_review(args: argparse.Namespace) -> int:
     from qa_pipeline.kpis.database import open_writer
     from qa_pipeline.store.database import ReviewError
-    from qa_pipeline.store.sharing import asking_for_the_file
+    from qa_pipeline.store.sharing import BRIEF_WAIT_S, asking_for_the_file
 
     if args.check and not (args.verdict and args.by and args.note):
         return fail("a review needs --verdict, --by and --note (who decided what, and why)")
@@ -58,7 +56,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         return fail(f"database {args.db} does not exist")
     try:
         # A run holding the file lends it between two calls when asked (store.sharing), as it does to `serve`.
-        with asking_for_the_file(args.db), open_writer(args.db, REVIEW_WAIT_S) as db:
+        with asking_for_the_file(args.db), open_writer(args.db, BRIEF_WAIT_S) as db:
             if not args.check:
                 if not db.query("SELECT 1 FROM calls WHERE call_id = ?", [args.call_id])[1]:
                     raise ReviewError(f"call {args.call_id!r} is not in {args.db}")
@@ -76,7 +74,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         if lock_conflict(error):  # another process (a running flow) holds the write lock
             problem = (
                 f"{args.db} is in use by another process (a notebook, or a run busy with one call for more than"
-                f" {REVIEW_WAIT_S:.0f} s), try again when it is done: {error}"
+                f" {BRIEF_WAIT_S:.0f} s), try again when it is done: {error}"
             )
         else:  # the file failed after it opened (a damaged block, a full disk)
             problem = f"cannot write {args.db}: {database_problem(error)}"

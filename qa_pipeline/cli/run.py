@@ -19,6 +19,7 @@ from rich.markup import escape
 from qa_pipeline.cli.common import console, fail, make_table
 from qa_pipeline.cli.kpis import print_kpis
 from qa_pipeline.cli.options import add_db_wait, add_run_options, check_run_options, flow_parameters
+from qa_pipeline.store.sharing import BRIEF_WAIT_S
 
 
 def _verdict(applicable: bool | None, passed: bool | None) -> str:
@@ -27,16 +28,12 @@ def _verdict(applicable: bool | None, passed: bool | None) -> str:
     return "pass" if passed else "FAIL"
 
 
-# Right after its run closed the file, the command reads it back; the review application (`serve`) may have it
-# for a moment then.
-AFTER_RUN_READ_WAIT_S = 60.0
-
-
 def print_run_scores(db_path: str, run_id: str) -> None:
     """The run's calls with the verdicts in force (KPI views call_facts, check_verdicts, run_failures)."""
     from qa_pipeline.kpis.database import open_reader
 
-    with open_reader(db_path, AFTER_RUN_READ_WAIT_S) as db:
+    # right after its run closed the file, the review application (`serve`) may have it for a moment
+    with open_reader(db_path, BRIEF_WAIT_S) as db:
         _, checks = db.query("SELECT check_id FROM checks ORDER BY check_id")
         check_ids = [c for (c,) in checks]
         _, calls = db.query(
@@ -130,7 +127,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return fail(str(error))
     assert isinstance(summary, RunSummary)
     print_run_scores(args.db, summary.run_id)
-    print_kpis(args.db, wait_s=AFTER_RUN_READ_WAIT_S)
+    print_kpis(args.db, wait_s=BRIEF_WAIT_S)
     rejudged = (
         f" ({summary.calls_rejudged} re-judged from their kept inputs: scorecard changed, not transcribed again)"
         if summary.calls_rejudged

@@ -74,7 +74,7 @@ from qa_pipeline.run.workers import (
     use_threads,
 )
 from qa_pipeline.store.database import QaDatabase
-from qa_pipeline.store.sharing import run_lock
+from qa_pipeline.store.sharing import BRIEF_WAIT_S, run_lock
 
 T = TypeVar("T")
 
@@ -126,7 +126,6 @@ STORE_ATTEMPTS = 3
 # How long a run waits to take the database back after lending it to the review application: a page's
 # reads or a review take a second; a QA lead's notebook opened meanwhile could take longer.
 DB_REOPEN_WAIT_S = 600.0
-AFTER_RUN_READ_WAIT_S = 60.0  # the report's read after the run, while the review application may hold the file
 STORE_RETRY_S = 1.0
 
 
@@ -194,7 +193,7 @@ def report_task(db_path: str, out_dir: str) -> str:
     from qa_pipeline.report.render import write_report
 
     # right after the run closed the file, the review application may have it for a moment
-    return str(write_report(db_path, out_dir, wait_s=AFTER_RUN_READ_WAIT_S))
+    return str(write_report(db_path, out_dir, wait_s=BRIEF_WAIT_S))
 
 
 def _write_report(db_path: str, report_dir: str | None) -> str | None:

@@ -62,7 +62,7 @@ def create_app(db_path: str | Path, users_path: str | Path, sample_share: float 
     templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True))
     audio_cache = Path(db_path).with_name(f"{Path(db_path).stem}_serve_audio")
 
-    def session_of(request: Request) -> tuple[Session, bool]:
+    def session_of(request: Request) -> Session:
         return sessions.get_or_start(request.cookies.get(COOKIE))
 
     def with_cookie(response: Response, session: Session) -> Response:
@@ -70,17 +70,19 @@ def create_app(db_path: str | Path, users_path: str | Path, sample_share: float 
         return response
 
     def page(request: Request, session: Session, name: str, status_code: int = 200, **context: Any) -> Response:
-        user = users.get(session.username) if session.username else None
+        # signed_in read the user already for most pages; the sign-in and refusal pages may have none
+        user = getattr(request.state, "user", None) or (users.get(session.username) if session.username else None)
         response = templates.TemplateResponse(
             request, name, {"user": user, "csrf_token": session.csrf_token, **context}, status_code=status_code
         )
         return with_cookie(response, session)
 
     def signed_in(request: Request) -> tuple[Session, User] | Response:
-        session, _ = session_of(request)
+        session = session_of(request)
         user = users.get(session.username) if session.username else None
         if user is None:
             return with_cookie(RedirectResponse(f"/login?next={urllib.parse.quote(request.url.path)}", 303), session)
+        request.state.user = user
         return session, user
 
     def refused(request: Request, session: Session, why: str, status_code: int = 403) -> Response:
@@ -91,14 +93,21 @@ def create_app(db_path: str | Path, users_path: str | Path, sample_share: float 
     def unavailable(request: Request, session: Session, error: Exception) -> Response:
         return page(request, session, "refused.html.j2", status_code=503, why=str(error))
 
-    async def login(request: Request) -> Response:
-        session, _ = session_of(request)
-        target = request.query_params.get("next", "/")
-        if request.method == "GET":
-            return page(request, session, "login.html.j2", next=target, error=None)
+    async def checked_form(request: Request, session: Session) -> dict[str, str] | Response:
+        """The posted form, or the refusal when it lacks this session's CSRF token."""
         form = await _form(request)
         if not session.csrf_ok(form.get("csrf_token")):
             return refused(request, session, "the form's security token is missing or stale: reload the page")
+        return form
+
+    async def login(request: Request) -> Response:
+        session = session_of(request)
+        target = request.query_params.get("next", "/")
+        if request.method == "GET":
+            return page(request, session, "login.html.j2", next=target, error=None)
+        form = await checked_form(request, session)
+        if isinstance(form, Response):
+            return form
         user = await run_in_threadpool(users.authenticate, form.get("username", ""), form.get("password", ""))
         if user is None:
             return page(
@@ -109,12 +118,12 @@ def create_app(db_path: str | Path, users_path: str | Path, sample_share: float 
         return with_cookie(RedirectResponse(safe_target, 303), signed)
 
     async def logout(request: Request) -> Response:
-        session, _ = session_of(request)
-        form = await _form(request)
-        if not session.csrf_ok(form.get("csrf_token")):
-            return refused(request, session, "the form's security token is missing or stale: reload the page")
+        session = session_of(request)
+        form = await checked_form(request, session)
+        if isinstance(form, Response):
+            return form
         sessions.end(session)
-        fresh, _ = session_of(request)
+        fresh = session_of(request)
         return with_cookie(RedirectResponse("/login", 303), fresh)
 
     async def queue(request: Request) -> Response:
@@ -137,7 +146,7 @@ def create_app(db_path: str | Path, users_path: str | Path, sample_share: float 
             day, params.get("agent") or None, params.get("check") or None, params.get("type") or None
         )
         try:
-            queue = await run_in_threadpool(data.queue, filters, user.agent_id if user.role == "agent" else None)
+            queue = await run_in_threadpool(data.queue, filters)
         except (UnreadableDatabaseError, DatabaseBusy) as error:
             return unavailable(request, session, error)
         return page(request, session, "queue.html.j2", queue=queue, filters=filters)
@@ -149,14 +158,13 @@ def create_app(db_path: str | Path, users_path: str | Path, sample_share: float 
         session, user = found
         call_id = request.path_params["call_id"]
         try:
-            exists, agent_id = await run_in_threadpool(data.agent_of, call_id)
-            if exists and not user.may_see_agent(agent_id):
-                return refused(request, session, f"call {call_id} was taken by another agent")
-            call = await run_in_threadpool(data.call, call_id) if exists else None
+            call = await run_in_threadpool(data.call, call_id)  # one opening of the file; the agent is in it
         except (UnreadableDatabaseError, DatabaseBusy) as error:
             return unavailable(request, session, error)
         if call is None:
             return page(request, session, "refused.html.j2", status_code=404, why=f"no call {call_id}")
+        if not user.may_see_agent(call["facts"]["agent_id"]):
+            return refused(request, session, f"call {call_id} was taken by another agent")
         audio_cache.mkdir(parents=True, exist_ok=True)
         audio_path = call["facts"]["audio_path"] or ""
         # kept under what the encoding depends on (the file, the muted stretches): a call re-scored with other
@@ -174,9 +182,9 @@ def create_app(db_path: str | Path, users_path: str | Path, sample_share: float 
         if isinstance(found, Response):
             return found
         session, user = found
-        form = await _form(request)
-        if not session.csrf_ok(form.get("csrf_token")):
-            return refused(request, session, "the form's security token is missing or stale: reload the page")
+        form = await checked_form(request, session)
+        if isinstance(form, Response):
+            return form
         return session, user, form
 
     async def written(

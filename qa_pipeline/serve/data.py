@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -25,12 +24,7 @@ from qa_pipeline.kpis.database import open_reader, open_writer
 from qa_pipeline.store import disputes as dispute_store
 from qa_pipeline.store.connection import UnreadableDatabaseError, lock_conflict
 from qa_pipeline.store.database import QaDatabase, Review
-from qa_pipeline.store.sharing import asking_for_the_file
-
-# How long a page or a review waits for the file: a run lends it once the call it is storing is stored (a few
-# seconds; the first call of a run also waits for the models to load).
-WAIT_S = 60.0
-RETRY_S = 0.05
+from qa_pipeline.store.sharing import BRIEF_WAIT_S, asking_for_the_file
 
 
 class DatabaseBusy(RuntimeError):
@@ -68,11 +62,11 @@ class ReviewData:
     def reading(self) -> AbstractContextManager[QaDatabase]:
         """The file opened read-only with the KPI views, for one request (store.sharing: a run holding it
         lends it after the call it is storing)."""
-        return self._using(lambda: open_reader(self.db_path))
+        return self._using(lambda: open_reader(self.db_path, BRIEF_WAIT_S))
 
     def writing(self) -> AbstractContextManager[QaDatabase]:
         """The file opened for writing (schema brought up to date), for one request."""
-        return self._using(lambda: open_writer(self.db_path))
+        return self._using(lambda: open_writer(self.db_path, BRIEF_WAIT_S))
 
     @contextmanager
     def _using(self, open_database: Callable[[], QaDatabase]) -> Iterator[QaDatabase]:
@@ -84,34 +78,30 @@ class ReviewData:
                 db.close()
 
     def _opened(self, open_database: Callable[[], QaDatabase]) -> QaDatabase:
-        """`open_database()`, retried while another process holds the file, up to WAIT_S."""
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            try:
-                return open_database()
-            except (duckdb.IOException, UnreadableDatabaseError) as error:
-                cause = error if isinstance(error, duckdb.IOException) else error.__cause__
-                if cause is None or not lock_conflict(cause):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise DatabaseBusy(
-                        f"{self.db_path} is held by another process (a run, or a notebook) for more than"
-                        f" {WAIT_S:.0f} s; nothing was saved: try again in a moment"
-                    ) from error
-                time.sleep(RETRY_S)
+        """`open_database()` (which waits BRIEF_WAIT_S for the file); DatabaseBusy when it is still held."""
+        try:
+            return open_database()
+        except (duckdb.IOException, UnreadableDatabaseError) as error:
+            cause = error if isinstance(error, duckdb.IOException) else error.__cause__
+            if cause is None or not lock_conflict(cause):
+                raise
+            raise DatabaseBusy(
+                f"{self.db_path} is held by another process (a run, or a notebook) for more than"
+                f" {BRIEF_WAIT_S:.0f} s; nothing was saved: try again in a moment"
+            ) from error
 
     # -- the queue ---------------------------------------------------------------------------------
-    def queue(self, filters: QueueFilters, agent_only: str | None = None) -> dict[str, Any]:
+    def queue(self, filters: QueueFilters) -> dict[str, Any]:
         """The calls due for review in the report's order (review_queue), then the calibration sample of
-        passed calls; with how many of them were reviewed. `agent_only`: an agent's own calls only."""
+        passed calls; with how many of them were reviewed."""
         where: list[str] = ["TRUE"]
         params: list[object] = []
         if filters.day is not None:
             where.append("f.call_date = ?")
             params.append(filters.day)
-        if agent_only is not None or filters.agent_id:
+        if filters.agent_id:
             where.append("f.agent_id = ?")
-            params.append(agent_only if agent_only is not None else filters.agent_id)
+            params.append(filters.agent_id)
         if filters.call_type:
             where.append("f.call_type = ?")
             params.append(filters.call_type)

@@ -49,17 +49,17 @@ class Sessions:
             self._by_id[session.session_id] = session
         return session
 
-    def get_or_start(self, session_id: str | None) -> tuple[Session, bool]:
-        """(the session of `session_id`, False), or a new anonymous one (True) when it is unknown or idle."""
+    def get_or_start(self, session_id: str | None) -> Session:
+        """The session of `session_id`, or a new anonymous one when it is unknown or idle."""
         now = time.monotonic()
         with self._lock:
             session = self._by_id.get(session_id or "")
             if session is not None and now - session.last_seen <= self.idle_s:
                 session.last_seen = now
-                return session, False
+                return session
             if session is not None:
                 del self._by_id[session.session_id]
-        return self._new(None), True
+        return self._new(None)
 
     def sign_in(self, old: Session, username: str) -> Session:
         """A new session for `username`, the old one ended."""

@@ -516,12 +516,8 @@ class QaDatabase:
             raise ReviewError("a review needs the reviewer's name (--by)")
         if not self.connection.execute("SELECT 1 FROM calls WHERE call_id = ?", [call_id]).fetchone():
             raise ReviewError(f"call {call_id!r} is not in {self.path}")
-        final = self.connection.execute(
-            "SELECT dispute_id FROM disputes WHERE call_id = ? AND check_id = ? AND ruling IS NOT NULL LIMIT 1",
-            [call_id, check_id],
-        ).fetchone()
-        if final:  # a lead's ruling on an agent's dispute (store.disputes) is the last word
-            raise ReviewError(f"{check_id} on {call_id} was ruled final on dispute {final[0]}: no further review")
+        if final := self.final_ruling(call_id, check_id):  # a lead's ruling on an agent's dispute is the last word
+            raise ReviewError(f"{check_id} on {call_id} was ruled final on dispute {final}: no further review")
         found = self.connection.execute(
             "SELECT machine_verdict FROM check_verdicts WHERE call_id = ? AND check_id = ?", [call_id, check_id]
         ).fetchone()
@@ -537,6 +533,14 @@ class QaDatabase:
         ).fetchone()
         assert row is not None
         return Review(row[0], call_id, check_id, verdict, found[0], reviewer.strip(), note, row[1])
+
+    def final_ruling(self, call_id: str, check_id: str) -> int | None:
+        """The dispute whose ruling made this check of this call final (store.disputes), if any."""
+        found = self.connection.execute(
+            "SELECT dispute_id FROM disputes WHERE call_id = ? AND check_id = ? AND ruling IS NOT NULL LIMIT 1",
+            [call_id, check_id],
+        ).fetchone()
+        return int(found[0]) if found else None
 
     def reviews_of(self, call_id: str) -> list[Review]:
         """Every review of the call, oldest first (the history)."""

@@ -39,11 +39,12 @@ _COLUMNS = (
 )
 
 
-def disputes(db: QaDatabase, *, open_only: bool = False, call_id: str | None = None) -> list[Dispute]:
+def disputes(db: QaDatabase, *, call_id: str | None = None, dispute_id: int | None = None) -> list[Dispute]:
     where = ["TRUE"]
     params: list[object] = []
-    if open_only:
-        where.append("ruling IS NULL")
+    if dispute_id is not None:
+        where.append("dispute_id = ?")
+        params.append(dispute_id)
     if call_id is not None:
         where.append("call_id = ?")
         params.append(call_id)
@@ -68,7 +69,7 @@ def open_dispute(db: QaDatabase, call_id: str, check_id: str, agent_id: str, ope
         raise ReviewError(f"call {call_id!r} has no result for check {check_id!r}")
     if found[0] != agent_id:
         raise ReviewError(f"call {call_id!r} was not taken by agent {agent_id!r}")
-    if final := ruled(db, call_id, check_id):
+    if final := db.final_ruling(call_id, check_id):
         raise ReviewError(f"{check_id} on {call_id} was ruled final (dispute {final}): it cannot be disputed again")
     if any(d.check_id == check_id and d.ruling is None for d in disputes(db, call_id=call_id)):
         raise ReviewError(f"{check_id} on {call_id} is already disputed and waits for a ruling")
@@ -90,9 +91,10 @@ def rule(db: QaDatabase, dispute_id: int, ruling: str, ruled_by: str, note: str,
         raise ReviewError(f"ruling must be one of {', '.join(RULINGS)}, got {ruling!r}")
     if not note.strip():
         raise ReviewError("a ruling needs a note saying why")
-    dispute = next((d for d in disputes(db) if d.dispute_id == dispute_id), None)
-    if dispute is None:
+    found = disputes(db, dispute_id=dispute_id)
+    if not found:
         raise ReviewError(f"no dispute {dispute_id}")
+    dispute = found[0]
     if dispute.ruling is not None:
         raise ReviewError(f"dispute {dispute_id} was ruled already ({dispute.ruling} by {dispute.ruled_by}): final")
     if ruling == "upheld":
@@ -111,15 +113,6 @@ def rule(db: QaDatabase, dispute_id: int, ruling: str, ruled_by: str, note: str,
     ).fetchone()
     assert row is not None
     return Dispute(*row)
-
-
-def ruled(db: QaDatabase, call_id: str, check_id: str) -> int | None:
-    """The dispute whose ruling made this check of this call final, if any."""
-    found = db.connection.execute(
-        "SELECT dispute_id FROM disputes WHERE call_id = ? AND check_id = ? AND ruling IS NOT NULL LIMIT 1",
-        [call_id, check_id],
-    ).fetchone()
-    return int(found[0]) if found else None
 
 
 def acknowledge(db: QaDatabase, review_id: int, agent_id: str, by: str) -> None:

@@ -26,6 +26,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 FRESH_S = 120.0
+# How long a process that needs the file for a moment (a page, a review, a command reading right after its
+# run) waits for it: a run lends it once the call it is storing is stored (seconds; the first call of a run
+# also waits for the models to load). A notebook holding the file never lends it.
+BRIEF_WAIT_S = 60.0
 YIELD_MAX_S = 30.0  # a run waits this long at most for the application to give the file back
 POLL_S = 0.05
 
